@@ -1,0 +1,34 @@
+# Shared shell helpers for .ci/run, tools/quickstart.sh and bench/*.sh.
+# Sourced, not executed.  Everything here is idempotent.
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+export DEBIAN_FRONTEND=noninteractive
+
+# apt-get that waits for dpkg's lock and retries a held lists lock.
+apt_get() {
+	local out i
+	for i in $(seq 60); do
+		out=$(apt-get -o DPkg::Lock::Timeout=300 -y -q "$@" 2>&1) && return 0
+		grep -qE 'Could not get lock|Unable to lock' <<<"$out" || { echo "$out" >&2; return 1; }
+		sleep 5
+	done
+	return 1
+}
+
+# Install only what is missing: naming an installed package upgrades it.
+ensure_packages() {
+	local p need=() dev=postgresql-server-dev-15
+	for p in build-essential libyaml-dev libssl-dev libcurl4-openssl-dev libpq-dev \
+		libipc-run-perl clang libclang-rt-14-dev postgresql-15 postgresql-contrib; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+	done
+	[ -f /usr/include/postgresql/15/server/postgres.h ] && dev=
+	[ ${#need[@]} -eq 0 ] && [ -z "$dev" ] && return 0
+	apt_get update
+	[ ${#need[@]} -eq 0 ] || apt_get install --no-install-recommends "${need[@]}"
+	if [ -n "$dev" ]; then
+		# pinned to the server's version; the fallback also upgrades the server
+		apt_get install --no-install-recommends "$dev=$(dpkg-query -W -f='${Version}' postgresql-15)" ||
+			apt_get install --no-install-recommends "$dev"
+	fi
+}

@@ -1,0 +1,183 @@
+/* cnpg_bootstrap--0.1.sql */
+
+\echo Use "CREATE EXTENSION cnpg_bootstrap" to load this file. \quit
+
+-- The catalog: stored manifests and what the bootstrap worker made of them.
+-- Secrets live here, so nothing in this schema is readable by PUBLIC.
+CREATE SCHEMA cnpg_bootstrap;
+REVOKE ALL ON SCHEMA cnpg_bootstrap FROM PUBLIC;
+
+-- One row per applied (or generated) Cluster, Secret and ConfigMap.
+-- doc is the document as written, without a Secret's values.
+CREATE TABLE cnpg_bootstrap.objects (
+	kind text NOT NULL CHECK (kind IN ('Cluster', 'Secret', 'ConfigMap')),
+	name text NOT NULL,
+	namespace text NOT NULL DEFAULT 'default',
+	doc jsonb NOT NULL,
+	generation integer NOT NULL DEFAULT 1,
+	generated_by text,				-- Cluster that generated this Secret
+	created_at timestamptz NOT NULL DEFAULT now(),
+	updated_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (kind, name)
+);
+
+-- Decoded Secret values (data merged with stringData); bytea, as Secrets
+-- may hold binary keys.
+CREATE TABLE cnpg_bootstrap.secret_data (
+	secret text NOT NULL,
+	key text NOT NULL,
+	value bytea NOT NULL,
+	PRIMARY KEY (secret, key)
+);
+
+-- Status of each Cluster, as cnpg_bootstrap_status() shows it.
+CREATE TABLE cnpg_bootstrap.clusters (
+	name text PRIMARY KEY,
+	phase text NOT NULL,
+	phase_reason text,
+	instances integer NOT NULL,
+	ready_instances integer NOT NULL DEFAULT 0,
+	current_primary text,
+	bootstrap_method text NOT NULL,
+	rw_host text,
+	rw_port integer,
+	started_at timestamptz,
+	ready_at timestamptz,
+	generation integer NOT NULL DEFAULT 1,
+	bootstrapped boolean NOT NULL DEFAULT false,	-- a destructive step began
+	progress text
+);
+
+-- One row per instance (<cluster>-<n>); ports are unique host-wide.
+CREATE TABLE cnpg_bootstrap.instances (
+	cluster text NOT NULL REFERENCES cnpg_bootstrap.clusters ON DELETE CASCADE,
+	instance text NOT NULL,
+	serial integer NOT NULL,
+	role text NOT NULL DEFAULT 'primary',
+	status text NOT NULL DEFAULT 'pending',
+	port integer UNIQUE,
+	data_directory text,
+	pid integer,
+	timeline integer,
+	lsn pg_lsn,
+	PRIMARY KEY (cluster, instance)
+);
+
+-- The reconciliation journal: one row per named step (and instance).
+CREATE TABLE cnpg_bootstrap.steps (
+	cluster text NOT NULL REFERENCES cnpg_bootstrap.clusters ON DELETE CASCADE,
+	step text NOT NULL,
+	instance text NOT NULL DEFAULT '',
+	started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+	finished_at timestamptz,
+	outcome text NOT NULL DEFAULT 'running'
+		CHECK (outcome IN ('running', 'done', 'failed')),
+	detail text,
+	PRIMARY KEY (cluster, step, instance)
+);
+
+-- Deleted Clusters whose servers and directory the worker still has to
+-- remove; their ports stay taken until it has.
+CREATE TABLE cnpg_bootstrap.teardown (
+	cluster text PRIMARY KEY,
+	directory text NOT NULL,
+	ports integer[] NOT NULL DEFAULT '{}',
+	requested_at timestamptz NOT NULL DEFAULT now()
+);
+
+SELECT pg_catalog.pg_extension_config_dump('cnpg_bootstrap.objects', '');
+SELECT pg_catalog.pg_extension_config_dump('cnpg_bootstrap.secret_data', '');
+
+REVOKE ALL ON ALL TABLES IN SCHEMA cnpg_bootstrap FROM PUBLIC;
+
+CREATE FUNCTION cnpg_bootstrap_apply(manifest text, dry_run boolean DEFAULT false)
+RETURNS TABLE (kind text, name text, action text)
+AS 'MODULE_PATHNAME', 'cnpg_bootstrap_apply'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION cnpg_bootstrap_delete(kind text, name text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'cnpg_bootstrap_delete'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION cnpg_bootstrap_secret(name text, key text)
+RETURNS text
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT convert_from(d.value, 'UTF8')
+	  FROM cnpg_bootstrap.secret_data d
+	 WHERE d.secret = $1 AND d.key = $2
+$$;
+
+-- status, instances and wait may be granted to a monitoring role: they are
+-- SECURITY DEFINER over tables PUBLIC cannot read, and show no secret.
+CREATE FUNCTION cnpg_bootstrap_status(cluster text DEFAULT NULL)
+RETURNS TABLE (cluster text, phase text, phase_reason text, instances integer,
+			   ready_instances integer, current_primary text,
+			   bootstrap_method text, rw_host text, rw_port integer,
+			   started_at timestamptz, ready_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT c.name, c.phase, c.phase_reason, c.instances, c.ready_instances,
+		   c.current_primary, c.bootstrap_method, c.rw_host, c.rw_port,
+		   c.started_at, c.ready_at
+	  FROM cnpg_bootstrap.clusters c
+	 WHERE $1 IS NULL OR c.name = $1
+	 ORDER BY c.name
+$$;
+
+CREATE FUNCTION cnpg_bootstrap_instances(cluster text)
+RETURNS TABLE (instance text, role text, status text, port integer,
+			   data_directory text, pid integer, timeline integer, lsn pg_lsn)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT i.instance, i.role, i.status, i.port, i.data_directory, i.pid,
+		   i.timeline, i.lsn
+	  FROM cnpg_bootstrap.instances i
+	 WHERE i.cluster = $1
+	 ORDER BY i.serial
+$$;
+
+-- Waits, reading committed status, until the cluster is healthy or failed.
+CREATE FUNCTION cnpg_bootstrap_wait(cluster text, timeout interval DEFAULT '5 minutes')
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	deadline timestamptz := clock_timestamp() + timeout;
+	cur_phase text;
+	cur_reason text;
+BEGIN
+	LOOP
+		SELECT c.phase, c.phase_reason INTO cur_phase, cur_reason
+		  FROM cnpg_bootstrap.clusters c WHERE c.name = cluster;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'cluster "%" does not exist', cluster
+				USING ERRCODE = 'undefined_object',
+					  HINT = 'Apply a Cluster manifest with cnpg_bootstrap_apply() first.';
+		END IF;
+		IF cur_phase IN ('Cluster in healthy state', 'Bootstrap failed') THEN
+			RETURN cur_phase;
+		END IF;
+		IF clock_timestamp() >= deadline THEN
+			RAISE EXCEPTION 'timed out waiting for cluster "%"', cluster
+				USING ERRCODE = 'query_canceled',
+					  DETAIL = format('After %s the phase is "%s" (%s).', timeout,
+									  cur_phase, coalesce(cur_reason, '')),
+					  HINT = 'See cnpg_bootstrap_status() and the server log; call again with a longer timeout.';
+		END IF;
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+END
+$$;
+
+REVOKE ALL ON FUNCTION cnpg_bootstrap_apply(text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cnpg_bootstrap_delete(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cnpg_bootstrap_secret(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cnpg_bootstrap_status(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cnpg_bootstrap_instances(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cnpg_bootstrap_wait(text, interval) FROM PUBLIC;

@@ -1,0 +1,369 @@
+/*-------------------------------------------------------------------------
+ *
+ * apply.c
+ *	  The SQL functions that change the catalog: cnpg_bootstrap_apply() and
+ *	  cnpg_bootstrap_delete().
+ *
+ * Apply parses, defaults and validates the whole stream first (model), and
+ * only then stores, so a rejected manifest leaves nothing behind; it runs in
+ * the caller's transaction, and the worker is woken at commit.  Manifests
+ * carry passwords, so every error raised here hides the statement text
+ * from the server log (errhidestmt), including errors thrown from below.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "cnpg_bootstrap.h"
+#include "catalog.h"
+#include "references.h"
+#include "worker.h"
+
+PG_FUNCTION_INFO_V1(cnpg_bootstrap_apply);
+PG_FUNCTION_INFO_V1(cnpg_bootstrap_delete);
+
+static const char *const kind_names[] = {"Cluster", "Secret", "ConfigMap"};
+
+/* refuse to run outside cnpg_bootstrap.database_name */
+static void
+check_database(const char *func)
+{
+	char	   *db = get_database_name(MyDatabaseId);
+
+	if (db == NULL || strcmp(db, cb_database_name) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s must be called in database \"%s\"", func, cb_database_name),
+				 errdetail("The bootstrap worker reads the catalog of database \"%s\" only"
+						   " (cnpg_bootstrap.database_name).", cb_database_name),
+				 errhint("Connect to database \"%s\" and call it there.", cb_database_name),
+				 errhidestmt(true)));
+}
+
+static void
+raise_model_error(const CbError *err)
+{
+	ereport(ERROR,
+			(errcode(err->sqlstate),
+			 errmsg_internal("%s", err->message),
+			 err->detail ? errdetail_internal("%s", err->detail) : 0,
+			 err->hint ? errhint("%s", err->hint) : 0,
+			 errhidestmt(true)));
+}
+
+/* the document as stored: a Secret's values live in secret_data instead */
+static char *
+stored_doc_json(const CbDocument *doc)
+{
+	CbNode		copy;
+	int			n = 0;
+
+	if (doc->kind != CB_KIND_SECRET)
+		return cb_node_to_json(doc->root);
+
+	copy = *doc->root;
+	copy.keys = palloc(sizeof(char *) * Max(copy.nitems, 1));
+	copy.items = palloc(sizeof(CbNode *) * Max(copy.nitems, 1));
+	for (int i = 0; i < doc->root->nitems; i++)
+	{
+		if (strcmp(doc->root->keys[i], "data") == 0 ||
+			strcmp(doc->root->keys[i], "stringData") == 0)
+			continue;
+		copy.keys[n] = doc->root->keys[i];
+		copy.items[n] = doc->root->items[i];
+		n++;
+	}
+	copy.nitems = n;
+	return cb_node_to_json(&copy);
+}
+
+static bool
+json_equal(const char *a, const char *b)
+{
+	Datum		da = DirectFunctionCall1(jsonb_in, CStringGetDatum(a));
+	Datum		db = DirectFunctionCall1(jsonb_in, CStringGetDatum(b));
+
+	return DatumGetBool(DirectFunctionCall2(jsonb_eq, da, db));
+}
+
+/* the spec.bootstrap part of two Cluster documents, compared as jsonb */
+static bool
+bootstrap_equal(const char *old_doc, const char *new_doc)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(old_doc), CStringGetTextDatum(new_doc)};
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT ($1::jsonb -> 'spec' -> 'bootstrap')"
+							  " IS NOT DISTINCT FROM ($2::jsonb -> 'spec' -> 'bootstrap')",
+							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not compare bootstrap sections");
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * Decide created/configured/unchanged for one document and, unless dry,
+ * store it.  Returns the action.
+ */
+static const char *
+apply_document(const CbDocument *doc, bool dry_run)
+{
+	const char *kind = kind_names[doc->kind];
+	char	   *json = stored_doc_json(doc);
+	CbStoredObject old;
+	bool		exists = cb_catalog_get_object(kind, doc->name, &old);
+	const char *action;
+	const char *namespace = NULL;
+
+	if (!exists)
+		action = "created";
+	else if (json_equal(old.doc, json) && old.generated_by == NULL &&
+			 (doc->kind != CB_KIND_SECRET ||
+			  cb_catalog_secret_data_equal(doc->name, &doc->secret->data)))
+		action = "unchanged";
+	else
+		action = "configured";
+
+	if (doc->kind == CB_KIND_CLUSTER && exists && strcmp(action, "configured") == 0)
+	{
+		bool		bootstrapped = false;
+
+		(void) cb_catalog_cluster_exists(doc->name, &bootstrapped, NULL);
+		if (bootstrapped && !bootstrap_equal(old.doc, json))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("Cluster/%s: spec.bootstrap: Forbidden: the bootstrap section cannot change once the cluster has bootstrapped",
+							doc->name),
+					 errdetail("Cluster.postgresql.cnpg.io \"%s\" is invalid: spec.bootstrap: Forbidden: bootstrap is immutable after bootstrap.",
+							   doc->name),
+					 errhint("Apply the manifest with the bootstrap section it was created with, or delete the cluster and apply it again."),
+					 errhidestmt(true)));
+	}
+
+	if (dry_run || strcmp(action, "unchanged") == 0)
+		return action;
+
+	switch (doc->kind)
+	{
+		case CB_KIND_CLUSTER:
+			namespace = doc->cluster->namespace;
+			break;
+		case CB_KIND_SECRET:
+			namespace = doc->secret->namespace;
+			break;
+		case CB_KIND_CONFIGMAP:
+			namespace = doc->configmap->namespace;
+			break;
+	}
+	cb_catalog_put_object(kind, doc->name, namespace, json,
+						  exists ? old.generation + 1 : 1, NULL);
+	if (doc->kind == CB_KIND_SECRET)
+		cb_catalog_put_secret_data(doc->name, &doc->secret->data);
+	if (doc->kind == CB_KIND_CLUSTER)
+	{
+		if (!cb_catalog_cluster_exists(doc->name, NULL, NULL))
+			cb_catalog_create_cluster_status(doc->cluster);
+		else
+			cb_catalog_update_cluster_generation(doc->name, old.generation + 1,
+												 doc->cluster->instances);
+	}
+	return action;
+}
+
+/* two documents of the same kind and name in one stream is ambiguous */
+static void
+check_duplicates(const CbManifest *m)
+{
+	for (int i = 0; i < m->ndocs; i++)
+		for (int j = 0; j < i; j++)
+			if (m->docs[i].kind == m->docs[j].kind &&
+				strcmp(m->docs[i].name, m->docs[j].name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s/%s: metadata.name: Duplicate value: documents %d and %d have the same kind and name",
+								kind_names[m->docs[i].kind], m->docs[i].name, j + 1, i + 1),
+						 errhint("Each object may appear once in a manifest."),
+						 errhidestmt(true)));
+}
+
+static void
+report_notes(const CbDocument *doc)
+{
+	if (doc->ignored_paths.n > 0)
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		for (int i = 0; i < doc->ignored_paths.n; i++)
+			appendStringInfo(&buf, "%s%s", i ? ", " : "", doc->ignored_paths.items[i]);
+		ereport(NOTICE,
+				(errmsg("%s/%s: fields accepted but not acted on by cnpg_bootstrap: %s",
+						kind_names[doc->kind], doc->name, buf.data),
+				 errdetail("They have no meaning on one host; CloudNativePG would use them on Kubernetes."),
+				 errhidestmt(true)));
+	}
+	for (int i = 0; i < doc->warnings.n; i++)
+		ereport(WARNING,
+				(errmsg("%s/%s: %s", kind_names[doc->kind], doc->name, doc->warnings.items[i]),
+				 errhint("The value is stored as given. If it was made with echo, use echo -n (or printf) so that it does not end in a newline: a password with a trailing newline makes logins fail."),
+				 errhidestmt(true)));
+}
+
+static void
+apply_manifest(FunctionCallInfo fcinfo, const char *text, bool dry_run)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	CbManifest *m;
+	CbError		err;
+	CbStringList existing = {0, NULL};
+	List	   *names;
+	ListCell   *lc;
+	int			i = 0;
+
+	memset(&err, 0, sizeof(err));
+	if (!cb_manifest_parse(text, strlen(text), &m, &err))
+		raise_model_error(&err);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	names = cb_catalog_object_names("Cluster");
+	existing.n = list_length(names);
+	existing.items = palloc(sizeof(char *) * Max(existing.n, 1));
+	foreach(lc, names)
+		existing.items[i++] = lfirst(lc);
+
+	if (!cb_manifest_validate(m, &existing, &err))
+		raise_model_error(&err);
+	check_duplicates(m);
+
+	for (i = 0; i < m->ndocs; i++)
+	{
+		const CbDocument *doc = &m->docs[i];
+		const char *action = apply_document(doc, dry_run);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		report_notes(doc);
+		values[0] = CStringGetTextDatum(kind_names[doc->kind]);
+		values[1] = CStringGetTextDatum(doc->name);
+		values[2] = CStringGetTextDatum(action);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+
+	if (!dry_run)
+		cb_wake_launcher_at_commit();
+}
+
+Datum
+cnpg_bootstrap_apply(PG_FUNCTION_ARGS)
+{
+	char	   *manifest;
+	bool		dry_run = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("manifest must not be null"),
+				 errhidestmt(true)));
+	check_database("cnpg_bootstrap_apply");
+	manifest = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	InitMaterializedSRF(fcinfo, 0);
+
+	/* errors from below (SPI, jsonb) must not log the manifest either */
+	PG_TRY();
+	{
+		apply_manifest(fcinfo, manifest, dry_run);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(ErrorContext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->hide_stmt = true;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+
+	return (Datum) 0;
+}
+
+/* ---------- delete ---------- */
+
+static int
+kind_from_name(const char *kind)
+{
+	for (int i = 0; i < (int) lengthof(kind_names); i++)
+		if (pg_strcasecmp(kind, kind_names[i]) == 0)
+			return i;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unsupported kind \"%s\"", kind),
+			 errhint("Use one of Cluster, Secret or ConfigMap.")));
+	return -1;
+}
+
+/* refuse to delete a Secret/ConfigMap that a stored Cluster names */
+static void
+check_not_referenced(CbKind kind, const char *name)
+{
+	List	   *clusters = cb_catalog_object_names("Cluster");
+	ListCell   *lc;
+
+	foreach(lc, clusters)
+	{
+		const char *cluster = lfirst(lc);
+		CbClusterSpec *spec = cb_catalog_load_cluster(cluster, NULL);
+		CbReferenceList refs = cb_cluster_references(spec);
+
+		for (int i = 0; i < refs.n; i++)
+			if (refs.items[i].kind == kind && strcmp(refs.items[i].name, name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+						 errmsg("cannot delete %s \"%s\": Cluster \"%s\" still references it",
+								kind_names[kind], name, cluster),
+						 errdetail("Cluster/%s names it in %s.", cluster, refs.items[i].path),
+						 errhint("Delete the Cluster first, or apply it without the reference.")));
+	}
+}
+
+Datum
+cnpg_bootstrap_delete(PG_FUNCTION_ARGS)
+{
+	char	   *kind_text = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	CbKind		kind = (CbKind) kind_from_name(kind_text);
+	bool		found;
+
+	check_database("cnpg_bootstrap_delete");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	if (kind == CB_KIND_CLUSTER)
+	{
+		found = cb_catalog_cluster_exists(name, NULL, NULL);
+		if (found)
+		{
+			cb_catalog_delete_cluster(name);
+			cb_stop_cluster_worker_at_commit(name);
+		}
+	}
+	else
+	{
+		check_not_referenced(kind, name);
+		found = cb_catalog_delete_object(kind_names[kind], name);
+	}
+	SPI_finish();
+	PG_RETURN_BOOL(found);
+}

@@ -1,0 +1,63 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.h
+ *	  The control instance's own catalog (schema cnpg_bootstrap), through
+ *	  SPI: stored objects, Secret values, cluster and instance status, the
+ *	  step journal, teardown requests.
+ *
+ * Readers return palloc'd copies in the memory context that was current
+ * when the caller called them (or, in a worker, when cb_tx_begin() ran),
+ * so results survive the end of the transaction.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CB_CATALOG_H
+#define CB_CATALOG_H
+
+#include "postgres.h"
+#include "nodes/pg_list.h"
+
+#include "model.h"
+
+/* a short transaction of a worker, with SPI connected */
+extern void cb_tx_begin(void);
+extern void cb_tx_commit(void);
+
+/* ---- objects ---- */
+typedef struct CbStoredObject
+{
+	char	   *doc;			/* JSON text */
+	int			generation;
+	char	   *generated_by;	/* NULL unless a generated Secret */
+} CbStoredObject;
+
+/* caller connected to SPI */
+extern bool cb_catalog_get_object(const char *kind, const char *name,
+								  CbStoredObject *obj);
+extern void cb_catalog_put_object(const char *kind, const char *name,
+								  const char *namespace, const char *doc,
+								  int generation, const char *generated_by);
+extern bool cb_catalog_delete_object(const char *kind, const char *name);
+extern List *cb_catalog_object_names(const char *kind);
+
+/* Secret values (decoded); caller connected to SPI */
+extern bool cb_catalog_get_secret(const char *name, CbMap *data);
+extern void cb_catalog_put_secret_data(const char *name, const CbMap *data);
+extern bool cb_catalog_secret_data_equal(const char *name, const CbMap *data);
+extern char *cb_catalog_get_configmap_value(const char *name, const char *key);
+
+/* a stored Cluster, re-parsed and defaulted by the model */
+extern CbClusterSpec *cb_catalog_load_cluster(const char *name, int *generation);
+
+/* ---- cluster status ---- */
+extern bool cb_catalog_cluster_exists(const char *name, bool *bootstrapped,
+									  char **phase);
+extern void cb_catalog_create_cluster_status(const CbClusterSpec *spec);
+extern void cb_catalog_update_cluster_generation(const char *name, int generation,
+												 int instances);
+extern void cb_catalog_delete_cluster(const char *name);
+
+/* launcher: names of clusters needing a worker (own transaction) */
+extern List *cb_catalog_clusters_needing_work(void);
+
+#endif							/* CB_CATALOG_H */

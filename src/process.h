@@ -1,0 +1,62 @@
+/*-------------------------------------------------------------------------
+ *
+ * process.h
+ *	  Child processes of a background worker (initdb, pg_ctl, pg_basebackup,
+ *	  pg_dump ...): fork + exec with an explicit argv and a scrubbed envp,
+ *	  no shell, output read through a pipe watched together with the
+ *	  worker's latch, so SIGTERM stops the worker and its child within a
+ *	  second.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CB_PROCESS_H
+#define CB_PROCESS_H
+
+#include "postgres.h"
+
+typedef struct CbChildResult
+{
+	int			exit_code;		/* exit status; -1 if killed by a signal */
+	int			term_signal;	/* signal that killed it, 0 if none */
+	char	   *tail;			/* last lines of its output (palloc'd) */
+} CbChildResult;
+
+/*
+ * Optional per-line callback, e.g. to parse pg_basebackup's progress.  Called
+ * for every complete output line (without the newline).
+ */
+typedef void (*CbLineCallback) (const char *line, void *arg);
+
+typedef struct CbChildOptions
+{
+	const char *const *argv;	/* argv[0] is the full path of the program */
+	const char *const *extra_env;	/* "KEY=value" items added to the scrubbed
+									 * environment, NULL-terminated; may be NULL */
+	const char *cwd;			/* working directory; NULL = data_root or / */
+	const char *log_prefix;		/* prefix for lines sent to the server log */
+	const char *log_file;		/* if set, output is appended to this file too */
+	int			timeout_ms;		/* 0 = none */
+	int			tail_lines;		/* how many last lines to keep (default 20) */
+	CbLineCallback on_line;
+	void	   *on_line_arg;
+	bool		new_session;	/* setsid() in the child (default true via
+								 * cb_run_child; daemons must survive us) */
+} CbChildOptions;
+
+/*
+ * Run a child to completion.  The scrubbed environment holds only
+ * PATH=/usr/bin:/bin, LANG=C.UTF-8, LC_MESSAGES=C and HOME (the
+ * cwd), plus extra_env.  While waiting, CHECK_FOR_INTERRUPTS() is called; on SIGTERM
+ * the child's process group is sent SIGTERM (then SIGKILL after 500 ms)
+ * and the worker exits through the usual die() path.
+ * Returns true when the child exited with status 0.
+ */
+extern bool cb_run_child(const CbChildOptions *opts, CbChildResult *result);
+
+/* convenience: run argv with defaults; the tail is in result */
+extern bool cb_run(const char *const *argv, CbChildResult *result);
+
+/* Remove a directory tree (no child process). Returns false with errno set. */
+extern bool cb_rmtree(const char *path);
+
+#endif							/* CB_PROCESS_H */
