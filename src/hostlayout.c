@@ -1,0 +1,264 @@
+/*-------------------------------------------------------------------------
+ *
+ * hostlayout.c
+ *	  Where a cluster lives on the host (SPEC.md section 3):
+ *	  <data_root>/<cluster>/<instance>/{pgdata,log}, <cluster>/run (unix
+ *	  sockets), <cluster>/certs; which binaries serve it; whether its
+ *	  storage fits.  Also the durable file helpers every step uses.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "lib/stringinfo.h"
+#include "storage/fd.h"
+
+#include "cnpg_bootstrap.h"
+#include "hostlayout.h"
+#include "process.h"
+
+/* <dir>/.s.PGSQL.<port> must fit in sockaddr_un.sun_path (108 with NUL) */
+#define CB_MAX_SOCKET_PATH 107
+
+static char *
+first_listen_address(void)
+{
+	char	   *list = pstrdup(cb_listen_addresses ? cb_listen_addresses : "");
+	char	   *first = strtok(list, ", \t");
+
+	if (first == NULL || strcmp(first, "*") == 0 || strcmp(first, "0.0.0.0") == 0)
+		return "localhost";
+	return first;
+}
+
+static void
+check_data_root(void)
+{
+	char		root[MAXPGPATH];
+	char		data[MAXPGPATH];
+
+	if (cb_data_root == NULL || cb_data_root[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cnpg_bootstrap.data_root is not set"),
+				 errhint("Set cnpg_bootstrap.data_root to a directory owned by the server's OS user and reload.")));
+	cb_mkdir_p(cb_data_root);
+	if (realpath(cb_data_root, root) == NULL || realpath(DataDir, data) == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not resolve cnpg_bootstrap.data_root \"%s\": %m", cb_data_root)));
+	if (strncmp(root, data, strlen(data)) == 0 &&
+		(root[strlen(data)] == '/' || root[strlen(data)] == '\0'))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cnpg_bootstrap.data_root \"%s\" is inside the control instance's data directory",
+						cb_data_root),
+				 errhint("Choose a directory outside \"%s\".", DataDir)));
+}
+
+void
+cb_layout_init(CbCluster *c)
+{
+	const char *name = c->name;
+	struct passwd *pw = getpwuid(geteuid());
+
+	/* validate.c made it a DNS label; this is the last line of defence */
+	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		elog(ERROR, "cluster name \"%s\" cannot be used as a path component", name);
+	check_data_root();
+
+	c->dir = psprintf("%s/%s", cb_data_root, name);
+	c->run_dir = psprintf("%s/run", c->dir);
+	c->certs_dir = psprintf("%s/certs", c->dir);
+	c->os_user = pstrdup(pw ? pw->pw_name : "postgres");
+	c->host = first_listen_address();
+
+	if (strlen(c->run_dir) + strlen("/.s.PGSQL.65535") > CB_MAX_SOCKET_PATH)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("unix socket path of cluster \"%s\" would be too long", name),
+				 errdetail("\"%s/.s.PGSQL.<port>\" must fit in %d bytes.",
+						   c->run_dir, CB_MAX_SOCKET_PATH),
+				 errhint("Use a shorter cnpg_bootstrap.data_root or cluster name.")));
+
+	c->ninstances = c->spec->instances;
+	c->instances = palloc0(sizeof(CbInstance) * c->ninstances);
+	for (int i = 0; i < c->ninstances; i++)
+	{
+		CbInstance *inst = &c->instances[i];
+
+		inst->serial = i + 1;
+		inst->name = psprintf("%s-%d", name, i + 1);
+		inst->dir = psprintf("%s/%s", c->dir, inst->name);
+		inst->pgdata = psprintf("%s/pgdata", inst->dir);
+		inst->logdir = psprintf("%s/log", inst->dir);
+	}
+}
+
+void
+cb_layout_create(CbCluster *c)
+{
+	cb_mkdir_p(c->dir);
+	cb_mkdir_p(c->run_dir);
+	cb_mkdir_p(c->certs_dir);
+	for (int i = 0; i < c->ninstances; i++)
+		cb_mkdir_p(c->instances[i].logdir);
+}
+
+/* "initdb (PostgreSQL) 15.18" -> 15 */
+static int
+binaries_major(const char *initdb)
+{
+	const char *argv[] = {initdb, "--version", NULL};
+	CbChildResult res;
+	const char *p;
+
+	if (!cb_run(argv, &res) || (p = strstr(res.tail, "(PostgreSQL) ")) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not tell the version of \"%s\"", initdb),
+				 errdetail("%s", res.tail ? res.tail : "")));
+	return atoi(p + strlen("(PostgreSQL) "));
+}
+
+void
+cb_resolve_bindir(CbCluster *c)
+{
+	const char *tmpl = cb_bindir;
+	StringInfoData dir;
+	char	   *initdb;
+
+	initStringInfo(&dir);
+	if (tmpl == NULL || tmpl[0] == '\0')
+	{
+		char		own[MAXPGPATH];
+
+		strlcpy(own, my_exec_path, sizeof(own));
+		get_parent_directory(own);
+		appendStringInfoString(&dir, own);
+	}
+	else
+		for (const char *p = tmpl; *p; p++)
+		{
+			if (p[0] == '%' && p[1] == 'v')
+			{
+				if (c->spec->pg_major <= 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("cannot tell the PostgreSQL major version of spec.imageName \"%s\"",
+									c->spec->image_name ? c->spec->image_name : ""),
+							 errhint("cnpg_bootstrap.bindir uses %%v; give imageName a tag like 15.5 or 17.")));
+				appendStringInfo(&dir, "%d", c->spec->pg_major);
+				p++;
+			}
+			else
+				appendStringInfoChar(&dir, *p);
+		}
+
+	initdb = psprintf("%s/initdb", dir.data);
+	if (access(initdb, X_OK) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("no PostgreSQL binaries for cluster \"%s\" in \"%s\"", c->name, dir.data),
+				 errdetail("\"%s\" is not an executable file.", initdb),
+				 errhint("Install PostgreSQL %d or set cnpg_bootstrap.bindir.",
+						 c->spec->pg_major)));
+	c->bindir = dir.data;
+	c->major = binaries_major(initdb);
+}
+
+void
+cb_check_free_space(CbCluster *c)
+{
+	struct statvfs st;
+	int64		free_bytes;
+
+	if (c->spec->storage_bytes <= 0 || statvfs(cb_data_root, &st) != 0)
+		return;
+	free_bytes = (int64) st.f_bavail * (int64) st.f_frsize;
+	if (free_bytes < c->spec->storage_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_DISK_FULL),
+				 errmsg("not enough free space for cluster \"%s\"", c->name),
+				 errdetail("spec.storage.size is %s (" INT64_FORMAT " bytes); \"%s\" has " INT64_FORMAT " bytes free.",
+						   c->spec->storage_size, c->spec->storage_bytes,
+						   cb_data_root, free_bytes),
+				 errhint("Free space under cnpg_bootstrap.data_root or lower spec.storage.size.")));
+}
+
+void
+cb_mkdir_p(const char *path)
+{
+	if (pg_mkdir_p(pstrdup(path), S_IRWXU) != 0 && errno != EEXIST)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m", path)));
+	if (chmod(path, S_IRWXU) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not set permissions of \"%s\": %m", path)));
+}
+
+void
+cb_write_file(const char *path, const char *content, size_t len, mode_t mode)
+{
+	char	   *tmp = psprintf("%s.tmp", path);
+	int			fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", tmp)));
+	if (fchmod(fd, mode) != 0 ||
+		write(fd, content, len) != (ssize_t) len ||
+		pg_fsync(fd) != 0)
+	{
+		int			save = errno;
+
+		close(fd);
+		unlink(tmp);
+		errno = save;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", tmp)));
+	}
+	close(fd);
+	if (durable_rename(tmp, path, ERROR) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rename \"%s\": %m", tmp)));
+}
+
+char *
+cb_read_file(const char *path, size_t *len)
+{
+	int			fd = open(path, O_RDONLY);
+	StringInfoData buf;
+	char		chunk[8192];
+	ssize_t		n;
+
+	if (fd < 0)
+		return NULL;
+	initStringInfo(&buf);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		appendBinaryStringInfo(&buf, chunk, n);
+	close(fd);
+	if (len)
+		*len = buf.len;
+	return buf.data;
+}
+
+bool
+cb_path_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}

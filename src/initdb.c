@@ -1,0 +1,315 @@
+/*-------------------------------------------------------------------------
+ *
+ * initdb.c
+ *	  The initdb bootstrap method's files: the initdb command line built
+ *	  from every spec.bootstrap.initdb option (SPEC-cnpg.md 4.2), and the
+ *	  configuration files of an instance (custom.conf = CNPG's defaults +
+ *	  the user's parameters + what one host needs, override.conf for
+ *	  recovery settings, pg_hba.conf and pg_ident.conf as CNPG writes them).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+
+#include "lib/stringinfo.h"
+#include "storage/fd.h"
+
+#include "cnpg_bootstrap.h"
+#include "hostlayout.h"
+#include "initdb.h"
+#include "instance.h"
+#include "process.h"
+
+/*
+ * initdb flags in CNPG's order, each only if set; min_major is the first
+ * PostgreSQL release whose initdb knows it.
+ */
+typedef struct InitdbFlag
+{
+	const char *flag;
+	size_t		offset;			/* of the char * field in CbInitdb */
+	const char *field;			/* spec.bootstrap.initdb.<field> */
+	int			min_major;
+} InitdbFlag;
+
+static const InitdbFlag initdb_flags[] = {
+	{"--encoding=", offsetof(CbInitdb, encoding), "encoding", 0},
+	{"--lc-collate=", offsetof(CbInitdb, locale_collate), "localeCollate", 0},
+	{"--lc-ctype=", offsetof(CbInitdb, locale_ctype), "localeCType", 0},
+	{"--locale=", offsetof(CbInitdb, locale), "locale", 0},
+	{"--locale-provider=", offsetof(CbInitdb, locale_provider), "localeProvider", 15},
+	{"--icu-locale=", offsetof(CbInitdb, icu_locale), "icuLocale", 15},
+	{"--icu-rules=", offsetof(CbInitdb, icu_rules), "icuRules", 16},
+	{"--builtin-locale=", offsetof(CbInitdb, builtin_locale), "builtinLocale", 17},
+};
+
+static void
+require_major(CbCluster *c, const char *field, const char *value, int min_major)
+{
+	if (c->major >= min_major)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("spec.bootstrap.initdb.%s%s%s needs PostgreSQL %d or later, the binaries in \"%s\" are PostgreSQL %d",
+					field, value ? " = " : "", value ? value : "", min_major,
+					c->bindir, c->major),
+			 errhint("Remove the option, or point cnpg_bootstrap.bindir at newer binaries.")));
+}
+
+const char **
+cb_initdb_argv(CbCluster *c, const char *pgdata)
+{
+	const CbInitdb *spec = &c->spec->bootstrap.initdb;
+	const char **argv = palloc0(sizeof(char *) * (32 + spec->options.n));
+	int			n = 0;
+
+	argv[n++] = cb_tool(c, "initdb");
+	argv[n++] = "--username=postgres";
+	argv[n++] = "-D";
+	argv[n++] = pgdata;
+
+	/* the deprecated options list, when given, is the only thing passed */
+	if (spec->options.n > 0)
+	{
+		for (int i = 0; i < spec->options.n; i++)
+			argv[n++] = spec->options.items[i];
+		return argv;
+	}
+
+	if (spec->data_checksums == 1)
+		argv[n++] = "-k";
+	if (c->spec->log_level &&
+		(strcmp(c->spec->log_level, "debug") == 0 || strcmp(c->spec->log_level, "trace") == 0))
+		argv[n++] = "-d";
+	for (int i = 0; i < (int) lengthof(initdb_flags); i++)
+	{
+		const InitdbFlag *f = &initdb_flags[i];
+		const char *value = *(char *const *) ((const char *) spec + f->offset);
+
+		if (value == NULL || value[0] == '\0')
+			continue;
+		require_major(c, f->field, NULL, f->min_major);
+		argv[n++] = psprintf("%s%s", f->flag, value);
+	}
+	if (spec->locale_provider && strcmp(spec->locale_provider, "builtin") == 0)
+		require_major(c, "localeProvider", "builtin", 17);
+	if (spec->wal_segment_size > 0)
+		argv[n++] = psprintf("--wal-segsize=%d", spec->wal_segment_size);
+	return argv;
+}
+
+char *
+cb_conf_quote(const char *value)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '\'');
+	for (const char *p = value; *p; p++)
+	{
+		switch (*p)
+		{
+			case '\\':
+				appendStringInfoString(&buf, "\\\\");
+				break;
+			case '\'':
+				appendStringInfoString(&buf, "''");
+				break;
+			case '\n':
+				appendStringInfoString(&buf, "\\n");
+				break;
+			case '\r':
+				appendStringInfoString(&buf, "\\r");
+				break;
+			case '\t':
+				appendStringInfoString(&buf, "\\t");
+				break;
+			case '\b':
+				appendStringInfoString(&buf, "\\b");
+				break;
+			case '\f':
+				appendStringInfoString(&buf, "\\f");
+				break;
+			default:
+				appendStringInfoChar(&buf, *p);
+		}
+	}
+	appendStringInfoChar(&buf, '\'');
+	return buf.data;
+}
+
+/*
+ * What one host needs instead of CNPG's container paths, and CNPG's
+ * mandatory settings.  These win over the user's values: validate.c has
+ * already refused user values that differ from CNPG's for these keys.
+ */
+static void
+host_settings(CbCluster *c, CbInstance *inst, CbMap *out)
+{
+	int			n = 0;
+
+	out->items = palloc0(sizeof(CbKV) * 16);
+#define SET(k, v) (out->items[n].key = (k), out->items[n].value = (v), n++)
+	SET("port", psprintf("%d", inst->port));
+	SET("listen_addresses", cb_listen_addresses);
+	SET("unix_socket_directories", c->run_dir);
+	SET("log_directory", inst->logdir);
+	SET("cluster_name", (char *) c->name);
+	SET("hot_standby", "on");
+	/* no object store is configured: archiving succeeds without a copy */
+	SET("archive_command", "/bin/true");
+	if (c->tls)
+	{
+		SET("ssl", "on");
+		SET("ssl_cert_file", psprintf("%s/server.crt", c->certs_dir));
+		SET("ssl_key_file", psprintf("%s/server.key", c->certs_dir));
+		SET("ssl_ca_file", psprintf("%s/client-ca.crt", c->certs_dir));
+	}
+#undef SET
+	out->n = n;
+}
+
+static bool
+map_has(const CbMap *m, const char *key)
+{
+	for (int i = 0; i < m->n; i++)
+		if (strcmp(m->items[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+static char *
+custom_conf(CbCluster *c, CbInstance *inst)
+{
+	StringInfoData buf;
+	CbMap		host;
+	const CbStringList *spl = &c->spec->shared_preload_libraries;
+
+	host_settings(c, inst, &host);
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "# written by cnpg_bootstrap: CloudNativePG's defaults, the spec's parameters, the host's settings\n");
+	for (int i = 0; i < c->spec->parameters.n; i++)
+	{
+		const CbKV *kv = &c->spec->parameters.items[i];
+
+		if (!map_has(&host, kv->key) && strcmp(kv->key, "shared_preload_libraries") != 0)
+			appendStringInfo(&buf, "%s = %s\n", kv->key, cb_conf_quote(kv->value));
+	}
+	for (int i = 0; i < host.n; i++)
+		appendStringInfo(&buf, "%s = %s\n", host.items[i].key,
+						 cb_conf_quote(host.items[i].value));
+	if (spl->n > 0)
+	{
+		StringInfoData libs;
+
+		initStringInfo(&libs);
+		for (int i = 0; i < spl->n; i++)
+			appendStringInfo(&libs, "%s%s", i ? "," : "", spl->items[i]);
+		appendStringInfo(&buf, "shared_preload_libraries = %s\n", cb_conf_quote(libs.data));
+	}
+	return buf.data;
+}
+
+static char *
+hba_conf(CbCluster *c)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf,
+						   "# written by cnpg_bootstrap, as CloudNativePG writes it\n"
+						   "local all all peer map=local\n"
+						   "hostssl postgres streaming_replica all cert map=cnpg_streaming_replica\n"
+						   "hostssl replication streaming_replica all cert map=cnpg_streaming_replica\n");
+	for (int i = 0; i < c->spec->pg_hba.n; i++)
+		appendStringInfo(&buf, "%s\n", c->spec->pg_hba.items[i]);
+	appendStringInfo(&buf, "host all all all %s\n", c->major < 14 ? "md5" : "scram-sha-256");
+	return buf.data;
+}
+
+static char *
+ident_conf(CbCluster *c)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf,
+					 "# written by cnpg_bootstrap\n"
+					 "local %s postgres\n"
+					 "cnpg_streaming_replica streaming_replica streaming_replica\n",
+					 c->os_user);
+	for (int i = 0; i < c->spec->pg_ident.n; i++)
+		appendStringInfo(&buf, "%s\n", c->spec->pg_ident.items[i]);
+	return buf.data;
+}
+
+static void
+write_conf(const char *pgdata, const char *file, const char *content)
+{
+	cb_write_file(psprintf("%s/%s", pgdata, file), content, strlen(content), 0600);
+}
+
+void
+cb_write_instance_config(CbCluster *c, CbInstance *inst, const char *pgdata,
+						 const char *override)
+{
+	char	   *conf_path = psprintf("%s/postgresql.conf", pgdata);
+	char	   *conf = cb_read_file(conf_path, NULL);
+
+	if (conf == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read \"%s\": %m", conf_path)));
+	if (strstr(conf, "include 'custom.conf'") == NULL)
+	{
+		char	   *more = psprintf("%s\n# load CloudNativePG custom.conf configuration\n"
+									"include 'custom.conf'\n"
+									"\n# load CloudNativePG override.conf configuration\n"
+									"include 'override.conf'\n", conf);
+
+		write_conf(pgdata, "postgresql.conf", more);
+	}
+	write_conf(pgdata, "custom.conf", custom_conf(c, inst));
+	write_conf(pgdata, "override.conf", override ? override : "");
+	write_conf(pgdata, "pg_hba.conf", hba_conf(c));
+	write_conf(pgdata, "pg_ident.conf", ident_conf(c));
+}
+
+void
+cb_initdb_run(CbCluster *c, CbInstance *inst)
+{
+	char	   *tmp = psprintf("%s.tmp", inst->pgdata);
+	const char **argv = cb_initdb_argv(c, tmp);
+	CbChildOptions opts;
+	CbChildResult res;
+
+	/* a half-made PGDATA from an interrupted run is never reused */
+	cb_instance_stop(c, inst->pgdata, "immediate");
+	if ((cb_path_exists(tmp) && !cb_rmtree(tmp)) ||
+		(cb_path_exists(inst->pgdata) && !cb_rmtree(inst->pgdata)))
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not remove the old data directory of %s: %m", inst->name)));
+
+	memset(&opts, 0, sizeof(opts));
+	opts.argv = argv;
+	opts.cwd = inst->dir;
+	opts.log_prefix = psprintf("initdb %s", inst->name);
+	opts.log_file = psprintf("%s/bootstrap.log", inst->logdir);
+	opts.new_session = true;
+	if (!cb_run_child(&opts, &res))
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("initdb failed (exit code %d)", res.exit_code),
+				 errdetail("%s", res.tail ? res.tail : "")));
+
+	cb_write_instance_config(c, inst, tmp, NULL);
+	/* a directory: rename, then make the rename itself durable */
+	if (rename(tmp, inst->pgdata) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rename \"%s\": %m", tmp)));
+	fsync_fname(inst->dir, true);
+}

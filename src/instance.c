@@ -1,0 +1,106 @@
+/*-------------------------------------------------------------------------
+ *
+ * instance.c
+ *	  Start and stop target instances with pg_ctl, and tell whether one
+ *	  runs.  pg_ctl daemonises the postmaster in its own session, so
+ *	  targets keep running when the control instance stops; the worker
+ *	  adopts them again through postmaster.pid.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+
+#include "hostlayout.h"
+#include "instance.h"
+#include "process.h"
+
+char *
+cb_tool(CbCluster *c, const char *tool)
+{
+	return psprintf("%s/%s", c->bindir, tool);
+}
+
+int
+cb_instance_pid(const char *pgdata)
+{
+	char	   *pidfile = psprintf("%s/postmaster.pid", pgdata);
+	char	   *content = cb_read_file(pidfile, NULL);
+	int			pid;
+
+	if (content == NULL)
+		return 0;
+	pid = atoi(content);
+	if (pid <= 0)
+		return 0;
+	if (kill(pid, 0) != 0 && errno != EPERM)
+		return 0;
+	return pid;
+}
+
+static void
+run_pg_ctl(CbCluster *c, const char *const *argv, const char *what,
+		   const char *log_file)
+{
+	CbChildOptions opts;
+	CbChildResult res;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.argv = argv;
+	opts.cwd = c->dir;
+	opts.log_prefix = what;
+	opts.log_file = log_file;
+	opts.new_session = true;
+	if (!cb_run_child(&opts, &res))
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("%s failed (exit code %d)", what, res.exit_code),
+				 errdetail("%s", res.tail ? res.tail : "")));
+}
+
+void
+cb_instance_start(CbCluster *c, CbInstance *inst)
+{
+	char	   *pg_ctl = cb_tool(c, "pg_ctl");
+	char	   *logfile = psprintf("%s/pg_ctl.log", inst->logdir);
+	const char *argv[] = {pg_ctl, "start", "-w", "-t", "300", "-s", "-D", inst->pgdata,
+	"-l", logfile, NULL};
+
+	if (cb_instance_pid(inst->pgdata) > 0)
+		return;
+	run_pg_ctl(c, argv, psprintf("pg_ctl start %s", inst->name),
+			   psprintf("%s/bootstrap.log", inst->logdir));
+}
+
+void
+cb_instance_stop(CbCluster *c, const char *pgdata, const char *mode)
+{
+	const char *pg_ctl = c->bindir ? cb_tool(c, "pg_ctl") : NULL;
+	int			pid = cb_instance_pid(pgdata);
+
+	if (pid == 0)
+		return;
+	if (pg_ctl == NULL)
+	{
+		/* no bindir known (teardown): signal the postmaster directly */
+		int			sig = strcmp(mode, "immediate") == 0 ? SIGQUIT : SIGINT;
+
+		kill(pid, sig);
+		for (int i = 0; i < 600 && cb_instance_pid(pgdata) > 0; i++)
+		{
+			pg_usleep(50000);
+			CHECK_FOR_INTERRUPTS();
+		}
+		return;
+	}
+	{
+		const char *argv[] = {pg_ctl, "stop", "-w", "-s", "-t", "120", "-m", mode,
+		"-D", pgdata, NULL};
+
+		run_pg_ctl(c, argv, psprintf("pg_ctl stop %s", pgdata), NULL);
+	}
+}

@@ -1,0 +1,192 @@
+/*-------------------------------------------------------------------------
+ *
+ * postinit.c
+ *	  What runs inside a new primary after initdb, in CloudNativePG's order
+ *	  (SPEC-cnpg.md 4.3): the owner role, postInitSQL (+refs) in postgres,
+ *	  postInitTemplateSQL (+refs) in template1, the application database,
+ *	  postInitApplicationSQL (+refs) in it.  Then the passwords (section 5)
+ *	  and the replication role (6.2).
+ *
+ * Each list or referenced script is one batch on one connection; a
+ * referenced script is sent as one exec.  The first error stops the
+ * bootstrap with the step, the item and the server's message.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "libpq-fe.h"
+#include "utils/builtins.h"
+
+#include "hostlayout.h"
+#include "pgconn.h"
+#include "postinit.h"
+#include "secrets.h"
+
+#define CB_CONNECT_TIMEOUT_MS 30000
+
+static const char *const db_names[] = {"postgres", "template1", NULL};
+static const char *const sql_fields[] = {"postInitSQL", "postInitTemplateSQL",
+"postInitApplicationSQL"};
+
+PGconn *
+cb_connect_instance(CbCluster *c, CbInstance *inst, const char *dbname)
+{
+	char	   *err = NULL;
+	PGconn	   *conn = cb_connect_local(c->run_dir, inst->port, dbname,
+										CB_CONNECT_TIMEOUT_MS, &err);
+
+	if (conn == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not connect to database \"%s\" of %s: %s",
+						dbname, inst->name, err ? err : "unknown error")));
+	return conn;
+}
+
+static void
+exec_or_fail(PGconn *conn, const char *sql, const char *what)
+{
+	char	   *err = NULL;
+
+	if (!cb_exec_ok(conn, sql, &err))
+	{
+		cb_disconnect(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("%s: %s", what, err ? err : "failed")));
+	}
+}
+
+/* a one-value query with one parameter, e.g. "does this role exist" */
+static bool
+exists_query(PGconn *conn, const char *sql, const char *param)
+{
+	char	   *err = NULL;
+	const char *params[] = {param};
+	PGresult   *res = cb_exec_params(conn, sql, 1, params, &err);
+	bool		found;
+
+	if (res == NULL || err != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("post-init: %s", err ? err : "query failed")));
+	found = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return found;
+}
+
+/* one batch: search_path bracketing as CNPG does, then each item */
+static void
+run_batch(CbCluster *c, CbInstance *inst, const char *dbname, int which)
+{
+	const CbInitdb *initdb = &c->spec->bootstrap.initdb;
+	const CbStringList *lists[] = {&initdb->post_init_sql,
+		&initdb->post_init_template_sql,
+	&initdb->post_init_application_sql};
+	const CbStringList *list = lists[which];
+	PGconn	   *conn;
+
+	if (list->n == 0 && c->nrefs[which] == 0)
+		return;
+	conn = cb_connect_instance(c, inst, dbname);
+	exec_or_fail(conn, "SET search_path TO \"$user\", public", "post-init");
+	for (int i = 0; i < list->n; i++)
+		exec_or_fail(conn, list->items[i],
+					 psprintf("post-init: spec.bootstrap.initdb.%s[%d] in database \"%s\"",
+							  sql_fields[which], i, dbname));
+	for (int i = 0; i < c->nrefs[which]; i++)
+	{
+		const CbResolvedRef *r = &c->refs[which][i];
+
+		exec_or_fail(conn, r->value,
+					 psprintf("post-init: %s (%s key \"%s\") in database \"%s\"",
+							  r->path, r->object, r->key, dbname));
+	}
+	exec_or_fail(conn, "RESET search_path", "post-init");
+	cb_disconnect(conn);
+}
+
+void
+cb_postinit_run(CbCluster *c, CbInstance *primary)
+{
+	PGconn	   *conn = cb_connect_instance(c, primary, "postgres");
+	bool		db_exists;
+
+	if (c->app_owner &&
+		!exists_query(conn, "SELECT COUNT(*) > 0 FROM pg_catalog.pg_roles WHERE rolname = $1",
+					  c->app_owner))
+		exec_or_fail(conn, psprintf("CREATE ROLE %s LOGIN", quote_identifier(c->app_owner)),
+					 "post-init: creating the owner role");
+	cb_disconnect(conn);
+
+	run_batch(c, primary, db_names[0], 0);
+	run_batch(c, primary, db_names[1], 1);
+	cb_write_file(psprintf("%s/.check-empty-wal-archive", primary->pgdata), "", 0, 0600);
+
+	if (!c->has_app)
+		return;
+	conn = cb_connect_instance(c, primary, "postgres");
+	db_exists = exists_query(conn, "SELECT COUNT(*) > 0 FROM pg_catalog.pg_database WHERE datname = $1",
+							 c->app_db);
+	if (!db_exists)
+		exec_or_fail(conn, psprintf("CREATE DATABASE %s OWNER %s",
+									quote_identifier(c->app_db),
+									quote_identifier(c->app_owner)),
+					 "post-init: creating the application database");
+	cb_disconnect(conn);
+	/* an application database that already existed keeps its SQL skipped */
+	if (!db_exists)
+		run_batch(c, primary, c->app_db, 2);
+}
+
+/*
+ * ALTER ROLE ... PASSWORD with a client-side SCRAM verifier, never logged:
+ * log_statement and log_min_error_statement are silenced for the
+ * transaction, as CNPG does.
+ */
+static void
+set_password(PGconn *conn, const char *role, const char *password)
+{
+	char	   *literal;
+	char	   *sql;
+	char	   *verifier = password ? cb_password_verifier(role, password) : NULL;
+
+	if (verifier)
+	{
+		literal = PQescapeLiteral(conn, verifier, strlen(verifier));
+		sql = psprintf("BEGIN; SET LOCAL log_statement = 'none';"
+					   " SET LOCAL log_min_error_statement = 'PANIC';"
+					   " ALTER ROLE %s WITH PASSWORD %s; COMMIT",
+					   quote_identifier(role), literal);
+		PQfreemem(literal);
+	}
+	else
+		sql = psprintf("ALTER ROLE %s WITH PASSWORD NULL", quote_identifier(role));
+	exec_or_fail(conn, sql, psprintf("setting the password of role \"%s\"", role));
+}
+
+void
+cb_configure_roles(CbCluster *c, CbInstance *primary)
+{
+	PGconn	   *conn = cb_connect_instance(c, primary, "postgres");
+
+	if (c->has_app && c->app_password)
+		set_password(conn, c->app_owner, c->app_password);
+	if (c->superuser_password)
+		set_password(conn, "postgres", c->superuser_password);
+	else if (exists_query(conn, "SELECT rolpassword IS NOT NULL FROM pg_catalog.pg_authid WHERE rolname = $1",
+						  "postgres"))
+		set_password(conn, "postgres", NULL);
+
+	if (!exists_query(conn, "SELECT COUNT(*) > 0 FROM pg_catalog.pg_roles WHERE rolname = $1",
+					  "streaming_replica"))
+		exec_or_fail(conn,
+					 "CREATE USER streaming_replica REPLICATION;"
+					 " COMMENT ON ROLE streaming_replica IS"
+					 " 'Special user for streaming replication created by cnpg_bootstrap'",
+					 "creating the streaming_replica role");
+	exec_or_fail(conn, "ALTER USER streaming_replica LOGIN REPLICATION",
+				 "configuring the streaming_replica role");
+	cb_disconnect(conn);
+}

@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * postinit.h
+ *	  Roles, databases, post-init SQL and passwords of a new primary, in
+ *	  CloudNativePG's order, over libpq as postgres on the unix socket.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CB_POSTINIT_H
+#define CB_POSTINIT_H
+
+#include "reconcile.h"
+
+/* SPEC.md section 4 / SPEC-cnpg.md 4.3, steps 1-8 */
+extern void cb_postinit_run(CbCluster *c, CbInstance *primary);
+/* the owner's password, postgres' password or NULL, streaming_replica */
+extern void cb_configure_roles(CbCluster *c, CbInstance *primary);
+/* connect to a database of an instance as postgres; ereport ERROR on failure */
+extern struct pg_conn *cb_connect_instance(CbCluster *c, CbInstance *inst,
+										   const char *dbname);
+
+#endif							/* CB_POSTINIT_H */

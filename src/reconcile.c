@@ -1,0 +1,453 @@
+/*-------------------------------------------------------------------------
+ *
+ * reconcile.c
+ *	  The plan: named steps that take a stored Cluster to running
+ *	  instances.  Steps are idempotent; the destructive ones are journaled
+ *	  in cnpg_bootstrap.steps, so that a worker restarted after a crash of
+ *	  the control instance resumes at the first unfinished step and never
+ *	  reuses a half-made data directory: an interrupted initdb or post-init
+ *	  is redone from initdb, so every post-init statement ends up run
+ *	  exactly once in the cluster that is kept.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "utils/memutils.h"
+
+#include "cnpg_bootstrap.h"
+#include "catalog.h"
+#include "hostlayout.h"
+#include "initdb.h"
+#include "instance.h"
+#include "pgconn.h"
+#include "postinit.h"
+#include "process.h"
+#include "reconcile.h"
+#include "secrets.h"
+#include "status.h"
+
+typedef void (*StepFn) (CbCluster *c);
+
+typedef struct Step
+{
+	const char *name;
+	StepFn		fn;
+	bool		journaled;		/* recorded; skipped once done */
+	const char *redo_from;		/* if found interrupted, redo from this step */
+} Step;
+
+static void step_prepare(CbCluster *c);
+static void step_secrets(CbCluster *c);
+static void step_resolve(CbCluster *c);
+static void step_initdb(CbCluster *c);
+static void step_start(CbCluster *c);
+static void step_postinit(CbCluster *c);
+static void step_roles(CbCluster *c);
+static void step_healthy(CbCluster *c);
+
+static const Step initdb_plan[] = {
+	{"prepare", step_prepare, false, NULL},
+	{"secrets", step_secrets, false, NULL},
+	{"resolve-references", step_resolve, false, NULL},
+	{"initdb", step_initdb, true, "initdb"},
+	{"start", step_start, false, NULL},
+	{"post-init", step_postinit, true, "initdb"},
+	{"roles", step_roles, false, NULL},
+	{"healthy", step_healthy, false, NULL},
+};
+
+/* ---------- steps ---------- */
+
+static void
+step_prepare(CbCluster *c)
+{
+	int			lo,
+				hi;
+
+	cb_resolve_bindir(c);
+	if (cb_step_state(c->name, "initdb", NULL) != CB_STEP_DONE)
+		cb_check_free_space(c);
+	cb_layout_create(c);
+	if (sscanf(cb_port_range, "%d-%d", &lo, &hi) != 2)
+		elog(ERROR, "invalid cnpg_bootstrap.port_range");
+	for (int i = 0; i < c->ninstances; i++)
+		c->instances[i].port = cb_status_instance_port(c->name, c->instances[i].name,
+													   c->instances[i].serial,
+													   c->instances[i].pgdata, lo, hi);
+}
+
+static bool
+load_secret(const char *name, CbMap *data)
+{
+	bool		found;
+
+	cb_tx_begin();
+	found = cb_catalog_get_secret(name, data);
+	cb_tx_commit();
+	return found;
+}
+
+/* a generated basic-auth Secret, kept if it exists (CNPG never regenerates) */
+static void
+ensure_credential_secret(CbCluster *c, const char *secret, const char *user,
+						 const char *dbname, const char *user_type)
+{
+	CbMap		old;
+	const char *password;
+	CbMap		keys;
+	StringInfoData doc;
+
+	password = load_secret(secret, &old) ? cb_map_get(&old, "password") : NULL;
+	if (password == NULL)
+		password = cb_generate_password();
+	keys = cb_credential_keys(user, password, dbname, c->host,
+							  c->instances[0].port, c->spec->namespace);
+
+	initStringInfo(&doc);
+	appendStringInfo(&doc,
+					 "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"type\": \"kubernetes.io/basic-auth\","
+					 " \"metadata\": {\"name\": \"%s\", \"namespace\": \"%s\", \"labels\":"
+					 " {\"cnpg.io/cluster\": \"%s\", \"cnpg.io/userType\": \"%s\","
+					 " \"cnpg.io/reload\": \"true\", \"app.kubernetes.io/managed-by\": \"cnpg_bootstrap\"}}}",
+					 secret, c->spec->namespace ? c->spec->namespace : "default",
+					 c->name, user_type);
+	cb_tx_begin();
+	cb_catalog_put_object("Secret", secret, c->spec->namespace, doc.data, 1, c->name);
+	cb_catalog_put_secret_data(secret, &keys);
+	cb_tx_commit();
+}
+
+static void
+step_secrets(CbCluster *c)
+{
+	const CbInitdb *initdb = &c->spec->bootstrap.initdb;
+
+	c->app_db = initdb->database;
+	c->app_owner = initdb->owner;
+	c->has_app = c->app_db && c->app_db[0] && c->app_owner && c->app_owner[0];
+	c->app_secret_name = initdb->secret.present && initdb->secret.name ?
+		initdb->secret.name : psprintf("%s-app", c->name);
+
+	if (c->has_app && !initdb->secret.present)
+		ensure_credential_secret(c, c->app_secret_name, c->app_owner, c->app_db, "app");
+	if (c->spec->enable_superuser_access && !c->spec->has_superuser_secret)
+		ensure_credential_secret(c, c->spec->superuser_secret_name, "postgres", "*",
+								 "superuser");
+}
+
+static void
+missing(const char *what, const char *path)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("%s referenced by %s does not exist", what, path),
+			 errhint("Apply it with cnpg_bootstrap_apply(), then delete and re-apply the Cluster.")));
+}
+
+/* the password of a credential Secret whose username must be `role` */
+static char *
+credential_password(const char *secret, const char *role, const char *path)
+{
+	CbMap		data;
+	const char *user;
+	const char *password;
+
+	if (!load_secret(secret, &data))
+		missing(psprintf("Secret \"%s\"", secret), path);
+	user = cb_map_get(&data, "username");
+	password = cb_map_get(&data, "password");
+	if (user == NULL)
+		ereport(ERROR, (errmsg("username key doesn't exist inside the secret \"%s\"", secret)));
+	if (password == NULL)
+		ereport(ERROR, (errmsg("password key doesn't exist inside the secret \"%s\"", secret)));
+	if (strcmp(user, role) != 0)
+		ereport(ERROR,
+				(errmsg("wrong username '%s' in secret \"%s\", expected '%s'", user, secret, role),
+				 errhint("The username of %s must equal the role it sets the password of.", path)));
+	return pstrdup(password);
+}
+
+static void
+resolve_sql_refs(CbCluster *c, int which, const CbSQLRefs *refs, const char *path)
+{
+	int			n = 0;
+
+	c->refs[which] = palloc0(sizeof(CbResolvedRef) * Max(refs->nsecrets + refs->nconfigmaps, 1));
+	for (int i = 0; i < refs->nsecrets; i++)
+	{
+		CbMap		data;
+		CbResolvedRef *r = &c->refs[which][n++];
+
+		r->path = psprintf("%s.secretRefs[%d]", path, i);
+		r->object = psprintf("Secret \"%s\"", refs->secrets[i].name);
+		r->key = refs->secrets[i].key;
+		if (!load_secret(refs->secrets[i].name, &data))
+			missing(r->object, r->path);
+		if ((r->value = (char *) cb_map_get(&data, r->key)) == NULL)
+			missing(psprintf("key \"%s\" of %s", r->key, r->object), r->path);
+	}
+	for (int i = 0; i < refs->nconfigmaps; i++)
+	{
+		CbResolvedRef *r = &c->refs[which][n++];
+		bool		exists;
+
+		r->path = psprintf("%s.configMapRefs[%d]", path, i);
+		r->object = psprintf("ConfigMap \"%s\"", refs->configmaps[i].name);
+		r->key = refs->configmaps[i].key;
+		cb_tx_begin();
+		exists = cb_catalog_get_object("ConfigMap", refs->configmaps[i].name,
+									   &(CbStoredObject) {0});
+		r->value = cb_catalog_get_configmap_value(refs->configmaps[i].name, r->key);
+		cb_tx_commit();
+		if (!exists)
+			missing(r->object, r->path);
+		if (r->value == NULL)
+			missing(psprintf("key \"%s\" of %s", r->key, r->object), r->path);
+	}
+	c->nrefs[which] = n;
+}
+
+static void
+step_resolve(CbCluster *c)
+{
+	const CbInitdb *initdb = &c->spec->bootstrap.initdb;
+
+	if (c->has_app)
+		c->app_password = credential_password(c->app_secret_name, c->app_owner,
+											  "spec.bootstrap.initdb.secret.name");
+	if (c->spec->enable_superuser_access)
+		c->superuser_password = credential_password(c->spec->superuser_secret_name,
+													"postgres", "spec.superuserSecret.name");
+	/* CNPG ignores the *SQLRefs when importing (SPEC-cnpg.md 4.1) */
+	if (initdb->import.present)
+		return;
+	resolve_sql_refs(c, 0, &initdb->post_init_sql_refs, "spec.bootstrap.initdb.postInitSQLRefs");
+	resolve_sql_refs(c, 1, &initdb->post_init_template_sql_refs,
+					 "spec.bootstrap.initdb.postInitTemplateSQLRefs");
+	resolve_sql_refs(c, 2, &initdb->post_init_application_sql_refs,
+					 "spec.bootstrap.initdb.postInitApplicationSQLRefs");
+}
+
+static void
+step_initdb(CbCluster *c)
+{
+	cb_status_mark_bootstrapped(c->name);
+	cb_status_phase(c->name, CB_PHASE_SETTING_UP,
+					psprintf("Creating primary instance %s", c->instances[0].name));
+	cb_initdb_run(c, &c->instances[0]);
+}
+
+static void
+step_start(CbCluster *c)
+{
+	cb_instance_start(c, &c->instances[0]);
+}
+
+static void
+step_postinit(CbCluster *c)
+{
+	cb_postinit_run(c, &c->instances[0]);
+}
+
+static void
+step_roles(CbCluster *c)
+{
+	cb_configure_roles(c, &c->instances[0]);
+}
+
+static void
+step_healthy(CbCluster *c)
+{
+	CbInstance *primary = &c->instances[0];
+	PGconn	   *conn = cb_connect_instance(c, primary, "postgres");
+	char	   *err = NULL;
+	char	   *tli = cb_query_value(conn, "SELECT timeline_id FROM pg_catalog.pg_control_checkpoint()", &err);
+	char	   *lsn = cb_query_value(conn, "SELECT pg_catalog.pg_current_wal_lsn()", &err);
+
+	cb_disconnect(conn);
+	cb_status_instance(c->name, primary->name, "primary", "running",
+					   cb_instance_pid(primary->pgdata), tli ? atoi(tli) : 0, lsn);
+	cb_status_ready(c->name, 1, primary->name, c->host, primary->port);
+	cb_status_phase(c->name, CB_PHASE_HEALTHY, NULL);
+}
+
+/* ---------- running the plan ---------- */
+
+static void
+record_failure(CbCluster *c, const Step *step, ErrorData *edata)
+{
+	StringInfoData reason;
+
+	initStringInfo(&reason);
+	appendStringInfo(&reason, "%s: %s", step->name, edata->message);
+	if (edata->detail && edata->detail[0])
+		appendStringInfo(&reason, "\n%s", edata->detail);
+	if (step->journaled)
+		cb_step_finish(c->name, step->name, NULL, false, reason.data);
+	cb_status_phase(c->name, CB_PHASE_FAILED, reason.data);
+}
+
+/* run one step; false if it failed (recorded) */
+static bool
+run_step(CbCluster *c, const Step *step)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	PG_TRY();
+	{
+		step->fn(c);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (IsTransactionState())
+			AbortCurrentTransaction();
+		edata->elevel = LOG;
+		edata->hide_stmt = true;
+		ThrowErrorData(edata);
+		record_failure(c, step, edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+static int
+step_index(const Step *plan, int nsteps, const char *name)
+{
+	for (int i = 0; i < nsteps; i++)
+		if (strcmp(plan[i].name, name) == 0)
+			return i;
+	elog(ERROR, "unknown step \"%s\"", name);
+	return -1;
+}
+
+static void
+run_plan(CbCluster *c, const Step *plan, int nsteps)
+{
+	for (int i = 0; i < nsteps; i++)
+	{
+		const Step *step = &plan[i];
+
+		CHECK_FOR_INTERRUPTS();
+		if (step->journaled)
+		{
+			CbStepState state = cb_step_state(c->name, step->name, NULL);
+
+			if (state == CB_STEP_DONE)
+				continue;
+			if (state == CB_STEP_FAILED)
+				return;
+			if (state == CB_STEP_RUNNING && step->redo_from &&
+				strcmp(step->redo_from, step->name) != 0)
+			{
+				int			from = step_index(plan, nsteps, step->redo_from);
+
+				ereport(LOG,
+						(errmsg("cnpg_bootstrap: step \"%s\" of cluster \"%s\" was interrupted; redoing from \"%s\"",
+								step->name, c->name, step->redo_from)));
+				for (int j = from; j <= i; j++)
+					if (plan[j].journaled)
+						cb_step_forget(c->name, plan[j].name);
+				i = from - 1;
+				continue;
+			}
+			if (!cb_step_begin(c->name, step->name, NULL))
+				return;			/* the cluster was deleted meanwhile */
+		}
+		if (!run_step(c, step))
+			return;
+		if (step->journaled)
+			cb_step_finish(c->name, step->name, NULL, true, NULL);
+	}
+}
+
+/* stop the servers of a deleted cluster and remove its directory */
+static void
+teardown(const char *name, const char *directory)
+{
+	CbCluster	c;
+	DIR		   *dir;
+	struct dirent *de;
+
+	memset(&c, 0, sizeof(c));
+	c.name = name;
+	if (directory[0] == '/' && strstr(directory, "/..") == NULL &&
+		(dir = AllocateDir(directory)) != NULL)
+	{
+		while ((de = ReadDir(dir, directory)) != NULL)
+		{
+			char	   *pgdata = psprintf("%s/%s/pgdata", directory, de->d_name);
+
+			if (de->d_name[0] != '.')
+				cb_instance_stop(&c, pgdata, "fast");
+		}
+		FreeDir(dir);
+		if (!cb_rmtree(directory))
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("could not remove \"%s\" of deleted cluster \"%s\": %m",
+							directory, name)));
+	}
+	cb_status_teardown_done(name);
+	ereport(LOG, (errmsg("cnpg_bootstrap: cluster \"%s\" deleted", name)));
+}
+
+void
+cb_reconcile_cluster(const char *name)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "cnpg_bootstrap reconcile",
+											  ALLOCSET_DEFAULT_SIZES);
+	CbCluster	c;
+	char	   *directory;
+	const Step *failed_at = &initdb_plan[0];
+
+	MemoryContextSwitchTo(cxt);
+	if (cb_status_teardown_pending(name, &directory))
+		teardown(name, directory);
+
+	memset(&c, 0, sizeof(c));
+	c.name = name;
+	cb_tx_begin();
+	c.spec = cb_catalog_load_cluster(name, &c.generation);
+	cb_tx_commit();
+	if (c.spec == NULL)
+		return;
+
+	/* layout problems (data_root, socket path) fail before any step */
+	PG_TRY();
+	{
+		cb_layout_init(&c);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (IsTransactionState())
+			AbortCurrentTransaction();
+		record_failure(&c, failed_at, edata);
+		return;
+	}
+	PG_END_TRY();
+
+	if (c.spec->bootstrap.method != CB_BOOTSTRAP_INITDB)
+	{
+		cb_status_phase(name, CB_PHASE_FAILED,
+						"the pg_basebackup and recovery bootstrap methods are not implemented yet");
+		return;
+	}
+	run_plan(&c, initdb_plan, lengthof(initdb_plan));
+}

@@ -1,0 +1,68 @@
+/*-------------------------------------------------------------------------
+ *
+ * reconcile.h
+ *	  The plan of named, idempotent steps that turns a stored Cluster into
+ *	  running instances, and the runtime picture of one cluster on the host
+ *	  that the steps share.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CB_RECONCILE_H
+#define CB_RECONCILE_H
+
+#include "postgres.h"
+
+#include "model.h"
+
+typedef struct CbInstance
+{
+	int			serial;			/* 1 = the bootstrap primary */
+	char	   *name;			/* <cluster>-<serial> */
+	char	   *dir;			/* <data_root>/<cluster>/<name> */
+	char	   *pgdata;			/* dir/pgdata */
+	char	   *logdir;			/* dir/log */
+	int			port;
+} CbInstance;
+
+/* a Secret/ConfigMap value the spec references, resolved before any work */
+typedef struct CbResolvedRef
+{
+	const char *path;			/* field path that named it */
+	char	   *object;			/* "Secret/x" or "ConfigMap/x" */
+	char	   *key;
+	char	   *value;
+} CbResolvedRef;
+
+typedef struct CbCluster
+{
+	CbClusterSpec *spec;
+	const char *name;
+	int			generation;
+	char	   *dir;			/* <data_root>/<cluster> */
+	char	   *run_dir;		/* unix sockets */
+	char	   *certs_dir;
+	char	   *bindir;			/* resolved, no %v */
+	int			major;			/* of the binaries in bindir */
+	char	   *os_user;		/* who runs the control instance */
+	char	   *host;			/* first of cnpg_bootstrap.listen_addresses */
+	int			ninstances;
+	CbInstance *instances;
+
+	/* the application database and its owner, if one is to be made */
+	bool		has_app;
+	char	   *app_db;
+	char	   *app_owner;
+	char	   *app_secret_name;
+	char	   *app_password;	/* resolved from the Secret */
+	char	   *superuser_password; /* NULL: superuser access disabled */
+	bool		tls;			/* certificates written, ssl = on */
+
+	/* post-init scripts from *SQLRefs, resolved: [0] postgres, [1] template1, [2] app */
+	int			nrefs[3];
+	CbResolvedRef *refs[3];
+} CbCluster;
+
+/* worker entry: teardown and/or reconcile one cluster, then return */
+extern void cb_reconcile_cluster(const char *name);
+
+#endif							/* CB_RECONCILE_H */

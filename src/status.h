@@ -1,0 +1,57 @@
+/*-------------------------------------------------------------------------
+ *
+ * status.h
+ *	  What the worker records: phases, instances, the step journal.
+ *	  Every call is its own short transaction (worker processes only).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CB_STATUS_H
+#define CB_STATUS_H
+
+#include "postgres.h"
+
+typedef enum CbStepState
+{
+	CB_STEP_NONE,
+	CB_STEP_RUNNING,			/* begun, not finished: interrupted */
+	CB_STEP_DONE,
+	CB_STEP_FAILED
+} CbStepState;
+
+/* CNPG's phase strings */
+#define CB_PHASE_SETTING_UP		"Setting up primary"
+#define CB_PHASE_NEW_REPLICA	"Creating a new replica"
+#define CB_PHASE_WAITING		"Waiting for the instances to become active"
+#define CB_PHASE_HEALTHY		"Cluster in healthy state"
+#define CB_PHASE_FAILED			"Bootstrap failed"
+
+extern CbStepState cb_step_state(const char *cluster, const char *step,
+								 const char *instance);
+/* false when the cluster is gone (deleted meanwhile) */
+extern bool cb_step_begin(const char *cluster, const char *step,
+						  const char *instance);
+extern void cb_step_finish(const char *cluster, const char *step,
+						   const char *instance, bool ok, const char *detail);
+extern void cb_step_forget(const char *cluster, const char *step);
+
+extern bool cb_status_phase(const char *cluster, const char *phase,
+							const char *reason);
+extern void cb_status_mark_bootstrapped(const char *cluster);
+extern void cb_status_progress(const char *cluster, const char *progress);
+
+/* the port of an instance, allocated on first call and kept */
+extern int	cb_status_instance_port(const char *cluster, const char *instance,
+									int serial, const char *data_directory,
+									int port_lo, int port_hi);
+extern void cb_status_instance(const char *cluster, const char *instance,
+							   const char *role, const char *status, int pid,
+							   int timeline, const char *lsn);
+extern void cb_status_ready(const char *cluster, int ready, const char *primary,
+							const char *rw_host, int rw_port);
+
+/* teardown requests */
+extern bool cb_status_teardown_pending(const char *cluster, char **directory);
+extern void cb_status_teardown_done(const char *cluster);
+
+#endif							/* CB_STATUS_H */
