@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Every test of cnpg_bootstrap, on a fresh Debian 12 machine, as root:
+# installs what is missing, copies the tree to a postgres-owned temp dir,
+# builds with -Werror, installs, runs pg_regress (sql/), the TAP tests (t/),
+# the model's unit tests and the libFuzzer target (FUZZ_SECONDS, default 60).
+# PostgreSQL refuses to run as root, so servers run as the postgres OS user.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../.ci/setup-lib.sh
+source "$ROOT/.ci/setup-lib.sh"
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+
+as_pg() { runuser -u postgres -- env -i PATH="$PGBIN:/usr/local/bin:/usr/bin:/bin" HOME="$W" \
+	LANG=C.UTF-8 TMPDIR=/tmp PG_TEST_TIMEOUT_DEFAULT=300 "$@"; }
+cleanup() {
+	[ -d "${W:-}" ] || return 0
+	local f
+	find "$W" /tmp/cbt.* -name postmaster.pid 2>/dev/null | while read -r f; do
+		as_pg "$PGBIN/pg_ctl" -D "${f%/*}" -m immediate stop >/dev/null 2>&1 || true
+	done
+	rm -rf "$W"
+}
+
+[ "$(id -u)" -eq 0 ] || { echo "run as root (servers run as the postgres OS user)" >&2; exit 2; }
+ensure_packages
+W=$(mktemp -d /tmp/ci.XXXXXX); trap cleanup EXIT; S=$W/src; mkdir "$S"
+tar -C "$ROOT" --exclude=.git -cf - . | tar -C "$S" -xf -
+# the shared specs and samples, when present beside the project
+if [ -d "$ROOT/../shared" ]; then cp -a "$ROOT/../shared" "$W/shared"; fi
+chown -R postgres: "$W"
+
+as_pg make -C "$S" -j"$(nproc)" COPT=-Werror >/dev/null
+make -C "$S" install >/dev/null
+
+rc=0
+echo "== pg_regress"
+as_pg make -C "$S" installcheck TAP_TESTS= || { rc=1; cat "$S"/regression.diffs 2>/dev/null | head -200 || true; }
+echo "== TAP"
+as_pg make -C "$S" installcheck REGRESS= PROVE_FLAGS=--timer || { rc=1; tail -n 60 "$S"/tmp_check/log/regress_log_* 2>/dev/null || true; }
+echo "== model unit tests"
+as_pg make -C "$S" unit || rc=1
+echo "== fuzz (${FUZZ_SECONDS}s)"
+as_pg make -C "$S" fuzz >/dev/null && as_pg "$S/fuzz/fuzz_manifest" -max_total_time="$FUZZ_SECONDS" \
+	-rss_limit_mb=2048 -print_final_stats=0 "$S/fuzz/corpus" >"$W/fuzz.log" 2>&1 ||
+	{ rc=1; tail -n 40 "$W/fuzz.log"; }
+[ $rc -eq 0 ] && echo "ALL TESTS PASSED" || echo "SOME TESTS FAILED"
+exit $rc
