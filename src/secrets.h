@@ -18,23 +18,35 @@
 extern char *cb_generate_password(void);
 
 /*
- * "SCRAM-SHA-256$4096:<salt>$<StoredKey>:<ServerKey>"; a value that already
- * is an md5 or SCRAM verifier is returned unchanged.
+ * "SCRAM-SHA-256$4096:<salt>$<StoredKey>:<ServerKey>" (16-byte random salt,
+ * password SASLprep'ed by PostgreSQL's own pg_saslprep, as the server
+ * does); a value that already is an md5 or SCRAM verifier is returned
+ * unchanged.
  */
 extern char *cb_password_verifier(const char *role, const char *password);
 
 /*
  * The credential keys of a generated basic-auth Secret (SPEC-cnpg.md
  * section 5 and SPEC.md 4b): username, user, password, dbname, host, port,
- * pgpass, uri, jdbc-uri, fqdn-uri, fqdn-jdbc-uri.
+ * pgpass, uri, jdbc-uri, fqdn-uri, fqdn-jdbc-uri, in that order.  host and
+ * port are the ones the primary listens on, used as given in every value
+ * (the fqdn- variants equal the plain ones on one host); namespace is
+ * accepted for the interface and unused.  pgpass ends with a newline and
+ * escapes ':' and '\' in each field.
  */
 extern CbMap cb_credential_keys(const char *username, const char *password,
 								const char *dbname, const char *host, int port,
 								const char *namespace);
 
-/* percent-encoding for URL userinfo / form values */
+/*
+ * Percent-encoding as Go's net/url does it (what CNPG's values are made
+ * with): URL userinfo (url.UserPassword), form values (url.QueryEscape:
+ * space -> '+'), and a URL path (URL.EscapedPath: only '?' among the
+ * reserved characters).  All three decode with libpq's URI parser.
+ */
 extern char *cb_url_userinfo_escape(const char *s);
 extern char *cb_url_query_escape(const char *s);
+extern char *cb_url_path_escape(const char *s);
 
 /* a pgpass field: '\' -> '\\', ':' -> '\:' */
 extern char *cb_pgpass_escape(const char *s);
