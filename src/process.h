@@ -19,6 +19,7 @@ typedef struct CbChildResult
 	int			exit_code;		/* exit status; -1 if killed by a signal */
 	int			term_signal;	/* signal that killed it, 0 if none */
 	char	   *tail;			/* last lines of its output (palloc'd) */
+	bool		timed_out;		/* stopped by us after timeout_ms */
 } CbChildResult;
 
 /*
@@ -45,18 +46,37 @@ typedef struct CbChildOptions
 
 /*
  * Run a child to completion.  The scrubbed environment holds only
- * PATH=/usr/bin:/bin, LANG=C.UTF-8, LC_MESSAGES=C and HOME (the
- * cwd), plus extra_env.  While waiting, CHECK_FOR_INTERRUPTS() is called; on SIGTERM
- * the child's process group is sent SIGTERM (then SIGKILL after 500 ms)
- * and the worker exits through the usual die() path.
- * Returns true when the child exited with status 0.
+ * PATH=<bindir of argv[0]>:/usr/bin:/bin, LANG=C.UTF-8, LC_MESSAGES=C and
+ * HOME (the cwd), plus extra_env (which may override those).  While waiting,
+ * CHECK_FOR_INTERRUPTS() is called; on SIGTERM the child's process group is
+ * sent SIGTERM (then SIGKILL after 500 ms) and the worker exits through the
+ * usual die() path; an ERROR thrown while waiting (or by on_line) stops the
+ * child the same way before it propagates.
+ *
+ * Returns true when the child exited with status 0.  A program that cannot
+ * be executed gives false with exit_code 127 and the reason in the tail.
+ * Only one child runs at a time per process (calling this from on_line is an
+ * error).
+ *
+ * Callers' contract: argv is public (ps shows it to every local user, and it
+ * is written to the server log), so a password must never be in argv; pass
+ * it through a 0600 file (PGPASSFILE) or extra_env.  extra_env is never
+ * logged.
+ *
+ * The child's stdout and stderr go to a pipe that is read until the child
+ * exits; a daemon it leaves behind (pg_ctl start) must have its own log
+ * (pg_ctl -l), because the pipe is closed once the child is reaped.
  */
 extern bool cb_run_child(const CbChildOptions *opts, CbChildResult *result);
 
 /* convenience: run argv with defaults; the tail is in result */
 extern bool cb_run(const char *const *argv, CbChildResult *result);
 
-/* Remove a directory tree (no child process). Returns false with errno set. */
+/*
+ * Remove a directory tree (no child process; symlinks are removed, never
+ * followed).  A path that does not exist counts as removed.  Returns false
+ * with errno set.
+ */
 extern bool cb_rmtree(const char *path);
 
 #endif							/* CB_PROCESS_H */

@@ -32,28 +32,16 @@
 
 #include "secrets.h"
 
-static int	passed;
-static int	failed;
+/* test reporting, in unit_shim.c */
+extern void unit_check(bool cond, const char *what);
+extern void unit_check_str(const char *got, const char *want, const char *what);
+extern int	unit_finish(void);
 
-static void
-check(bool cond, const char *what)
-{
-	if (cond)
-		passed++;
-	else
-		failed++;
-	printf("%s - %s\n", cond ? "ok" : "not ok", what);
-}
+#define check unit_check
+#define check_str unit_check_str
 
-static void
-check_str(const char *got, const char *want, const char *what)
-{
-	bool		ok = got != NULL && strcmp(got, want) == 0;
 
-	check(ok, what);
-	if (!ok)
-		printf("#   got:  %s\n#   want: %s\n", got ? got : "(null)", want);
-}
+
 
 static const char *
 map_get(const CbMap *map, const char *key)
@@ -340,6 +328,5 @@ main(int argc, char **argv)
 	test_verifiers();
 	test_escapes();
 	test_credentials();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return unit_finish();
 }

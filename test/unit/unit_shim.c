@@ -10,6 +10,10 @@
  * ereport(ERROR) prints the message and exits with status 3: in these
  * programs an ERROR is always a failed test.
  *
+ * Also the tests' tiny reporting: unit_check() prints "ok - what" or
+ * "not ok - what", unit_finish() the closing "N passed, N failed" line and
+ * the exit status.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -104,4 +108,40 @@ int
 errhidestmt(bool hide_stmt)
 {
 	return 0;
+}
+
+/* ---------- test reporting ---------- */
+
+static int	unit_passed;
+static int	unit_failed;
+
+extern void unit_check(bool cond, const char *what);
+extern void unit_check_str(const char *got, const char *want, const char *what);
+extern int	unit_finish(void);
+
+void
+unit_check(bool cond, const char *what)
+{
+	if (cond)
+		unit_passed++;
+	else
+		unit_failed++;
+	printf("%s - %s\n", cond ? "ok" : "not ok", what);
+}
+
+void
+unit_check_str(const char *got, const char *want, const char *what)
+{
+	bool		ok = got != NULL && strcmp(got, want) == 0;
+
+	unit_check(ok, what);
+	if (!ok)
+		printf("#   got:  %s\n#   want: %s\n", got ? got : "(null)", want);
+}
+
+int
+unit_finish(void)
+{
+	printf("%d passed, %d failed\n", unit_passed, unit_failed);
+	return unit_failed == 0 ? 0 : 1;
 }
