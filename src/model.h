@@ -275,6 +275,8 @@ typedef struct CbClusterSpec
 	bool		has_wal_storage;
 	char	   *wal_storage_size;
 	int64		wal_storage_bytes;
+	bool		has_wal_storage_pvc_template_request;	/* walStorage.pvcTemplate
+														 * requests storage */
 	bool		has_superuser_secret;
 	char	   *superuser_secret_name;
 	bool		enable_superuser_access;
@@ -365,5 +367,19 @@ extern const char *cb_map_get(const CbMap *map, const char *key);
 
 /* the operator's default image (SPEC-cnpg.md section 1.1) */
 #define CB_DEFAULT_IMAGE "ghcr.io/cloudnative-pg/postgresql:18.6-system-trixie"
+
+/* validate.c: recovery target helpers */
+/* recoveryTarget.targetTime as written to the configuration; NULL if invalid */
+extern char *cb_recovery_target_time(const char *target_time);
+/* the sorted recovery_target_* lines of a recovery, "" without a target */
+extern char *cb_recovery_target_conf(const CbRecoveryTarget *target);
+/* a value as a quoted postgresql.conf string, escaped as CloudNativePG does */
+extern char *cb_conf_quote(const char *value);
+/*
+ * custom.conf text of a defaulted spec; the cnpg.config_sha256 line is added
+ * only when the caller passes a SHA-256 hex function (the model has none).
+ */
+extern char *cb_custom_conf(const CbClusterSpec *spec,
+							char *(*sha256_hex) (const char *data, size_t len));
 
 #endif							/* CB_MODEL_H */
