@@ -531,8 +531,8 @@ cb_wait_child(CbRun *run)
 			if (elapsed >= run->timeout_ms)
 			{
 				run->timed_out = true;
-				current_child_pid = 0;
 				run->exited = cb_stop_child(run->pid, run->group, &run->status);
+				current_child_pid = 0;
 				ereport(LOG,
 						(errmsg("%s: stopped after a timeout of %d ms",
 								run->out.prefix, run->timeout_ms),
@@ -564,13 +564,17 @@ cb_wait_child(CbRun *run)
 static void
 cb_run_cleanup(CbRun *run)
 {
+	/*
+	 * current_child_pid stays set until the child is reaped: a FATAL from a
+	 * signal handler (bgworker_die) meanwhile must still find it.
+	 */
 	if (current_child_pid != 0)
 	{
-		pid_t		stop_pid = current_child_pid;
 		int			stop_status;
 
+		(void) cb_stop_child(current_child_pid, current_child_group,
+							 &stop_status);
 		current_child_pid = 0;
-		(void) cb_stop_child(stop_pid, current_child_group, &stop_status);
 	}
 	if (run->pipe_fd >= 0)
 		close(run->pipe_fd);
