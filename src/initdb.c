@@ -100,46 +100,6 @@ cb_initdb_argv(CbCluster *c, const char *pgdata)
 	return argv;
 }
 
-char *
-cb_conf_quote(const char *value)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '\'');
-	for (const char *p = value; *p; p++)
-	{
-		switch (*p)
-		{
-			case '\\':
-				appendStringInfoString(&buf, "\\\\");
-				break;
-			case '\'':
-				appendStringInfoString(&buf, "''");
-				break;
-			case '\n':
-				appendStringInfoString(&buf, "\\n");
-				break;
-			case '\r':
-				appendStringInfoString(&buf, "\\r");
-				break;
-			case '\t':
-				appendStringInfoString(&buf, "\\t");
-				break;
-			case '\b':
-				appendStringInfoString(&buf, "\\b");
-				break;
-			case '\f':
-				appendStringInfoString(&buf, "\\f");
-				break;
-			default:
-				appendStringInfoChar(&buf, *p);
-		}
-	}
-	appendStringInfoChar(&buf, '\'');
-	return buf.data;
-}
-
 /*
  * What one host needs instead of CNPG's container paths, and CNPG's
  * mandatory settings.  These win over the user's values: validate.c has
@@ -171,15 +131,10 @@ host_settings(CbCluster *c, CbInstance *inst, CbMap *out)
 	out->n = n;
 }
 
-static bool
-map_has(const CbMap *m, const char *key)
-{
-	for (int i = 0; i < m->n; i++)
-		if (strcmp(m->items[i].key, key) == 0)
-			return true;
-	return false;
-}
-
+/*
+ * CNPG's custom.conf (defaults + the spec's parameters, sorted), then the
+ * host's settings, which win because the last value in the file counts.
+ */
 static char *
 custom_conf(CbCluster *c, CbInstance *inst)
 {
@@ -189,14 +144,8 @@ custom_conf(CbCluster *c, CbInstance *inst)
 
 	host_settings(c, inst, &host);
 	initStringInfo(&buf);
-	appendStringInfoString(&buf, "# written by cnpg_bootstrap: CloudNativePG's defaults, the spec's parameters, the host's settings\n");
-	for (int i = 0; i < c->spec->parameters.n; i++)
-	{
-		const CbKV *kv = &c->spec->parameters.items[i];
-
-		if (!map_has(&host, kv->key) && strcmp(kv->key, "shared_preload_libraries") != 0)
-			appendStringInfo(&buf, "%s = %s\n", kv->key, cb_conf_quote(kv->value));
-	}
+	appendStringInfoString(&buf, cb_custom_conf(c->spec, NULL));
+	appendStringInfoString(&buf, "\n# cnpg_bootstrap: this host's settings\n");
 	for (int i = 0; i < host.n; i++)
 		appendStringInfo(&buf, "%s = %s\n", host.items[i].key,
 						 cb_conf_quote(host.items[i].value));

@@ -20,7 +20,5 @@ extern void cb_initdb_run(CbCluster *c, CbInstance *inst);
 /* (re)write the configuration files of an instance's PGDATA */
 extern void cb_write_instance_config(CbCluster *c, CbInstance *inst,
 									 const char *pgdata, const char *override);
-/* 'value' quoted and escaped as CNPG writes configuration values */
-extern char *cb_conf_quote(const char *value);
 
 #endif							/* CB_INITDB_H */
