@@ -406,13 +406,77 @@ value_repr(const CbNode *node)
 
 
 /* ======================================================================
+ * NameSet: open-addressing hash of names kept in a caller's array
+ *
+ * Mapping keys (duplicate check, merge keys) and anchor names are looked
+ * up with it, so that big maps or many aliases stay linear.  The set holds
+ * indexes into the caller's array, which may be reallocated between calls.
+ * ======================================================================
+ */
+
+typedef struct NameSet
+{
+	int		   *slots;			/* index + 1 into names[]; 0 = free */
+	int			cap;			/* power of 2 */
+} NameSet;
+
+static uint32
+hash_name(const char *s)
+{
+	uint32		h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 16777619u;
+	return h;
+}
+
+/* the slot of name: holding its index + 1, or free (0) if absent */
+static int *
+nameset_slot(const NameSet *ns, char *const *names, const char *name)
+{
+	for (uint32 i = hash_name(name) & (ns->cap - 1);; i = (i + 1) & (ns->cap - 1))
+	{
+		int		   *slot = &ns->slots[i];
+
+		if (*slot == 0 || strcmp(names[*slot - 1], name) == 0)
+			return slot;
+	}
+}
+
+/* index of name in names[], or -1 */
+static int
+nameset_find(const NameSet *ns, char *const *names, const char *name)
+{
+	return ns->cap == 0 ? -1 : *nameset_slot(ns, names, name) - 1;
+}
+
+/*
+ * Enter names[index]; an earlier entry of the same name is replaced (the
+ * latest anchor definition wins).  Keeps at least half the slots free.
+ */
+static void
+nameset_add(NameSet *ns, char *const *names, int index)
+{
+	if (2 * (index + 1) > ns->cap)
+	{
+		ns->cap = ns->cap ? ns->cap * 2 : 16;
+		if (ns->slots)
+			pfree(ns->slots);
+		ns->slots = palloc0(sizeof(int) * ns->cap);
+		for (int j = 0; j < index; j++)
+			*nameset_slot(ns, names, names[j]) = j + 1;
+	}
+	*nameset_slot(ns, names, names[index]) = index + 1;
+}
+
+
+/* ======================================================================
  * YAML events -> CbNode trees
  * ======================================================================
  */
 
 typedef struct Anchor
 {
-	char	   *name;
 	CbNode	   *node;
 	int			size;			/* nodes in the subtree, aliases expanded */
 } Anchor;
@@ -424,8 +488,10 @@ typedef struct Reader
 	size_t		len;
 	int			nodes;			/* nodes so far, aliases expanded */
 	Anchor	   *anchors;		/* of the current document */
+	char	  **anchor_names;	/* parallel to anchors */
 	int			nanchors;
 	int			maxanchors;
+	NameSet		anchor_set;		/* over anchor_names */
 	CbError    *err;
 } Reader;
 
@@ -532,10 +598,14 @@ remember_anchor(Reader *r, const yaml_char_t *anchor, CbNode *node, int size)
 		r->anchors = r->anchors ?
 			repalloc(r->anchors, sizeof(Anchor) * r->maxanchors) :
 			palloc(sizeof(Anchor) * r->maxanchors);
+		r->anchor_names = r->anchor_names ?
+			repalloc(r->anchor_names, sizeof(char *) * r->maxanchors) :
+			palloc(sizeof(char *) * r->maxanchors);
 	}
-	r->anchors[r->nanchors].name = pstrdup((const char *) anchor);
+	r->anchor_names[r->nanchors] = pstrdup((const char *) anchor);
 	r->anchors[r->nanchors].node = node;
 	r->anchors[r->nanchors].size = size;
+	nameset_add(&r->anchor_set, r->anchor_names, r->nanchors);
 	r->nanchors++;
 }
 
@@ -545,11 +615,14 @@ read_alias(Reader *r, yaml_event_t *ev, CbNode **out)
 {
 	const char *name = (const char *) ev->data.alias.anchor;
 
-	/* the latest definition wins; anchors are complete nodes only */
-	for (int i = r->nanchors - 1; i >= 0; i--)
+	/*
+	 * The latest definition wins.  A node is entered once complete, so an
+	 * alias inside its own anchor's node is unknown: no cycles.
+	 */
+	int			i = nameset_find(&r->anchor_set, r->anchor_names, name);
+
+	if (i >= 0)
 	{
-		if (strcmp(r->anchors[i].name, name) != 0)
-			continue;
 		if (!spend_nodes(r, r->anchors[i].size, &ev->start_mark))
 			return false;
 		*out = r->anchors[i].node;
@@ -655,63 +728,6 @@ read_sequence(Reader *r, yaml_event_t *start, int depth, CbNode **out)
 
 /* ---------- mappings: keys, duplicates, merge keys ---------- */
 
-/* open-addressing set of a mapping's keys, so big maps stay linear */
-typedef struct KeySet
-{
-	int		   *slots;			/* index + 1 into the map's keys; 0 = free */
-	int			cap;			/* power of 2 */
-} KeySet;
-
-static uint32
-hash_key(const char *s)
-{
-	uint32		h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char) *s) * 16777619u;
-	return h;
-}
-
-/* the index of key in map n, or -1 */
-static int
-keyset_find(const KeySet *ks, const CbNode *n, const char *key)
-{
-	if (ks->cap == 0)
-		return -1;
-	for (uint32 i = hash_key(key) & (ks->cap - 1);; i = (i + 1) & (ks->cap - 1))
-	{
-		int			slot = ks->slots[i];
-
-		if (slot == 0)
-			return -1;
-		if (strcmp(n->keys[slot - 1], key) == 0)
-			return slot - 1;
-	}
-}
-
-/* record that n->keys[index] is present; grow to keep half the slots free */
-static void
-keyset_add(KeySet *ks, const CbNode *n, int index)
-{
-	if (2 * (index + 1) > ks->cap)
-	{
-		ks->cap = ks->cap ? ks->cap * 2 : 16;
-		if (ks->slots)
-			pfree(ks->slots);
-		ks->slots = palloc0(sizeof(int) * ks->cap);
-		for (int j = 0; j < index; j++)
-			keyset_add(ks, n, j);
-	}
-	for (uint32 i = hash_key(n->keys[index]) & (ks->cap - 1);; i = (i + 1) & (ks->cap - 1))
-	{
-		if (ks->slots[i] == 0)
-		{
-			ks->slots[i] = index + 1;
-			return;
-		}
-	}
-}
-
 /* the text of a mapping key, as sigs.k8s.io/yaml turns keys into strings */
 static bool
 key_text(Reader *r, const CbNode *key, const yaml_mark_t *mark, const char **text)
@@ -733,7 +749,7 @@ key_text(Reader *r, const CbNode *key, const yaml_mark_t *mark, const char **tex
  * first one that sets a key wins.
  */
 static bool
-apply_merge(Reader *r, CbNode *n, int *cap, KeySet *ks, const CbNode *src)
+apply_merge(Reader *r, CbNode *n, int *cap, NameSet *ks, const CbNode *src)
 {
 	int			nsrc = src->type == CB_NODE_SEQ ? src->nitems : 1;
 
@@ -747,10 +763,10 @@ apply_merge(Reader *r, CbNode *n, int *cap, KeySet *ks, const CbNode *src)
 								 NULL);
 		for (int i = 0; i < map->nitems; i++)
 		{
-			if (keyset_find(ks, n, map->keys[i]) >= 0)
+			if (nameset_find(ks, n->keys, map->keys[i]) >= 0)
 				continue;
 			append_item(n, cap, map->keys[i], map->items[i]);
-			keyset_add(ks, n, n->nitems - 1);
+			nameset_add(ks, n->keys, n->nitems - 1);
 		}
 	}
 	return true;
@@ -762,7 +778,7 @@ read_mapping(Reader *r, yaml_event_t *start, int depth, CbNode **out)
 	CbNode	   *n = new_node(CB_NODE_MAP, &start->start_mark);
 	int			cap = 0;
 	int			first = r->nodes;
-	KeySet		ks = {NULL, 0};
+	NameSet		ks = {NULL, 0};
 	CbNode	   *merge = NULL;
 	bool		has_merge = false;
 	yaml_event_t ev;
@@ -791,11 +807,12 @@ read_mapping(Reader *r, yaml_event_t *start, int depth, CbNode **out)
 			merge = value->type == CB_NODE_NULL ? NULL : value;
 			continue;
 		}
-		if (keyset_find(&ks, n, text) >= 0 || (has_merge && !key->quoted && strcmp(text, "<<") == 0))
+		if (nameset_find(&ks, n->keys, text) >= 0 ||
+			(has_merge && !key->quoted && strcmp(text, "<<") == 0))
 			return yaml_error_mark(r, &key_mark,
 								   psprintf("duplicate key %s in a mapping", go_quote(text)));
 		append_item(n, &cap, text, value);
-		keyset_add(&ks, n, n->nitems - 1);
+		nameset_add(&ks, n->keys, n->nitems - 1);
 	}
 	yaml_event_delete(&ev);
 	if (merge != NULL && !apply_merge(r, n, &cap, &ks, merge))
@@ -1790,11 +1807,24 @@ string_at(const CbNode *node, const char *path)
 	return n != NULL && n->type == CB_NODE_SCALAR ? n->value : NULL;
 }
 
+/*
+ * Lists and maps grow by doubling: their capacity is the next power of two
+ * of their length, so no capacity field is needed.
+ */
+static void *
+grow_array(void *items, int n, size_t size)
+{
+	if (n == 0)
+		return palloc(size);
+	if ((n & (n - 1)) == 0)
+		return repalloc(items, size * n * 2);
+	return items;
+}
+
 static void
 string_list_append(CbStringList *list, char *s)
 {
-	list->items = list->n ? repalloc(list->items, sizeof(char *) * (list->n + 1)) :
-		palloc(sizeof(char *));
+	list->items = grow_array(list->items, list->n, sizeof(char *));
 	list->items[list->n++] = s;
 }
 
@@ -1807,19 +1837,9 @@ fill_list(CbStringList *list, const CbNode *seq)
 }
 
 static void
-map_put(CbMap *map, char *key, char *value, int len)
+map_append(CbMap *map, char *key, char *value, int len)
 {
-	for (int i = 0; i < map->n; i++)
-	{
-		if (strcmp(map->items[i].key, key) == 0)
-		{
-			map->items[i].value = value;
-			map->items[i].len = len;
-			return;
-		}
-	}
-	map->items = map->n ? repalloc(map->items, sizeof(CbKV) * (map->n + 1)) :
-		palloc(sizeof(CbKV));
+	map->items = grow_array(map->items, map->n, sizeof(CbKV));
 	map->items[map->n].key = key;
 	map->items[map->n].value = value;
 	map->items[map->n].len = len;
@@ -1832,8 +1852,8 @@ fill_map(CbMap *map, const CbNode *node)
 {
 	for (int i = 0; node->type == CB_NODE_MAP && i < node->nitems; i++)
 		if (node->items[i]->type == CB_NODE_SCALAR)
-			map_put(map, node->keys[i], node->items[i]->value,
-					strlen(node->items[i]->value));
+			map_append(map, node->keys[i], node->items[i]->value,
+					   strlen(node->items[i]->value));
 }
 
 static void
@@ -2137,10 +2157,18 @@ decode_entry(DocCtx *c, const char *section, const char *key, const CbNode *valu
 								" (put plain text under stringData instead)" : ""));
 }
 
+static void
+nameset_of_map(NameSet *ns, const CbNode *map)
+{
+	for (int i = 0; map != NULL && i < map->nitems; i++)
+		nameset_add(ns, map->keys, i);
+}
+
 /*
- * data (base64) merged with stringData (plain, wins on conflict).  A value
- * from data ending in a newline is kept as given but earns a warning: the
- * classic "echo" without -n, which makes CloudNativePG users' logins fail.
+ * stringData (plain) merged with data (base64; stringData wins on a
+ * conflict, but every data value must still decode).  A value from data
+ * ending in a newline is kept as given but earns a warning: the classic
+ * "echo" without -n, which makes CloudNativePG users' logins fail.
  */
 static bool
 fill_secret(DocCtx *c, CbDocument *doc, const CbNode *root)
@@ -2149,12 +2177,14 @@ fill_secret(DocCtx *c, CbDocument *doc, const CbNode *root)
 	const CbNode *meta = node_at(root, "metadata");
 	const CbNode *data = node_at(root, "data");
 	const CbNode *sdata = node_at(root, "stringData");
+	NameSet		plain = {NULL, 0};
 
 	s->name = doc->name;
 	s->namespace = string_at(meta, "namespace");
 	s->type = string_at(root, "type");
 	if (node_at(meta, "annotations"))
 		fill_map(&s->annotations, node_at(meta, "annotations"));
+	nameset_of_map(&plain, sdata);
 	for (int i = 0; data && i < data->nitems; i++)
 	{
 		char	   *value;
@@ -2163,7 +2193,13 @@ fill_secret(DocCtx *c, CbDocument *doc, const CbNode *root)
 		if (!check_config_key(c, "data", data->keys[i]) ||
 			!decode_entry(c, "data", data->keys[i], data->items[i], &value, &len))
 			return false;
-		map_put(&s->data, data->keys[i], value, len);
+		if (nameset_find(&plain, sdata ? sdata->keys : NULL, data->keys[i]) >= 0)
+			continue;			/* stringData wins */
+		map_append(&s->data, data->keys[i], value, len);
+		if (len > 0 && value[len - 1] == '\n')
+			string_list_append(&doc->warnings,
+							   psprintf("data.%s: the decoded value ends in a newline",
+										data->keys[i]));
 	}
 	for (int i = 0; sdata && i < sdata->nitems; i++)
 	{
@@ -2172,17 +2208,7 @@ fill_secret(DocCtx *c, CbDocument *doc, const CbNode *root)
 
 		if (!check_config_key(c, "stringData", sdata->keys[i]))
 			return false;
-		map_put(&s->data, sdata->keys[i], value, strlen(value));
-	}
-	for (int i = 0; i < s->data.n; i++)
-	{
-		const CbKV *kv = &s->data.items[i];
-
-		if (kv->len > 0 && kv->value[kv->len - 1] == '\n' &&
-			data && cb_node_get(data, kv->key) &&
-			!(sdata && cb_node_get(sdata, kv->key)))
-			string_list_append(&doc->warnings,
-							   psprintf("data.%s: the decoded value ends in a newline", kv->key));
+		map_append(&s->data, sdata->keys[i], value, strlen(value));
 	}
 	doc->secret = s;
 	return true;
@@ -2194,6 +2220,7 @@ fill_configmap(DocCtx *c, CbDocument *doc, const CbNode *root)
 	CbConfigMap *cm = palloc0(sizeof(CbConfigMap));
 	const CbNode *data = node_at(root, "data");
 	const CbNode *binary = node_at(root, "binaryData");
+	NameSet		text = {NULL, 0};
 
 	cm->name = doc->name;
 	cm->namespace = string_at(node_at(root, "metadata"), "namespace");
@@ -2204,8 +2231,9 @@ fill_configmap(DocCtx *c, CbDocument *doc, const CbNode *root)
 
 		if (!check_config_key(c, "data", data->keys[i]))
 			return false;
-		map_put(&cm->data, data->keys[i], value, strlen(value));
+		map_append(&cm->data, data->keys[i], value, strlen(value));
 	}
+	nameset_of_map(&text, data);
 	for (int i = 0; binary && i < binary->nitems; i++)
 	{
 		char	   *value;
@@ -2214,7 +2242,7 @@ fill_configmap(DocCtx *c, CbDocument *doc, const CbNode *root)
 		if (!check_config_key(c, "binaryData", binary->keys[i]) ||
 			!decode_entry(c, "binaryData", binary->keys[i], binary->items[i], &value, &len))
 			return false;
-		if (data && cb_node_get(data, binary->keys[i]))
+		if (nameset_find(&text, data ? data->keys : NULL, binary->keys[i]) >= 0)
 			return field_error(c, psprintf("binaryData.%s", binary->keys[i]), "duplicate key",
 							   psprintf("Invalid value: %s: duplicate of key present in data",
 										go_quote(binary->keys[i])),
@@ -2313,7 +2341,10 @@ read_stream(Reader *r, CbManifest *m)
 		if (!next_event(r, &ev))	/* DOCUMENT-END */
 			return false;
 		yaml_event_delete(&ev);
-		r->nanchors = 0;		/* anchors do not cross documents */
+		/* anchors do not cross documents */
+		r->nanchors = 0;
+		if (r->anchor_set.cap)
+			memset(r->anchor_set.slots, 0, sizeof(int) * r->anchor_set.cap);
 
 		/* an empty document (a stray ---) is no object */
 		if (root->type == CB_NODE_NULL)
