@@ -269,20 +269,18 @@ appendStringInfo(StringInfo str, const char *fmt,...)
 }
 
 void
-appendBinaryStringInfo(StringInfo str, const char *data, int datalen)
-{
-	enlargeStringInfo(str, datalen);
-	memcpy(str->data + str->len, data, datalen);
-	str->len += datalen;
-	str->data[str->len] = '\0';
-}
-
-void
 appendBinaryStringInfoNT(StringInfo str, const char *data, int datalen)
 {
 	enlargeStringInfo(str, datalen);
 	memcpy(str->data + str->len, data, datalen);
 	str->len += datalen;
+}
+
+void
+appendBinaryStringInfo(StringInfo str, const char *data, int datalen)
+{
+	appendBinaryStringInfoNT(str, data, datalen);
+	str->data[str->len] = '\0';
 }
 
 void
