@@ -35,3 +35,20 @@ fuzz/fuzz_manifest: fuzz/fuzz_manifest.c fuzz/pgshim.c $(MODEL_SRCS)
 
 .PHONY: fuzz
 fuzz: fuzz/fuzz_manifest
+
+# Unit tests of the pure parts, run without a server (tools/run-tests.sh)
+PGINC_SERVER = $(shell $(PG_CONFIG) --includedir-server)
+PGPKGLIB = $(shell $(PG_CONFIG) --pkglibdir)
+UNIT_CC = gcc -O1 -g -Wall -I$(srcdir)/src -I$(PGINC_SERVER) -I$(shell $(PG_CONFIG) --includedir)
+
+.PHONY: unit
+unit: src/fields_gen.c
+	$(UNIT_CC) -DCB_WITH_MANIFEST -o fuzz/validate_test fuzz/validate_test.c fuzz/pgshim.c \
+		src/manifest.c src/fields_gen.c -lyaml -lm
+	fuzz/validate_test
+	$(UNIT_CC) -o test/unit/test_secrets test/unit/test_secrets.c test/unit/unit_shim.c \
+		src/secrets.c -L$(PGPKGLIB) -lpgcommon -lpgport -lpq -lssl -lcrypto
+	test/unit/test_secrets
+	$(UNIT_CC) -o test/unit/test_tls test/unit/test_tls.c test/unit/unit_shim.c \
+		src/tls.c -L$(PGPKGLIB) -lpgcommon -lpgport -lssl -lcrypto
+	d=$$(mktemp -d /tmp/cbtls.XXXXXX) && test/unit/test_tls $$d; rc=$$?; rm -rf $$d; exit $$rc

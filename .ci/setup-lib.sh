@@ -19,7 +19,7 @@ apt_get() {
 ensure_packages() {
 	local p need=() dev=postgresql-server-dev-15
 	for p in build-essential libyaml-dev libssl-dev libcurl4-openssl-dev libpq-dev \
-		libipc-run-perl clang libclang-rt-14-dev postgresql-15 postgresql-contrib; do
+		libipc-run-perl clang libclang-rt-14-dev postgresql-15 postgresql-contrib openssl; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
 	done
 	[ -f /usr/include/postgresql/15/server/postgres.h ] && dev=

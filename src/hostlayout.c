@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -41,8 +42,8 @@ first_listen_address(void)
 static void
 check_data_root(void)
 {
-	char		root[MAXPGPATH];
-	char		data[MAXPGPATH];
+	char		root[PATH_MAX];
+	char		data[PATH_MAX];
 
 	if (cb_data_root == NULL || cb_data_root[0] == '\0')
 		ereport(ERROR,

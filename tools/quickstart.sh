@@ -17,7 +17,7 @@ MANIFEST=${1:-$ROOT/examples/cluster-example.yaml}
 ensure_packages
 
 B=$(mktemp -d /tmp/cbbuild.XXXXXX); trap 'rm -rf "$B"' EXIT
-tar -C "$ROOT" --exclude=.git -cf - . | tar -C "$B" -xf -
+tar -C "$ROOT" --exclude=.git --exclude=./fuzz/corpus -cf - . | tar -C "$B" -xf -
 chown -R postgres: "$B"
 runuser -u postgres -- make -C "$B" -s -j"$(nproc)" >/dev/null
 make -C "$B" -s install >/dev/null
@@ -40,7 +40,8 @@ as_pg "$PGBIN/pg_ctl" -D "$CB_HOME/control" -l "$CB_HOME/control.log" -w status 
 psql_c() { as_pg psql -X -h "$CB_HOME" -p "$CB_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
 psql_c -qc "CREATE EXTENSION IF NOT EXISTS cnpg_bootstrap"
 name=$(awk '/^kind: Cluster/{c=1} c && /^  name:/{print $2; exit}' "$MANIFEST")
-psql_c -v m="$(cat "$MANIFEST")" -c "SELECT * FROM cnpg_bootstrap_apply(:'m')"
+# -c does not interpolate variables; stdin does
+echo "SELECT * FROM cnpg_bootstrap_apply(:'m')" | psql_c -v m="$(cat "$MANIFEST")" -f -
 psql_c -c "SELECT cnpg_bootstrap_wait('$name', '10 minutes')"
 psql_c -c "SELECT cluster, phase, phase_reason, rw_host, rw_port FROM cnpg_bootstrap_status('$name')"
 psql_c -c "SELECT * FROM cnpg_bootstrap_instances('$name')"
