@@ -11,12 +11,11 @@
  * alone.  Specs are built by hand, with the tri-state fields left unset as
  * src/manifest.c leaves them.
  *
- * Build and run from the repository root:
- *	  gcc -I src -I $(pg_config --includedir-server) \
- *		  -o /tmp/validate_test fuzz/validate_test.c && /tmp/validate_test
- * or against fuzz/pgshim.c instead of the allocation shim below:
- *	  gcc -DCB_USE_PGSHIM -I src -I $(pg_config --includedir-server) \
- *		  -o /tmp/validate_test fuzz/validate_test.c fuzz/pgshim.c
+ * Build and run from the repository root, on fuzz/pgshim.c's palloc:
+ *	  gcc -I src -I $(pg_config --includedir-server) -o /tmp/validate_test \
+ *		  fuzz/validate_test.c fuzz/pgshim.c && /tmp/validate_test
+ * With -DCB_WITH_MANIFEST (and src/manifest.c src/fields_gen.c -lyaml -lm)
+ * a few rows also go through cb_manifest_parse, as apply does.
  *
  * It prints PASS or FAIL per row and "N passed, M failed" last; the exit
  * status is 1 if any row failed.
@@ -27,146 +26,9 @@
 
 /* port.h points these at libpgport; the test uses the C library's */
 #undef printf
-#undef fprintf
 #undef vsnprintf
-#undef snprintf
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
-
-#ifndef CB_USE_PGSHIM
-
-/*
- * The little of palloc and StringInfo that the model uses, on malloc.
- * Nothing is freed: a test run is short.
- */
-void *
-palloc(Size size)
-{
-	void	   *p = malloc(size ? size : 1);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
-
-void *
-palloc0(Size size)
-{
-	void	   *p = calloc(1, size ? size : 1);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
-
-void *
-repalloc(void *pointer, Size size)
-{
-	void	   *p = realloc(pointer, size ? size : 1);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
-
-void
-pfree(void *pointer)
-{
-	free(pointer);
-}
-
-char *
-pstrdup(const char *in)
-{
-	return strcpy(palloc(strlen(in) + 1), in);
-}
-
-char *
-pnstrdup(const char *in, Size len)
-{
-	size_t		n = strnlen(in, len);
-	char	   *out = palloc(n + 1);
-
-	memcpy(out, in, n);
-	out[n] = '\0';
-	return out;
-}
-
-char *
-psprintf(const char *fmt,...)
-{
-	va_list		args;
-	int			n;
-	char	   *out;
-
-	va_start(args, fmt);
-	n = vsnprintf(NULL, 0, fmt, args);
-	va_end(args);
-	out = palloc(n + 1);
-	va_start(args, fmt);
-	vsnprintf(out, n + 1, fmt, args);
-	va_end(args);
-	return out;
-}
-
-void
-initStringInfo(StringInfo str)
-{
-	str->maxlen = 256;
-	str->data = palloc(str->maxlen);
-	str->len = 0;
-	str->data[0] = '\0';
-	str->cursor = 0;
-}
-
-void
-enlargeStringInfo(StringInfo str, int needed)
-{
-	if (str->len + needed + 1 <= str->maxlen)
-		return;
-	while (str->len + needed + 1 > str->maxlen)
-		str->maxlen *= 2;
-	str->data = repalloc(str->data, str->maxlen);
-}
-
-void
-appendBinaryStringInfo(StringInfo str, const char *data, int datalen)
-{
-	enlargeStringInfo(str, datalen);
-	memcpy(str->data + str->len, data, datalen);
-	str->len += datalen;
-	str->data[str->len] = '\0';
-}
-
-void
-appendStringInfoString(StringInfo str, const char *s)
-{
-	appendBinaryStringInfo(str, s, strlen(s));
-}
-
-void
-appendStringInfoChar(StringInfo str, char ch)
-{
-	appendBinaryStringInfo(str, &ch, 1);
-}
-
-void
-appendStringInfo(StringInfo str, const char *fmt,...)
-{
-	va_list		args;
-	int			n;
-
-	va_start(args, fmt);
-	n = vsnprintf(NULL, 0, fmt, args);
-	va_end(args);
-	enlargeStringInfo(str, n);
-	va_start(args, fmt);
-	vsnprintf(str->data + str->len, n + 1, fmt, args);
-	va_end(args);
-	str->len += n;
-}
-#endif							/* CB_USE_PGSHIM */
 
 
 /* ---------- a tiny harness: one PASS/FAIL line per row ---------- */
@@ -1185,6 +1047,8 @@ test_quantities(void)
 		{"1Gi", INT64CONST(1073741824)}, {"500M", 500000000}, {"1e9", 1000000000},
 		{"1", 1}, {"0.5Gi", 536870912}, {"1k", 1000}, {"1E", INT64CONST(1000000000000000000)},
 		{"1.5", 2}, {"100m", 1}, {"1e+3", 1000}, {"+1Ki", 1024},
+		{"1.5Gi", INT64CONST(1610612736)}, {"0.3k", 300}, {"2.25Mi", 2359296},
+		{"1E9", 1000000000}, {"5e-1", 1},
 		{"1GB", -1}, {"", -1}, {"1K", -1}, {"1 Gi", -1}, {"Gi", -1}, {"1e", -1},
 		{"1Gi ", -1}, {"-", -1}, {".", -1},
 	};
@@ -1607,6 +1471,69 @@ test_sample_shapes(void)
 	row_end();
 }
 
+#ifdef CB_WITH_MANIFEST
+
+/* parse and validate a YAML stream as cnpg_bootstrap_apply does */
+static bool
+apply_yaml(const char *yaml, const CbStringList *existing, CbManifest **m,
+		   CbError *err)
+{
+	memset(err, 0, sizeof(*err));
+	if (!cb_manifest_parse(yaml, strlen(yaml), m, err))
+		return false;
+	return cb_manifest_validate(*m, existing, err);
+}
+
+#define CLUSTER_HEAD \
+	"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: c\n"
+
+static void
+test_through_parser(void)
+{
+	CbStringList existing = strings(1, "c");
+	CbManifest *m = NULL;
+	CbError		err;
+	CbClusterSpec *spec;
+	const char *replica_initdb =
+		CLUSTER_HEAD
+		"spec:\n  instances: 1\n  storage: {size: 1Gi}\n"
+		"  replica: {enabled: true, source: src}\n"
+		"  bootstrap: {initdb: {}}\n"
+		"  externalClusters:\n  - name: src\n    connectionParameters: {host: x}\n";
+
+	row_begin("through cb_manifest_parse: defaults, tri-states, replica rule, Secret keys");
+	expect(apply_yaml(CLUSTER_HEAD "spec:\n  instances: 3\n  storage:\n    size: 1Gi\n",
+					  NULL, &m, &err), "cluster-example shape: %s", err.message);
+	spec = m && m->ndocs == 1 ? m->docs[0].cluster : NULL;
+	expect(spec != NULL && str_eq(spec->bootstrap.initdb.owner, "app") &&
+		   spec->pg_major == 18 && spec->storage_bytes == INT64CONST(1073741824),
+		   "defaults after parsing");
+
+	expect(!apply_yaml(replica_initdb, NULL, &m, &err), "replica with initdb, new");
+	EXPECT_STR(err.message, "Cluster/c: spec.replicaCluster: replica mode bootstrap "
+			   "is compatible only with pg_basebackup or recovery", "errmsg");
+	expect(apply_yaml(replica_initdb, &existing, &m, &err),
+		   "replica with initdb, already stored: %s", err.message);
+
+	/* targetImmediate: false is written, so it counts and needs a backupID */
+	expect(!apply_yaml(CLUSTER_HEAD
+					   "spec:\n  instances: 1\n  storage: {size: 1Gi}\n"
+					   "  bootstrap:\n    recovery:\n      source: src\n"
+					   "      recoveryTarget: {targetImmediate: false}\n"
+					   "  externalClusters:\n  - name: src\n"
+					   "    barmanObjectStore: {destinationPath: 's3://b/p'}\n",
+					   NULL, &m, &err), "targetImmediate false without backupID");
+	EXPECT_STR(err.message, "Cluster/c: spec.bootstrap.recovery.recoveryTarget: "
+			   "BackupID is missing", "errmsg");
+
+	/* the parser or the validator refuses it; either names the Secret */
+	expect(!apply_yaml("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n"
+					   "stringData:\n  'a key': x\n", NULL, &m, &err) &&
+		   strncmp(err.message, "Secret/s: ", 10) == 0, "Secret key: %s", err.message);
+	row_end();
+}
+#endif							/* CB_WITH_MANIFEST */
+
 int
 main(void)
 {
@@ -1640,6 +1567,9 @@ main(void)
 	test_custom_conf();
 	test_error_report();
 	test_sample_shapes();
+#ifdef CB_WITH_MANIFEST
+	test_through_parser();
+#endif
 
 	printf("%d passed, %d failed\n", rows_passed, rows_failed);
 	return rows_failed > 0 ? 1 : 0;

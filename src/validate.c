@@ -464,17 +464,17 @@ fixed_digits(const char *s, int n, int *result)
 
 /* ---------- Kubernetes quantities ---------- */
 
-/* apimachinery's resource suffixes: value = number * base^exponent */
+/* apimachinery's resource suffixes: value = number * 2^exp2 * 10^exp10 */
 static const struct
 {
 	const char *suffix;
-	int			base;
-	int			exponent;
+	int			exp2;
+	int			exp10;
 }			quantity_suffixes[] = {
-	{"", 10, 0}, {"m", 10, -3}, {"k", 10, 3}, {"M", 10, 6}, {"G", 10, 9},
-	{"T", 10, 12}, {"P", 10, 15}, {"E", 10, 18},
-	{"Ki", 2, 10}, {"Mi", 2, 20}, {"Gi", 2, 30}, {"Ti", 2, 40},
-	{"Pi", 2, 50}, {"Ei", 2, 60},
+	{"", 0, 0}, {"m", 0, -3}, {"k", 0, 3}, {"M", 0, 6}, {"G", 0, 9},
+	{"T", 0, 12}, {"P", 0, 15}, {"E", 0, 18},
+	{"Ki", 10, 0}, {"Mi", 20, 0}, {"Gi", 30, 0}, {"Ti", 40, 0},
+	{"Pi", 50, 0}, {"Ei", 60, 0},
 };
 
 static long double
@@ -483,16 +483,16 @@ power_of(int base, int exponent)
 	long double result = 1;
 	int			i;
 
-	/* beyond these, an int64 has long overflowed or gone to zero */
-	exponent = Max(Min(exponent, 400), -400);
-	for (i = 0; i < (exponent < 0 ? -exponent : exponent); i++)
+	/* beyond this, an int64 has long overflowed or gone to zero */
+	exponent = Min(exponent, 400);
+	for (i = 0; i < exponent; i++)
 		result *= base;
-	return exponent < 0 ? 1 / result : result;
+	return result;
 }
 
-/* the multiplier of a quantity suffix, false if it is not one */
+/* the exponents of a quantity suffix, false if it is not one */
 static bool
-quantity_scale(const char *suffix, long double *scale)
+quantity_suffix(const char *suffix, int *exp2, int *exp10)
 {
 	int			i;
 	int64		exponent;
@@ -501,8 +501,8 @@ quantity_scale(const char *suffix, long double *scale)
 	{
 		if (strcmp(suffix, quantity_suffixes[i].suffix) == 0)
 		{
-			*scale = power_of(quantity_suffixes[i].base,
-							  quantity_suffixes[i].exponent);
+			*exp2 = quantity_suffixes[i].exp2;
+			*exp10 = quantity_suffixes[i].exp10;
 			return true;
 		}
 	}
@@ -510,7 +510,8 @@ quantity_scale(const char *suffix, long double *scale)
 	if ((suffix[0] != 'e' && suffix[0] != 'E') ||
 		!go_atoi(suffix + 1, &exponent) || exponent != (int32) exponent)
 		return false;
-	*scale = power_of(10, (int) exponent);
+	*exp2 = 0;
+	*exp10 = (int) Max(Min(exponent, 1000), -1000);
 	return true;
 }
 
@@ -535,7 +536,8 @@ quantity_to_int64(long double value)
 /*
  * Parse a Kubernetes quantity (apimachinery resource.ParseQuantity):
  * "1Gi", "500M", "1e9", "0.5", "1" are quantities, "1GB" or "1 Gi" are not.
- * bytes may be NULL when only the syntax matters.
+ * bytes may be NULL when only the syntax matters.  The digits are read as
+ * one integer and scaled once, so that "1.5Gi" or "0.3k" come out exact.
  */
 bool
 cb_parse_quantity(const char *text, int64 *bytes)
@@ -543,26 +545,30 @@ cb_parse_quantity(const char *text, int64 *bytes)
 	const char *p = text;
 	bool		negative = false;
 	bool		digits = false;
-	long double value = 0;
-	long double scale;
+	long double mantissa = 0;
+	long double value;
+	int			fraction_digits = 0;
+	int			exp2;
+	int			exp10;
 
 	if (str_empty(text))
 		return false;
 	if (*p == '+' || *p == '-')
 		negative = (*p++ == '-');
 	for (; is_digit(*p); p++, digits = true)
-		value = value * 10 + (*p - '0');
+		mantissa = mantissa * 10 + (*p - '0');
 	if (*p == '.')
-	{
-		long double unit = 0.1L;
-
-		for (p++; is_digit(*p); p++, digits = true, unit /= 10)
-			value += (*p - '0') * unit;
-	}
-	if (!digits || !quantity_scale(p, &scale))
+		for (p++; is_digit(*p); p++, digits = true, fraction_digits++)
+			mantissa = mantissa * 10 + (*p - '0');
+	if (!digits || !quantity_suffix(p, &exp2, &exp10))
 		return false;
-	if (bytes != NULL)
-		*bytes = quantity_to_int64(negative ? -value * scale : value * scale);
+	if (bytes == NULL)
+		return true;
+	exp10 -= fraction_digits;
+	value = mantissa * power_of(2, exp2);
+	value = exp10 >= 0 ? value * power_of(10, exp10)
+		: value / power_of(10, -exp10);
+	*bytes = quantity_to_int64(negative ? -value : value);
 	return true;
 }
 
@@ -1395,35 +1401,43 @@ schema_required_string(CbValidation *v, const char *path, const char *value,
 				psprintf("%s must not be empty.", path));
 }
 
-/* enum values are given as "a|b|c" */
+/* the CRD's enums, each list NULL-terminated */
+static const char *const log_levels[] = {
+	"error", "warning", "info", "debug", "trace", NULL
+};
+static const char *const import_types[] = {"microservice", "monolith", NULL};
+static const char *const wal_compressions[] = {
+	"bzip2", "gzip", "lz4", "snappy", "xz", "zstd", NULL
+};
+static const char *const data_compressions[] = {
+	"bzip2", "gzip", "lz4", "snappy", NULL
+};
+
 static void
 schema_enum(CbValidation *v, const char *path, const char *value,
-			const char *allowed)
+			const char *const *allowed)
 {
 	StringInfoData detail;
-	const char *p;
+	StringInfoData hint;
+	int			i;
 
 	if (value == NULL)
 		return;
-	for (p = allowed; p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL)
-	{
-		size_t		len = strchr(p, '|') ? (size_t) (strchr(p, '|') - p) : strlen(p);
-
-		if (strlen(value) == len && strncmp(value, p, len) == 0)
+	for (i = 0; allowed[i] != NULL; i++)
+		if (strcmp(value, allowed[i]) == 0)
 			return;
-	}
 	initStringInfo(&detail);
+	initStringInfo(&hint);
 	appendStringInfoString(&detail, "supported values: ");
-	for (p = allowed; p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL)
+	appendStringInfo(&hint, "%s is one of: ", path);
+	for (i = 0; allowed[i] != NULL; i++)
 	{
-		size_t		len = strchr(p, '|') ? (size_t) (strchr(p, '|') - p) : strlen(p);
-
-		appendStringInfo(&detail, "%s\"%.*s\"", p == allowed ? "" : ", ",
-						 (int) len, p);
+		appendStringInfo(&detail, "%s\"%s\"", i ? ", " : "", allowed[i]);
+		appendStringInfo(&hint, "%s%s", i ? ", " : "", allowed[i]);
 	}
-	add_field_error(&v->errors, CB_FIELD_UNSUPPORTED, path,
-					go_quote(value), detail.data,
-					psprintf("%s must be one of %s.", path, allowed));
+	appendStringInfoChar(&hint, '.');
+	add_field_error(&v->errors, CB_FIELD_UNSUPPORTED, path, go_quote(value),
+					detail.data, hint.data);
 }
 
 /* CEL rules are reported against the object, whose value shows as "object" */
@@ -1448,8 +1462,7 @@ schema_spec(CbValidation *v)
 				  PG_INT64_MAX);
 	schema_bounds(v, "spec.minSyncReplicas", spec->min_sync_replicas, 0,
 				  PG_INT64_MAX);
-	schema_enum(v, "spec.logLevel", spec->log_level,
-				"error|warning|info|debug|trace");
+	schema_enum(v, "spec.logLevel", spec->log_level, log_levels);
 	if (spec->has_superuser_secret)
 		schema_required_string(v, "spec.superuserSecret.name",
 							   spec->superuser_secret_name, false);
@@ -1532,7 +1545,7 @@ schema_bootstrap(CbValidation *v)
 		schema_required_string(v, "spec.bootstrap.initdb.import.type",
 							   imp->type, false);
 		schema_enum(v, "spec.bootstrap.initdb.import.type", imp->type,
-					"microservice|monolith");
+					import_types);
 		schema_required_string(v,
 							   "spec.bootstrap.initdb.import.source.externalCluster",
 							   imp->source_external_cluster, false);
@@ -1620,9 +1633,9 @@ schema_external_cluster(CbValidation *v, const CbExternalCluster *ec,
 		schema_bounds(v, psprintf("%s.barmanObjectStore.wal.maxParallel", path),
 					  store->wal_max_parallel, 1, PG_INT64_MAX);
 	schema_enum(v, psprintf("%s.barmanObjectStore.wal.compression", path),
-				store->wal_compression, "bzip2|gzip|lz4|snappy|xz|zstd");
+				store->wal_compression, wal_compressions);
 	schema_enum(v, psprintf("%s.barmanObjectStore.data.compression", path),
-				store->data_compression, "bzip2|gzip|lz4|snappy");
+				store->data_compression, data_compressions);
 }
 
 static void
@@ -2586,7 +2599,7 @@ json_value(CbJson *j, int depth)
 
 	json_space(j);
 	if (depth > 100)
-		return json_fail(j, "(nesting too deep)");
+		return (j->error = "exceeded max depth"), false;
 	if (json_at(j, '{') || json_at(j, '['))
 		return json_container(j, depth, *j->p == '{');
 	if (json_at(j, '"'))
@@ -2903,17 +2916,18 @@ validate_cluster(CbClusterSpec *spec, const CbStringList *existing_clusters,
 }
 
 /*
- * The first error names the field in errmsg; errdetail is the API server's
- * rejection with every error, duplicates removed as Kubernetes does.
+ * The first error names the document and the field in errmsg; errdetail is
+ * the API server's rejection with every error, duplicates removed as
+ * Kubernetes does; errhint says what the first field allows.
  */
 static void
 report_errors(CbError *err, const CbDocument *doc, const char *name,
 			  const CbFieldErrors *errors)
 {
-	static const char *const group_kinds[] = {
-		[CB_KIND_CLUSTER] = "Cluster.postgresql.cnpg.io",
-		[CB_KIND_SECRET] = "Secret",
-		[CB_KIND_CONFIGMAP] = "ConfigMap",
+	static const char *const kinds[][2] = {
+		[CB_KIND_CLUSTER] = {"Cluster", "Cluster.postgresql.cnpg.io"},
+		[CB_KIND_SECRET] = {"Secret", "Secret"},
+		[CB_KIND_CONFIGMAP] = {"ConfigMap", "ConfigMap"},
 	};
 	const CbFieldError *first = &errors->items[0];
 	char	  **texts = palloc(errors->n * sizeof(char *));
@@ -2932,22 +2946,25 @@ report_errors(CbError *err, const CbDocument *doc, const char *name,
 			texts[ntexts++] = text;
 	}
 	initStringInfo(&detail);
-	appendStringInfo(&detail, "%s ", group_kinds[doc->kind]);
+	appendStringInfo(&detail, "%s ", kinds[doc->kind][1]);
 	append_go_quoted(&detail, name);
-	appendStringInfoString(&detail, ntexts > 1 ? " is invalid: [" : " is invalid: ");
+	appendStringInfoString(&detail, " is invalid: ");
+	if (ntexts > 1)
+		appendStringInfoChar(&detail, '[');
 	for (i = 0; i < ntexts; i++)
 		appendStringInfo(&detail, "%s%s", i ? ", " : "", texts[i]);
 	if (ntexts > 1)
 		appendStringInfoChar(&detail, ']');
 
 	err->sqlstate = ERRCODE_INVALID_PARAMETER_VALUE;
-	err->message = str_empty(name)
-		? psprintf("%s (document %d): %s: %s", doc->kind_name ? doc->kind_name : "",
-				   doc->index + 1, first->path,
-				   str_empty(first->detail) ? field_error_words[first->type] : first->detail)
-		: psprintf("%s/%s: %s: %s", doc->kind_name ? doc->kind_name : "", name,
-				   first->path,
-				   str_empty(first->detail) ? field_error_words[first->type] : first->detail);
+	err->message = psprintf("%s: %s: %s",
+							str_empty(name)
+							? psprintf("%s (document %d)", kinds[doc->kind][0],
+									   doc->index + 1)
+							: psprintf("%s/%s", kinds[doc->kind][0], name),
+							first->path,
+							str_empty(first->detail)
+							? field_error_words[first->type] : first->detail);
 	err->detail = detail.data;
 	err->hint = first->hint ? pstrdup(first->hint) : NULL;
 }
