@@ -1008,7 +1008,10 @@ unsupported_kind_error(DocCtx *c, const CbNode *root, const CbNode *kind)
 	StringInfoData detail;
 
 	initStringInfo(&detail);
-	appendStringInfo(&detail, "kind %s", go_quote(text));
+	if (kind->type == CB_NODE_SCALAR)
+		appendStringInfo(&detail, "kind %s", go_quote(text));
+	else
+		appendStringInfo(&detail, "kind is %s", kind->type == CB_NODE_MAP ? "a map" : "a list");
 	if (is_string_node(api))
 		appendStringInfo(&detail, ", apiVersion %s", go_quote(api->value));
 	if (is_string_node(name))
@@ -1342,7 +1345,7 @@ static const struct
 	{CB_FIELD_NUMBER, "number", "must be a number", "Give a number, without quotes."},
 	{CB_FIELD_OBJECT, "object", "must be a map", "Write it as a YAML map of \"field: value\" lines."},
 	{CB_FIELD_ARRAY, "array", "must be a list", "Write it as a YAML list, one item per line starting with \"- \"."},
-	{CB_FIELD_INT_OR_STRING, "integer or string", "must be an integer or a string", "Give a whole number or a text value."},
+	{CB_FIELD_INT_OR_STRING, "integer,string", "must be an integer or a string", "Give a whole number or a text value (quote a fraction: \"0.5\")."},
 	{CB_FIELD_ANY, "any", "", NULL},
 };
 
@@ -1501,6 +1504,26 @@ pattern_matches(const char *pattern, const char *value)
 	return match;
 }
 
+/* what a CRD pattern asks for, in words where the regex is unreadable */
+static char *
+pattern_hint(const char *pattern)
+{
+	static const struct
+	{
+		const char *marker;		/* a piece of the pattern that names it */
+		const char *hint;
+	}			hints[] =
+	{
+		{"([KMGTPE]i)|[numkMGTPE]",
+		"Give a Kubernetes quantity such as 1Gi, 500Mi, 500M or 1e9 (not 1GB)."},
+	};
+
+	for (int i = 0; i < NELEMS(hints); i++)
+		if (strstr(pattern, hints[i].marker) != NULL)
+			return pstrdup(hints[i].hint);
+	return psprintf("The value must match the regular expression %s.", pattern);
+}
+
 static bool
 check_string(DocCtx *c, const CbFieldDef *def, const CbNode *node)
 {
@@ -1528,7 +1551,7 @@ check_string(DocCtx *c, const CbFieldDef *def, const CbNode *node)
 		return field_error(c, path, "does not match the required pattern",
 						   psprintf("Invalid value: %s: %s in body should match '%s'",
 									q, path, def->pattern),
-						   psprintf("The value must match the regular expression %s.", def->pattern));
+						   pattern_hint(def->pattern));
 	return true;
 }
 
@@ -2125,8 +2148,10 @@ check_config_key(DocCtx *c, const char *section, const char *key)
 	bool		ok = len > 0 && len <= 253 && strncmp(key, "..", 2) != 0 &&
 		strcmp(key, ".") != 0;
 
+	/* ASCII only, whatever the server's LC_CTYPE */
 	for (size_t i = 0; ok && i < len; i++)
-		ok = isalnum((unsigned char) key[i]) || strchr("-._", key[i]) != NULL;
+		ok = (key[i] >= 'a' && key[i] <= 'z') || (key[i] >= 'A' && key[i] <= 'Z') ||
+			(key[i] >= '0' && key[i] <= '9') || (key[i] != '\0' && strchr("-._", key[i]) != NULL);
 	if (ok)
 		return true;
 	return field_error(c, psprintf("%s.%s", section, key), "invalid key",
