@@ -640,6 +640,30 @@ is_core_tag(const char *tag, const char *name)
 }
 
 /*
+ * The first character of s that the catalog could not give back: jsonb
+ * prints DEL, the C1 controls (NEL included), U+2028/9, BOM and U+FFFE/F
+ * raw, and libyaml refuses them raw or reads them as line breaks when the
+ * stored document is parsed again.  0 if there is none.  YAML can only
+ * produce them through escapes ("\x85"), so refusing them costs little.
+ */
+static int
+unstorable_char(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		if (*p == 0x7F)
+			return 0x7F;
+		if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+			return p[1];
+		if ((p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) ||
+			(p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) ||
+			(p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)))
+			return ((p[0] & 0x0F) << 12) | ((p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+	}
+	return 0;
+}
+
+/*
  * A scalar: typed when plain and untagged, or tagged !!null/!!bool/!!int/
  * !!float (then the text must fit the tag); a string otherwise, including
  * unknown tags, as go-yaml v2 does.
@@ -659,6 +683,10 @@ read_scalar(Reader *r, yaml_event_t *ev, CbNode **out)
 	if (strlen(text) != ev->data.scalar.length)
 		return yaml_error_mark(r, &ev->start_mark,
 							   pstrdup("a scalar holds a NUL character, which PostgreSQL text cannot hold"));
+	if (unstorable_char(text) != 0)
+		return yaml_error_mark(r, &ev->start_mark,
+							   psprintf("a scalar holds the character U+%04X, which cannot be stored",
+										unstorable_char(text)));
 	for (int i = 0; tag != NULL && i < NELEMS(typed_tags); i++)
 		if (is_core_tag(tag, typed_tags[i]))
 			typed = true, want = i;
