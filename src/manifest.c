@@ -1674,6 +1674,7 @@ static const FillRule cluster_rules[] = {
 	CS("imageCatalogRef", FILL_PRESENT, has_image_catalog_ref),
 	CS("storage.size", FILL_STRING, storage_size),
 	CS("storage.pvcTemplate.resources.requests.storage", FILL_PRESENT, has_storage_pvc_template_request),
+	CS("walStorage.pvcTemplate.resources.requests.storage", FILL_PRESENT, has_wal_storage_pvc_template_request),
 	CS("walStorage", FILL_PRESENT, has_wal_storage),
 	CS("walStorage.size", FILL_STRING, wal_storage_size),
 	CS("superuserSecret", FILL_PRESENT, has_superuser_secret),

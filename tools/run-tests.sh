@@ -40,8 +40,10 @@ as_pg make -C "$S" installcheck REGRESS= PROVE_FLAGS=--timer || { rc=1; tail -n 
 echo "== model unit tests"
 as_pg make -C "$S" unit || rc=1
 echo "== fuzz (${FUZZ_SECONDS}s)"
-as_pg make -C "$S" fuzz >/dev/null && as_pg "$S/fuzz/fuzz_manifest" -max_total_time="$FUZZ_SECONDS" \
-	-rss_limit_mb=2048 -print_final_stats=0 "$S/fuzz/corpus" >"$W/fuzz.log" 2>&1 ||
+# new inputs go to the first (scratch) directory, the committed corpus seeds
+as_pg mkdir -p "$W/fuzzwork"
+as_pg make -C "$S" fuzz >/dev/null 2>&1 && as_pg "$S/fuzz/fuzz_manifest" -max_total_time="$FUZZ_SECONDS" \
+	-rss_limit_mb=2048 -print_final_stats=0 "$W/fuzzwork" "$S/fuzz/corpus" >"$W/fuzz.log" 2>&1 ||
 	{ rc=1; tail -n 40 "$W/fuzz.log"; }
 [ $rc -eq 0 ] && echo "ALL TESTS PASSED" || echo "SOME TESTS FAILED"
 exit $rc
