@@ -25,6 +25,21 @@ cb_tool(CbCluster *c, const char *tool)
 	return psprintf("%s/%s", c->bindir, tool);
 }
 
+/*
+ * A postmaster killed with -9 stays a zombie until PID 1 reaps it, and
+ * kill(pid, 0) still succeeds on a zombie: look at its state.
+ */
+static bool
+process_is_zombie(int pid)
+{
+	char	   *stat = cb_read_file(psprintf("/proc/%d/stat", pid), NULL);
+	char	   *paren;
+
+	if (stat == NULL || (paren = strrchr(stat, ')')) == NULL)
+		return false;
+	return paren[1] == ' ' && paren[2] == 'Z';
+}
+
 int
 cb_instance_pid(const char *pgdata)
 {
@@ -39,7 +54,7 @@ cb_instance_pid(const char *pgdata)
 		return 0;
 	if (kill(pid, 0) != 0 && errno != EPERM)
 		return 0;
-	return pid;
+	return process_is_zombie(pid) ? 0 : pid;
 }
 
 static void

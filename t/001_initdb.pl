@@ -54,6 +54,25 @@ sub tq
 	return $out;
 }
 
+# kill -9 of the control postmaster, then start it again.  The killed
+# postmaster may linger as a zombie until PID 1 reaps it, and PostgreSQL
+# takes a zombie's pid for a live one: wait until it is dead or a zombie,
+# then drop its stale postmaster.pid.
+sub crash_control
+{
+	my $pid = $node->{_pid};
+	$node->kill9;
+	for (1 .. 100)
+	{
+		my $state = -e "/proc/$pid/stat" ? (split / /, slurp_file("/proc/$pid/stat"))[2] : 'gone';
+		last if $state eq 'Z' || $state eq 'gone';
+		usleep(50_000);
+	}
+	sleep(1);    # let the old children notice the postmaster's death
+	unlink($node->data_dir . '/postmaster.pid');
+	$node->start;
+}
+
 sub secret { my ($s, $k) = @_; return q1("SELECT cnpg_bootstrap_secret('$s', '$k')"); }
 
 # ps sampler: every 20 ms, all command lines, until stopped
@@ -315,9 +334,7 @@ cmp_ok(time() - $t0, '<', 1.0, 'SIGTERM stops the worker within a second');
 $node->poll_query_until('postgres',
 	"SELECT EXISTS (SELECT 1 FROM cnpg_bootstrap.steps WHERE cluster = 'slow' AND step = 'post-init' AND outcome = 'running')")
   or die 'post-init of slow never restarted';
-$node->kill9;
-sleep(1);    # let the old children notice the postmaster's death
-$node->start;
+crash_control();
 is(wait_cluster('slow'), 'Cluster in healthy state', 'after kill -9 during post-init the cluster becomes healthy');
 is(tq('slow', 'app', 'SELECT count(*) FROM runs'), '1', 'every post-init statement ran exactly once');
 
@@ -340,9 +357,7 @@ YAML
 $node->poll_query_until('postgres',
 	"SELECT EXISTS (SELECT 1 FROM cnpg_bootstrap.steps WHERE cluster = 'crashinit' AND step = 'initdb' AND outcome = 'running')")
   or die 'initdb of crashinit never started';
-$node->kill9;
-sleep(1);    # let the old children notice the postmaster's death
-$node->start;
+crash_control();
 is(wait_cluster('crashinit'), 'Cluster in healthy state', 'after kill -9 during initdb the cluster becomes healthy');
 is(tq('crashinit', 'postgres', 'SELECT count(*) FROM once'), '1', 'post-init ran exactly once');
 
