@@ -1280,6 +1280,21 @@ unknown_field(DocCtx *c, int tsv_len, int disp_len, const char *key)
 					   hint);
 }
 
+/*
+ * Has the field "name" of the map being walked a CRD default?
+ * The API server fills defaults before it checks required fields, so such
+ * a field is never missing (spec.instances defaults to 1).
+ */
+static bool
+has_schema_default(const DocCtx *c, const char *name)
+{
+	char	   *path = c->tsv.len ? psprintf("%s.%s", c->tsv.data, name) : pstrdup(name);
+	const CbFieldDef *def = schema_lookup(c, path);
+
+	pfree(path);
+	return def != NULL && def->default_json != NULL;
+}
+
 static bool
 check_required(DocCtx *c, const CbNode *node, const char *required)
 {
@@ -1288,7 +1303,7 @@ check_required(DocCtx *c, const CbNode *node, const char *required)
 		const char *bar = strchr(required, '|');
 		char	   *name = bar ? pnstrdup(required, bar - required) : pstrdup(required);
 
-		if (get_set(node, name) == NULL)
+		if (get_set(node, name) == NULL && !has_schema_default(c, name))
 		{
 			char	   *path = c->disp.len ? psprintf("%s.%s", c->disp.data, name) : name;
 
