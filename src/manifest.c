@@ -2184,23 +2184,33 @@ decode_base64(const char *in, char **out, int *outlen, int *bad)
 	return true;
 }
 
-/* Kubernetes' IsConfigMapKey: [-._a-zA-Z0-9]+, at most 253, not . or .. */
+/*
+ * Kubernetes' IsConfigMapKey: [-._a-zA-Z0-9]+, at most 253, not "." or "..",
+ * not starting with ".."; the first failed rule is reported in its words.
+ */
 static bool
 check_config_key(DocCtx *c, const char *section, const char *key)
 {
 	size_t		len = strlen(key);
-	bool		ok = len > 0 && len <= 253 && strncmp(key, "..", 2) != 0 &&
-		strcmp(key, ".") != 0;
+	bool		charset = len > 0;
+	const char *problem;
 
 	/* ASCII only, whatever the server's LC_CTYPE */
-	for (size_t i = 0; ok && i < len; i++)
-		ok = (key[i] >= 'a' && key[i] <= 'z') || (key[i] >= 'A' && key[i] <= 'Z') ||
+	for (size_t i = 0; charset && i < len; i++)
+		charset = (key[i] >= 'a' && key[i] <= 'z') || (key[i] >= 'A' && key[i] <= 'Z') ||
 			(key[i] >= '0' && key[i] <= '9') || (key[i] != '\0' && strchr("-._", key[i]) != NULL);
-	if (ok)
+	if (len > 253)
+		problem = "must be no more than 253 characters";
+	else if (!charset)
+		problem = "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
+	else if (strcmp(key, ".") == 0 || strcmp(key, "..") == 0)
+		problem = psprintf("must not be '%s'", key);
+	else if (strncmp(key, "..", 2) == 0)
+		problem = "must not start with '..'";
+	else
 		return true;
 	return field_error(c, psprintf("%s.%s", section, key), "invalid key",
-					   psprintf("Invalid value: %s: a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
-								go_quote(key)),
+					   psprintf("Invalid value: %s: %s", go_quote(key), problem),
 					   pstrdup("Keys may hold letters, digits, '-', '_' and '.', at most 253 characters, and may not be \".\" or start with \"..\"."));
 }
 
