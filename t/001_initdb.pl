@@ -70,6 +70,7 @@ sub crash_control
 	}
 	sleep(1);    # let the old children notice the postmaster's death
 	unlink($node->data_dir . '/postmaster.pid');
+	unlink($node->host . '/.s.PGSQL.' . $node->port . '.lock');
 	$node->start;
 }
 
