@@ -15,6 +15,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -256,6 +257,48 @@ cb_catalog_get_configmap_value(const char *name, const char *key)
 	if (SPI_processed == 0)
 		return NULL;
 	return spi_value(0, 1);
+}
+
+bool
+cb_catalog_load_secret_tx(const char *name, CbMap *data)
+{
+	bool		found;
+
+	cb_tx_begin();
+	found = cb_catalog_get_secret(name, data);
+	cb_tx_commit();
+	return found;
+}
+
+/* labels as CNPG puts them on the Secrets it generates */
+void
+cb_catalog_store_generated_secret(const char *cluster, const char *name,
+								  const char *namespace, const char *type,
+								  const char *user_type, const CbMap *data)
+{
+	StringInfoData doc;
+
+	initStringInfo(&doc);
+	appendStringInfoString(&doc, "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"type\": ");
+	escape_json(&doc, type);
+	appendStringInfoString(&doc, ", \"metadata\": {\"name\": ");
+	escape_json(&doc, name);
+	appendStringInfoString(&doc, ", \"namespace\": ");
+	escape_json(&doc, namespace ? namespace : "default");
+	appendStringInfoString(&doc, ", \"labels\": {\"cnpg.io/cluster\": ");
+	escape_json(&doc, cluster);
+	if (user_type)
+	{
+		appendStringInfoString(&doc, ", \"cnpg.io/userType\": ");
+		escape_json(&doc, user_type);
+		appendStringInfoString(&doc, ", \"cnpg.io/reload\": \"true\"");
+	}
+	appendStringInfoString(&doc, ", \"app.kubernetes.io/managed-by\": \"cnpg_bootstrap\"}}}");
+
+	cb_tx_begin();
+	cb_catalog_put_object("Secret", name, namespace, doc.data, 1, cluster);
+	cb_catalog_put_secret_data(name, data);
+	cb_tx_commit();
 }
 
 /* ---------- clusters ---------- */

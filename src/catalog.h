@@ -46,6 +46,13 @@ extern void cb_catalog_put_secret_data(const char *name, const CbMap *data);
 extern bool cb_catalog_secret_data_equal(const char *name, const CbMap *data);
 extern char *cb_catalog_get_configmap_value(const char *name, const char *key);
 
+/* worker: a Secret's values in a transaction of its own; false if absent */
+extern bool cb_catalog_load_secret_tx(const char *name, CbMap *data);
+/* worker: store a Secret the cluster generated (own transaction) */
+extern void cb_catalog_store_generated_secret(const char *cluster, const char *name,
+											  const char *namespace, const char *type,
+											  const char *user_type, const CbMap *data);
+
 /* a stored Cluster, re-parsed and defaulted by the model */
 extern CbClusterSpec *cb_catalog_load_cluster(const char *name, int *generation);
 

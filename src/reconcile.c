@@ -81,17 +81,6 @@ step_prepare(CbCluster *c)
 													   c->instances[i].pgdata, lo, hi);
 }
 
-static bool
-load_secret(const char *name, CbMap *data)
-{
-	bool		found;
-
-	cb_tx_begin();
-	found = cb_catalog_get_secret(name, data);
-	cb_tx_commit();
-	return found;
-}
-
 /* a generated basic-auth Secret, kept if it exists (CNPG never regenerates) */
 static void
 ensure_credential_secret(CbCluster *c, const char *secret, const char *user,
@@ -100,26 +89,15 @@ ensure_credential_secret(CbCluster *c, const char *secret, const char *user,
 	CbMap		old;
 	const char *password;
 	CbMap		keys;
-	StringInfoData doc;
 
-	password = load_secret(secret, &old) ? cb_map_get(&old, "password") : NULL;
+	password = cb_catalog_load_secret_tx(secret, &old) ? cb_map_get(&old, "password") : NULL;
 	if (password == NULL)
 		password = cb_generate_password();
 	keys = cb_credential_keys(user, password, dbname, c->host,
 							  c->instances[0].port, c->spec->namespace);
 
-	initStringInfo(&doc);
-	appendStringInfo(&doc,
-					 "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"type\": \"kubernetes.io/basic-auth\","
-					 " \"metadata\": {\"name\": \"%s\", \"namespace\": \"%s\", \"labels\":"
-					 " {\"cnpg.io/cluster\": \"%s\", \"cnpg.io/userType\": \"%s\","
-					 " \"cnpg.io/reload\": \"true\", \"app.kubernetes.io/managed-by\": \"cnpg_bootstrap\"}}}",
-					 secret, c->spec->namespace ? c->spec->namespace : "default",
-					 c->name, user_type);
-	cb_tx_begin();
-	cb_catalog_put_object("Secret", secret, c->spec->namespace, doc.data, 1, c->name);
-	cb_catalog_put_secret_data(secret, &keys);
-	cb_tx_commit();
+	cb_catalog_store_generated_secret(c->name, secret, c->spec->namespace,
+									  "kubernetes.io/basic-auth", user_type, &keys);
 }
 
 static void
@@ -157,7 +135,7 @@ credential_password(const char *secret, const char *role, const char *path)
 	const char *user;
 	const char *password;
 
-	if (!load_secret(secret, &data))
+	if (!cb_catalog_load_secret_tx(secret, &data))
 		missing(psprintf("Secret \"%s\"", secret), path);
 	user = cb_map_get(&data, "username");
 	password = cb_map_get(&data, "password");
@@ -186,7 +164,7 @@ resolve_sql_refs(CbCluster *c, int which, const CbSQLRefs *refs, const char *pat
 		r->path = psprintf("%s.secretRefs[%d]", path, i);
 		r->object = psprintf("Secret \"%s\"", refs->secrets[i].name);
 		r->key = refs->secrets[i].key;
-		if (!load_secret(refs->secrets[i].name, &data))
+		if (!cb_catalog_load_secret_tx(refs->secrets[i].name, &data))
 			missing(r->object, r->path);
 		if ((r->value = (char *) cb_map_get(&data, r->key)) == NULL)
 			missing(psprintf("key \"%s\" of %s", r->key, r->object), r->path);

@@ -1,0 +1,26 @@
+/*-------------------------------------------------------------------------
+ *
+ * certs.h
+ *	  A cluster's PKI as CloudNativePG makes it: the <cluster>-ca,
+ *	  <cluster>-server and <cluster>-replication Secrets, and their files
+ *	  under <data_root>/<cluster>/certs/.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CB_CERTS_H
+#define CB_CERTS_H
+
+#include "reconcile.h"
+
+/* make what is missing (never regenerate), write the files, set c->tls */
+extern void cb_certs_ensure(CbCluster *c);
+
+/* file names under c->certs_dir */
+#define CB_SERVER_CRT		"server.crt"
+#define CB_SERVER_KEY		"server.key"
+#define CB_CLIENT_CA		"client-ca.crt"
+#define CB_SERVER_CA		"server-ca.crt"
+#define CB_REPLICATION_CRT	"streaming_replica.crt"
+#define CB_REPLICATION_KEY	"streaming_replica.key"
+
+#endif							/* CB_CERTS_H */
