@@ -59,7 +59,8 @@ CREATE TABLE cnpg_bootstrap.instances (
 	data_directory text,
 	pid integer,
 	timeline integer,
-	lsn pg_lsn,
+	lsn pg_lsn,							-- primary: current; replica: replayed
+	lag_bytes bigint,					-- replica: behind the primary's LSN
 	PRIMARY KEY (cluster, instance)
 );
 
@@ -141,6 +142,18 @@ AS $$
 	 ORDER BY i.serial
 $$;
 
+-- Replication state of each instance, as the worker last saw it.
+CREATE FUNCTION cnpg_bootstrap_replication(cluster text)
+RETURNS TABLE (instance text, role text, status text, lsn pg_lsn, lag_bytes bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT i.instance, i.role, i.status, i.lsn, i.lag_bytes
+	  FROM cnpg_bootstrap.instances i
+	 WHERE i.cluster = $1
+	 ORDER BY i.serial
+$$;
+
 -- Waits, reading committed status, until the cluster is healthy or failed.
 CREATE FUNCTION cnpg_bootstrap_wait(cluster text, timeout interval DEFAULT '5 minutes')
 RETURNS text
@@ -181,3 +194,4 @@ REVOKE ALL ON FUNCTION cnpg_bootstrap_secret(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cnpg_bootstrap_status(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cnpg_bootstrap_instances(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cnpg_bootstrap_wait(text, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cnpg_bootstrap_replication(text) FROM PUBLIC;

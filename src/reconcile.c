@@ -21,6 +21,7 @@
 
 #include "cnpg_bootstrap.h"
 #include "catalog.h"
+#include "certs.h"
 #include "hostlayout.h"
 #include "initdb.h"
 #include "instance.h"
@@ -29,6 +30,7 @@
 #include "process.h"
 #include "reconcile.h"
 #include "secrets.h"
+#include "standby.h"
 #include "status.h"
 
 typedef void (*StepFn) (CbCluster *c);
@@ -48,16 +50,23 @@ static void step_initdb(CbCluster *c);
 static void step_start(CbCluster *c);
 static void step_postinit(CbCluster *c);
 static void step_roles(CbCluster *c);
+static void step_pki(CbCluster *c);
+static void step_standbys(CbCluster *c);
+static void step_streaming(CbCluster *c);
 static void step_healthy(CbCluster *c);
 
 static const Step initdb_plan[] = {
 	{"prepare", step_prepare, false, NULL},
 	{"secrets", step_secrets, false, NULL},
+	{"pki", step_pki, false, NULL},
 	{"resolve-references", step_resolve, false, NULL},
 	{"initdb", step_initdb, true, "initdb"},
 	{"start", step_start, false, NULL},
 	{"post-init", step_postinit, true, "initdb"},
 	{"roles", step_roles, false, NULL},
+	/* clones are journaled per instance inside the step */
+	{"standbys", step_standbys, false, NULL},
+	{"streaming", step_streaming, false, NULL},
 	{"healthy", step_healthy, false, NULL},
 };
 
@@ -239,18 +248,65 @@ step_roles(CbCluster *c)
 }
 
 static void
+step_pki(CbCluster *c)
+{
+	cb_certs_ensure(c);
+}
+
+static void
+step_standbys(CbCluster *c)
+{
+	cb_standbys_clone(c);
+	cb_standbys_start(c);
+}
+
+static void
+step_streaming(CbCluster *c)
+{
+	cb_standbys_wait_streaming(c);
+}
+
+/* role, pid, timeline, LSN and lag of every instance, read from the servers */
+static void
 step_healthy(CbCluster *c)
 {
 	CbInstance *primary = &c->instances[0];
 	PGconn	   *conn = cb_connect_instance(c, primary, "postgres");
 	char	   *err = NULL;
-	char	   *tli = cb_query_value(conn, "SELECT timeline_id FROM pg_catalog.pg_control_checkpoint()", &err);
-	char	   *lsn = cb_query_value(conn, "SELECT pg_catalog.pg_current_wal_lsn()", &err);
+	char	   *primary_lsn = cb_query_value(conn, "SELECT pg_catalog.pg_current_wal_lsn()", &err);
 
 	cb_disconnect(conn);
-	cb_status_instance(c->name, primary->name, "primary", "running",
-					   cb_instance_pid(primary->pgdata), tli ? atoi(tli) : 0, lsn);
-	cb_status_ready(c->name, 1, primary->name, c->host, primary->port);
+	for (int i = 0; i < c->ninstances; i++)
+	{
+		CbInstance *inst = &c->instances[i];
+		const char *params[] = {primary_lsn};
+		char	   *tli;
+		char	   *lsn;
+		char	   *lag = NULL;
+		PGresult   *res;
+
+		conn = cb_connect_instance(c, inst, "postgres");
+		tli = cb_query_value(conn, "SELECT timeline_id FROM pg_catalog.pg_control_checkpoint()", &err);
+		if (i == 0)
+			lsn = primary_lsn;
+		else
+		{
+			res = cb_exec_params(conn,
+								 "SELECT pg_catalog.pg_last_wal_replay_lsn(),"
+								 " greatest(0, pg_catalog.pg_wal_lsn_diff($1::pg_lsn,"
+								 "  pg_catalog.pg_last_wal_replay_lsn()))::bigint",
+								 1, params, &err);
+			lsn = res && PQntuples(res) ? pstrdup(PQgetvalue(res, 0, 0)) : NULL;
+			lag = res && PQntuples(res) ? pstrdup(PQgetvalue(res, 0, 1)) : NULL;
+			if (res)
+				PQclear(res);
+		}
+		cb_disconnect(conn);
+		cb_status_instance(c->name, inst->name, i == 0 ? "primary" : "replica",
+						   i == 0 ? "running" : "streaming",
+						   cb_instance_pid(inst->pgdata), tli ? atoi(tli) : 0, lsn, lag);
+	}
+	cb_status_ready(c->name, c->ninstances, primary->name, c->host, primary->port);
 	cb_status_phase(c->name, CB_PHASE_HEALTHY, NULL);
 }
 

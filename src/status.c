@@ -216,14 +216,17 @@ cb_status_instance_port(const char *cluster, const char *instance, int serial,
 
 void
 cb_status_instance(const char *cluster, const char *instance, const char *role,
-				   const char *status, int pid, int timeline, const char *lsn)
+				   const char *status, int pid, int timeline, const char *lsn,
+				   const char *lag_bytes)
 {
 	const char *args[] = {cluster, instance, role, status,
-		pid > 0 ? itoa_p(pid) : NULL, timeline > 0 ? itoa_p(timeline) : NULL, lsn};
+		pid > 0 ? itoa_p(pid) : NULL, timeline > 0 ? itoa_p(timeline) : NULL, lsn,
+	lag_bytes};
 
 	run_tx("UPDATE cnpg_bootstrap.instances SET role = coalesce($3, role),"
-		   " status = $4, pid = $5::int, timeline = $6::int, lsn = $7::pg_lsn"
-		   " WHERE cluster = $1 AND instance = $2", 7, args, NULL);
+		   " status = $4, pid = $5::int, timeline = $6::int, lsn = $7::pg_lsn,"
+		   " lag_bytes = $8::bigint"
+		   " WHERE cluster = $1 AND instance = $2", 8, args, NULL);
 }
 
 void

@@ -46,7 +46,7 @@ extern int	cb_status_instance_port(const char *cluster, const char *instance,
 									int port_lo, int port_hi);
 extern void cb_status_instance(const char *cluster, const char *instance,
 							   const char *role, const char *status, int pid,
-							   int timeline, const char *lsn);
+							   int timeline, const char *lsn, const char *lag_bytes);
 extern void cb_status_ready(const char *cluster, int ready, const char *primary,
 							const char *rw_host, int rw_port);
 

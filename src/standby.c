@@ -1,0 +1,265 @@
+/*-------------------------------------------------------------------------
+ *
+ * standby.c
+ *	  Streaming standbys <cluster>-2..N.  Each is cloned from the primary
+ *	  by pg_basebackup over TLS, authenticated by the streaming_replica
+ *	  certificate (no password exists), into pgdata.tmp, renamed only once
+ *	  complete; then configured (its own port, primary_conninfo with
+ *	  sslmode=verify-full, its replication slot, standby.signal) and
+ *	  started.  The clones run in parallel; each is journaled on its own,
+ *	  so a restart of the control instance redoes only unfinished ones.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/fd.h"
+#include "storage/latch.h"
+
+#include "certs.h"
+#include "hostlayout.h"
+#include "initdb.h"
+#include "instance.h"
+#include "pgconn.h"
+#include "postinit.h"
+#include "process.h"
+#include "standby.h"
+#include "status.h"
+
+#define CB_STREAMING_TIMEOUT_MS 120000
+
+char *
+cb_slot_name(const CbInstance *inst)
+{
+	const char *src = psprintf("_cnpg_%s", inst->name);
+	char	   *out = palloc(strlen(src) + 1);
+	char	   *o = out;
+
+	for (const char *p = src; *p; p++)
+	{
+		char		ch = pg_tolower((unsigned char) *p);
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_')
+			*o++ = ch;
+		else if (o == out || o[-1] != '_')
+			*o++ = '_';
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * libpq connection string to the primary for a standby: no password, the
+ * replication certificate, and the server verified against the cluster's
+ * CA by name.  It is written to postgresql.auto.conf-like files and shown
+ * by ps, so it must never hold a secret: it holds only file paths.
+ */
+static char *
+replication_conninfo(CbCluster *c, const CbInstance *standby)
+{
+	const CbInstance *primary = &c->instances[0];
+
+	return psprintf("host=%s port=%d user=streaming_replica dbname=postgres"
+					" sslmode=verify-full sslrootcert=%s/%s sslcert=%s/%s sslkey=%s/%s"
+					" application_name=%s connect_timeout=5",
+					c->host, primary->port,
+					c->certs_dir, CB_SERVER_CA, c->certs_dir, CB_REPLICATION_CRT,
+					c->certs_dir, CB_REPLICATION_KEY, standby->name);
+}
+
+/* physical slots on the primary for the standbys (CNPG's HA slots) */
+static void
+ensure_slots(CbCluster *c)
+{
+	PGconn	   *conn = cb_connect_instance(c, &c->instances[0], "postgres");
+
+	for (int i = 1; i < c->ninstances; i++)
+	{
+		const char *slot = cb_slot_name(&c->instances[i]);
+		const char *params[] = {slot};
+		char	   *err = NULL;
+		PGresult   *res = cb_exec_params(conn,
+										 "SELECT pg_catalog.pg_create_physical_replication_slot($1)"
+										 " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots"
+										 "  WHERE slot_name = $1)", 1, params, &err);
+
+		if (res)
+			PQclear(res);
+		if (err)
+		{
+			cb_disconnect(conn);
+			ereport(ERROR,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("could not create replication slot \"%s\": %s", slot, err)));
+		}
+	}
+	cb_disconnect(conn);
+}
+
+static void
+prepare_clone(CbCluster *c, CbInstance *inst, CbChildOptions *opts)
+{
+	char	   *tmp = psprintf("%s.tmp", inst->pgdata);
+	const char **argv = palloc0(sizeof(char *) * 16);
+	int			n = 0;
+
+	/* a half copy is never reused */
+	cb_instance_stop(c, inst->pgdata, "immediate");
+	if ((cb_path_exists(tmp) && !cb_rmtree(tmp)) ||
+		(cb_path_exists(inst->pgdata) && !cb_rmtree(inst->pgdata)))
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not remove the old data directory of %s: %m", inst->name)));
+
+	argv[n++] = cb_tool(c, "pg_basebackup");
+	argv[n++] = "-D";
+	argv[n++] = tmp;
+	argv[n++] = "-X";
+	argv[n++] = "stream";
+	argv[n++] = "-c";
+	argv[n++] = "fast";
+	argv[n++] = "-w";
+	argv[n++] = "-S";
+	argv[n++] = cb_slot_name(inst);
+	argv[n++] = "-d";
+	argv[n++] = replication_conninfo(c, inst);
+
+	memset(opts, 0, sizeof(*opts));
+	opts->argv = argv;
+	opts->cwd = inst->dir;
+	opts->log_prefix = psprintf("pg_basebackup %s", inst->name);
+	opts->log_file = psprintf("%s/bootstrap.log", inst->logdir);
+	opts->new_session = true;
+}
+
+/* configure a finished clone as a standby of the primary and move it in place */
+static void
+finish_clone(CbCluster *c, CbInstance *inst)
+{
+	char	   *tmp = psprintf("%s.tmp", inst->pgdata);
+	char	   *override = psprintf("primary_conninfo = %s\n"
+									"primary_slot_name = %s\n"
+									"recovery_target_timeline = 'latest'\n",
+									cb_conf_quote(replication_conninfo(c, inst)),
+									cb_conf_quote(cb_slot_name(inst)));
+
+	cb_write_instance_config(c, inst, tmp, override);
+	cb_write_file(psprintf("%s/standby.signal", tmp), "", 0, 0600);
+	/* the primary's pid file and logs are not the standby's */
+	unlink(psprintf("%s/postmaster.pid", tmp));
+	if (rename(tmp, inst->pgdata) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rename \"%s\": %m", tmp)));
+	fsync_fname(inst->dir, true);
+}
+
+void
+cb_standbys_clone(CbCluster *c)
+{
+	CbInstance **todo = palloc0(sizeof(CbInstance *) * c->ninstances);
+	CbChildOptions *opts = palloc0(sizeof(CbChildOptions) * c->ninstances);
+	CbChildResult *results = palloc0(sizeof(CbChildResult) * c->ninstances);
+	int			n = 0;
+
+	for (int i = 1; i < c->ninstances; i++)
+		if (cb_step_state(c->name, "clone", c->instances[i].name) != CB_STEP_DONE)
+			todo[n++] = &c->instances[i];
+	if (n == 0)
+		return;
+
+	cb_status_phase(c->name, CB_PHASE_NEW_REPLICA,
+					psprintf("Creating replica %s-join", todo[0]->name));
+	ensure_slots(c);
+	for (int i = 0; i < n; i++)
+	{
+		prepare_clone(c, todo[i], &opts[i]);
+		if (!cb_step_begin(c->name, "clone", todo[i]->name))
+			return;
+	}
+
+	(void) cb_run_children(n, opts, results);
+
+	for (int i = 0; i < n; i++)
+	{
+		if (results[i].exit_code != 0)
+		{
+			char	   *why = psprintf("pg_basebackup of %s failed (exit code %d)",
+									   todo[i]->name, results[i].exit_code);
+
+			cb_step_finish(c->name, "clone", todo[i]->name, false, why);
+			ereport(ERROR,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("%s", why),
+					 errdetail("%s", results[i].tail ? results[i].tail : "")));
+		}
+		finish_clone(c, todo[i]);
+		cb_step_finish(c->name, "clone", todo[i]->name, true, NULL);
+	}
+}
+
+void
+cb_standbys_start(CbCluster *c)
+{
+	for (int i = 1; i < c->ninstances; i++)
+		cb_instance_start(c, &c->instances[i]);
+}
+
+/* the value of a one-row query with one text parameter, or NULL */
+static char *
+query1(CbCluster *c, CbInstance *inst, const char *sql, const char *param)
+{
+	PGconn	   *conn = cb_connect_instance(c, inst, "postgres");
+	const char *params[] = {param};
+	char	   *err = NULL;
+	PGresult   *res = cb_exec_params(conn, sql, param ? 1 : 0, params, &err);
+	char	   *value = NULL;
+
+	if (res && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+		value = pstrdup(PQgetvalue(res, 0, 0));
+	if (res)
+		PQclear(res);
+	cb_disconnect(conn);
+	return value;
+}
+
+static bool
+is_streaming(CbCluster *c, CbInstance *standby)
+{
+	char	   *theirs = query1(c, standby, "SELECT status FROM pg_catalog.pg_stat_wal_receiver", NULL);
+	char	   *ours = query1(c, &c->instances[0],
+							  "SELECT state FROM pg_catalog.pg_stat_replication WHERE application_name = $1",
+							  standby->name);
+
+	return theirs && ours && strcmp(theirs, "streaming") == 0 && strcmp(ours, "streaming") == 0;
+}
+
+void
+cb_standbys_wait_streaming(CbCluster *c)
+{
+	for (int i = 1; i < c->ninstances; i++)
+	{
+		CbInstance *inst = &c->instances[i];
+		int			waited = 0;
+
+		while (!is_streaming(c, inst))
+		{
+			if (waited >= CB_STREAMING_TIMEOUT_MS)
+				ereport(ERROR,
+						(errcode(ERRCODE_CONNECTION_FAILURE),
+						 errmsg("standby %s does not stream from the primary after %d s",
+								inst->name, CB_STREAMING_TIMEOUT_MS / 1000),
+						 errhint("See the logs under \"%s\".", inst->logdir)));
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 100, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			waited += 100;
+		}
+	}
+}
