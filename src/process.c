@@ -5,13 +5,15 @@
  *	  pg_basebackup, pg_dump ... run with fork + execve, an explicit argv
  *	  and a scrubbed environment, never through a shell.
  *
- * The worker must stay responsive while a child runs: its output pipe is
- * watched together with the worker's latch, CHECK_FOR_INTERRUPTS() runs on
- * every wake-up, and whatever ends the wait early (SIGTERM -> FATAL, an
- * ERROR, postmaster death) first stops the child's process group and reaps
- * it.  An ERROR is handled by PG_FINALLY; a FATAL never returns through our
- * frames, so an on_proc_exit callback holding the current child's pid does
- * the same there.
+ * The worker must stay responsive while children run: their output pipes
+ * are watched together with the worker's latch in one WaitEventSet,
+ * CHECK_FOR_INTERRUPTS() runs on every wake-up, and whatever ends the wait
+ * early (SIGTERM -> FATAL, an ERROR, postmaster death) first stops every
+ * running child's process group and reaps it.  An ERROR is handled by
+ * PG_FINALLY; a FATAL never returns through our frames, so an on_proc_exit
+ * callback holding the running children does the same there.
+ *
+ * cb_run_child is cb_run_children with one child: there is one code path.
  *
  * What the child must not inherit from a postmaster child (each item was
  * seen in practice, see ci-notes.md): the postmaster's process group (fast
@@ -57,15 +59,12 @@
 #define CB_MAX_LINE				8192
 
 #define CB_DEFAULT_TAIL_LINES	20
-
 /*
- * The child being waited for, so that the exit callback can stop it when
- * the worker exits without unwinding our frames (FATAL, postmaster death).
- * Zero when none.  Only one child at a time.
+ * A round of the wait loop reads at most this many buffers from one pipe
+ * before it looks at the other children, their timeouts and the interrupts:
+ * a child that writes without pause must not starve any of those.
  */
-static volatile pid_t current_child_pid = 0;
-static volatile bool current_child_group = false;
-static bool exit_callback_registered = false;
+#define CB_MAX_READS_PER_ROUND	16
 
 /* output of one child: line assembly, tail ring, log file */
 typedef struct CbOutput
@@ -83,27 +82,66 @@ typedef struct CbOutput
 	void	   *on_line_arg;
 } CbOutput;
 
-/* one run of a child, shared by the steps of cb_run_child */
+/* one child of a cb_run_children call, from its options to its result */
 typedef struct CbRun
 {
+	const CbChildOptions *opts;
 	const char *prog;
+	const char *cwd;
+	char	   *cmdline;		/* argv joined by spaces, for the log */
+	char	  **argv;			/* what execve gets, built before the fork */
+	char	  **envp;
+	char	   *exec_fail_msg;
+	bool		startable;		/* false: cannot be executed, never forked */
 	bool		group;			/* the child leads its own process group */
 	int			timeout_ms;
-	pid_t		pid;
-	int			pipe_fd;		/* read end of the output pipe, or -1 */
-	struct sigaction old_chld;
-	bool		chld_changed;	/* SIGCHLD disposition to restore */
+	pid_t		pid;			/* the child once forked; kept after reaping */
+
+	/*
+	 * The child's pid from the fork until it is reaped (or given up on), else
+	 * 0: what the exit callback stops.  Set with every signal blocked, and
+	 * cleared only once waitpid() has reaped the child, so that a FATAL from
+	 * a signal handler at any point in between still finds it.
+	 */
+	volatile pid_t live_pid;
+	bool		stopping;		/* being stopped by cb_stop_runs */
+	TimestampTz start_time;
+	int			pipe_fd;		/* read end of the output pipe; -1 at EOF */
 	int			status;
 	bool		exited;
 	bool		timed_out;
 	CbOutput	out;
 } CbRun;
 
+/* one cb_run_children call: its children and what the wait needs */
+typedef struct CbBatch
+{
+	int			n;
+	CbRun	   *runs;
+	long		maxfd;			/* descriptors the child closes at most */
+	WaitEventSet *wes;			/* latch, postmaster death, open pipes */
+	bool		wes_stale;		/* a pipe was closed: rebuild wes */
+	WaitEvent  *occurred;		/* room for every event of wes */
+	struct sigaction old_chld;
+	bool		chld_changed;	/* SIGCHLD disposition to restore */
+} CbBatch;
+
+/*
+ * The children being waited for, so that the exit callback can stop them
+ * when the worker exits without unwinding our frames (FATAL, postmaster
+ * death): the runs of the one cb_run_children call in progress (NULL when
+ * none), each with its live_pid.  Calls do not nest, so one array is all
+ * there is.
+ */
+static CbRun *volatile running_runs = NULL;
+static volatile int running_nruns = 0;
+static bool exit_callback_registered = false;
+
 static void cb_child_exec(char *const *argv, char *const *envp,
 						  const char *cwd, int out_fd, bool new_session,
 						  long maxfd, const char *exec_fail_msg)
 			pg_attribute_noreturn();
-static bool cb_stop_child(pid_t pid, bool group, int *status);
+static void cb_stop_runs(CbRun *runs, int n);
 static void cb_child_exit_callback(int code, Datum arg);
 static char **cb_build_env(const char *bindir, const char *home,
 						   const char *const *extra_env);
@@ -232,54 +270,113 @@ cb_child_exec(char *const *argv, char *const *envp, const char *cwd,
 }
 
 /*
- * Stop a child (and, with group, its whole process group): SIGTERM, then
- * SIGKILL after the grace period; reap it.  Returns true if reaped, with its
- * wait status in *status.  Used from error and exit paths, so it never
- * throws.
+ * Stop the children of runs that are still alive (live_pid set), all at
+ * once: SIGTERM to each (to its whole process group if it leads one), SIGKILL
+ * after the grace period to whatever is left, and reap them.  A run that is
+ * reaped gets exited and its wait status; one that cannot be reaped within
+ * the kill wait is given up on (exited stays false).  Used from error and
+ * exit paths, so it never throws; stopping the children together keeps a
+ * SIGTERM of the worker within one grace period however many there are.
  */
-static bool
-cb_stop_child(pid_t pid, bool group, int *status)
+static void
+cb_stop_runs(CbRun *runs, int n)
 {
-	pid_t		target = group ? -pid : pid;
 	int			waited;
+	int			i;
 
-	(void) kill(target, SIGTERM);
-	if (group)
-		(void) kill(target, SIGCONT);	/* a stopped group cannot exit */
-
-	for (waited = 0; waited <= CB_CHILD_TERM_GRACE_MS + CB_CHILD_KILL_WAIT_MS;
-		 waited += 10)
+	for (i = 0; i < n; i++)
 	{
-		pid_t		r = waitpid(pid, status, WNOHANG);
+		CbRun	   *run = &runs[i];
+		pid_t		pid = run->live_pid;
 
-		if (r == pid || (r < 0 && errno == ECHILD))
+		run->stopping = (pid != 0);
+		if (pid == 0)
+			continue;
+		(void) kill(run->group ? -pid : pid, SIGTERM);
+		if (run->group)
+			(void) kill(-pid, SIGCONT); /* a stopped group cannot exit */
+	}
+
+	for (waited = 0;; waited += 10)
+	{
+		bool		waiting = false;	/* a child not reaped yet */
+		bool		lingering = false;	/* group members of a reaped one */
+
+		for (i = 0; i < n; i++)
 		{
-			/* stragglers of the group that ignored SIGTERM */
-			if (group && kill(target, 0) == 0)
+			CbRun	   *run = &runs[i];
+			pid_t		pid = run->live_pid;
+
+			if (!run->stopping)
+				continue;
+			if (pid != 0)
 			{
-				pg_usleep(Max(CB_CHILD_TERM_GRACE_MS - waited, 0) * 1000L);
-				(void) kill(target, SIGKILL);
+				pid_t		r = waitpid(pid, &run->status, WNOHANG);
+
+				if (r == pid || (r < 0 && errno == ECHILD))
+				{
+					run->exited = (r == pid);
+					run->live_pid = 0;
+				}
+				else
+					waiting = true;
 			}
-			return r == pid;
+			if (run->live_pid == 0 && run->group && kill(-run->pid, 0) == 0)
+				lingering = true;
 		}
+
+		/*
+		 * Group members that outlive their leader are not our children: they
+		 * get until the end of the grace period, like the leader, and are not
+		 * waited for after it.
+		 */
+		if (!waiting && (!lingering || waited >= CB_CHILD_TERM_GRACE_MS))
+			break;
+		if (waited >= CB_CHILD_TERM_GRACE_MS + CB_CHILD_KILL_WAIT_MS)
+			break;
 		if (waited == CB_CHILD_TERM_GRACE_MS)
-			(void) kill(target, SIGKILL);
+		{
+			for (i = 0; i < n; i++)
+			{
+				CbRun	   *run = &runs[i];
+
+				if (!run->stopping)
+					continue;
+				if (run->group)
+					(void) kill(-run->pid, SIGKILL);
+				else if (run->live_pid != 0)
+					(void) kill(run->pid, SIGKILL);
+			}
+		}
 		pg_usleep(10 * 1000L);
 	}
-	return false;
+
+	for (i = 0; i < n; i++)
+	{
+		CbRun	   *run = &runs[i];
+
+		if (!run->stopping)
+			continue;
+		/* stragglers of the group that ignored SIGTERM */
+		if (run->group && kill(-run->pid, 0) == 0)
+			(void) kill(-run->pid, SIGKILL);
+		/* not reapable even after SIGKILL: given up on */
+		run->live_pid = 0;
+		run->stopping = false;
+	}
 }
 
-/* exit callback: a FATAL or postmaster death while a child runs */
+/* exit callback: a FATAL or postmaster death while children run */
 static void
 cb_child_exit_callback(int code, Datum arg)
 {
-	pid_t		pid = current_child_pid;
-	int			status;
+	CbRun	   *runs = running_runs;
+	int			n = running_nruns;
 
-	if (pid != 0)
+	if (runs != NULL)
 	{
-		current_child_pid = 0;
-		(void) cb_stop_child(pid, current_child_group, &status);
+		running_runs = NULL;
+		cb_stop_runs(runs, n);
 	}
 }
 
@@ -455,206 +552,344 @@ cb_fill_result(CbChildResult *result, int status, bool exited)
 }
 
 /*
- * Wait for the child: read its output, reap it, honour the timeout and the
- * worker's interrupts.  Runs inside PG_TRY: the state lives in *run, whose
- * address is taken, so nothing is lost to longjmp.
+ * Read what a child's pipe holds, up to max_reads buffers (0: until it is
+ * empty), into its output.  At EOF or on a read error the pipe is closed:
+ * nothing more can come, and the wait set must stop watching it.
  */
 static void
-cb_wait_child(CbRun *run)
+cb_read_output(CbBatch *batch, CbRun *run, int max_reads)
 {
-	bool		eof = false;
 	char		buf[8192];
-	TimestampTz start_time = GetCurrentTimestamp();
+	int			reads = 0;
 
+	while (run->pipe_fd >= 0 && (max_reads == 0 || reads < max_reads))
+	{
+		ssize_t		n = read(run->pipe_fd, buf, sizeof(buf));
+
+		if (n > 0)
+		{
+			cb_output_bytes(&run->out, buf, n);
+			reads++;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0)
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("could not read the output of \"%s\": %m",
+							run->prog)));
+		close(run->pipe_fd);
+		run->pipe_fd = -1;
+		batch->wes_stale = true;
+	}
+}
+
+/*
+ * A child is done (reaped or stopped): its last partial line is a line, and
+ * its descriptors go at once, whatever the other children still do.  A
+ * daemon it started may hold the pipe for ever; its output is not ours.
+ */
+static void
+cb_finish_run(CbBatch *batch, CbRun *run)
+{
+	cb_output_flush(&run->out);
+	if (run->pipe_fd >= 0)
+	{
+		close(run->pipe_fd);
+		run->pipe_fd = -1;
+		batch->wes_stale = true;
+	}
+	if (run->out.log_fd >= 0)
+		close(run->out.log_fd);
+	run->out.log_fd = -1;
+}
+
+/*
+ * One look at a running child: read its output, reap it, honour its
+ * timeout.  Returns false once it is done; else lowers *wait_ms to what is
+ * left of its timeout.
+ */
+static bool
+cb_poll_run(CbBatch *batch, CbRun *run, long *wait_ms)
+{
+	pid_t		r;
+
+	cb_read_output(batch, run, CB_MAX_READS_PER_ROUND);
+
+	/*
+	 * Reap.  Once the child is gone we stop at once, even if the pipe is
+	 * still open: a daemon it started may hold it for ever.
+	 */
+	r = waitpid(run->pid, &run->status, WNOHANG);
+	if (r == run->pid)
+	{
+		run->exited = true;
+		run->live_pid = 0;
+		/* output written just before exiting */
+		cb_read_output(batch, run, 0);
+		cb_finish_run(batch, run);
+		return false;
+	}
+	if (r < 0 && errno != EINTR)
+		elog(ERROR, "waitpid failed for child process %d: %m",
+			 (int) run->pid);
+
+	if (run->timeout_ms > 0)
+	{
+		long		elapsed = TimestampDifferenceMilliseconds(run->start_time,
+															  GetCurrentTimestamp());
+
+		if (elapsed >= run->timeout_ms)
+		{
+			run->timed_out = true;
+			cb_stop_runs(run, 1);
+			ereport(LOG,
+					(errmsg("%s: stopped after a timeout of %d ms",
+							run->out.prefix, run->timeout_ms),
+					 errhidestmt(true)));
+			cb_finish_run(batch, run);
+			return false;
+		}
+		*wait_ms = Min(*wait_ms, run->timeout_ms - elapsed);
+	}
+	return true;
+}
+
+/*
+ * The wait set: the latch, postmaster death and every pipe still open.  It
+ * is rebuilt rather than modified when a pipe closes, because a WaitEventSet
+ * cannot drop a socket, and a pipe at EOF would wake every wait.
+ */
+static void
+cb_build_wait_set(CbBatch *batch)
+{
+	int			i;
+
+	if (batch->wes)
+		FreeWaitEventSet(batch->wes);
+	batch->wes = NULL;
+	batch->wes = CreateWaitEventSet(CurrentMemoryContext, batch->n + 2);
+	AddWaitEventToSet(batch->wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch,
+					  NULL);
+	AddWaitEventToSet(batch->wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET,
+					  NULL, NULL);
+	for (i = 0; i < batch->n; i++)
+		if (batch->runs[i].pipe_fd >= 0)
+			AddWaitEventToSet(batch->wes, WL_SOCKET_READABLE,
+							  batch->runs[i].pipe_fd, NULL, &batch->runs[i]);
+	batch->wes_stale = false;
+}
+
+/*
+ * Wait for every started child: read their output, reap them, honour their
+ * timeouts and the worker's interrupts.  Runs inside PG_TRY: the state
+ * lives in *batch, whose address is taken, so nothing is lost to longjmp.
+ */
+static void
+cb_wait_children(CbBatch *batch)
+{
 	for (;;)
 	{
-		int			events;
 		long		wait_ms = CB_CHILD_POLL_MS;
-		int			rc;
-		pid_t		r;
+		bool		running = false;
+		int			nevents;
+		int			i;
 
-		/* read what is there */
-		while (!eof)
+		/* every wake-up looks at every child: there are only a few */
+		for (i = 0; i < batch->n; i++)
 		{
-			ssize_t		n = read(run->pipe_fd, buf, sizeof(buf));
+			CbRun	   *run = &batch->runs[i];
 
-			if (n > 0)
-				cb_output_bytes(&run->out, buf, n);
-			else if (n == 0)
-				eof = true;
-			else if (errno == EINTR)
-				continue;
-			else if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			else
-			{
-				ereport(WARNING,
-						(errcode_for_file_access(),
-						 errmsg("could not read the output of \"%s\": %m",
-								run->prog)));
-				eof = true;
-			}
+			if (run->live_pid != 0 && cb_poll_run(batch, run, &wait_ms))
+				running = true;
 		}
-
-		/*
-		 * Reap.  Once the child is gone we stop at once, even if the pipe is
-		 * still open: a daemon it started may hold it for ever.
-		 */
-		r = waitpid(run->pid, &run->status, WNOHANG);
-		if (r == run->pid)
-		{
-			run->exited = true;
-			current_child_pid = 0;
-			/* output written just before exiting */
-			while (!eof)
-			{
-				ssize_t		n = read(run->pipe_fd, buf, sizeof(buf));
-
-				if (n > 0)
-					cb_output_bytes(&run->out, buf, n);
-				else if (n < 0 && errno == EINTR)
-					continue;
-				else
-					break;
-			}
+		if (!running)
 			break;
-		}
-		if (r < 0 && errno != EINTR)
-			elog(ERROR, "waitpid failed for child process %d: %m",
-				 (int) run->pid);
 
-		if (run->timeout_ms > 0)
-		{
-			long		elapsed = TimestampDifferenceMilliseconds(start_time,
-																  GetCurrentTimestamp());
-
-			if (elapsed >= run->timeout_ms)
-			{
-				run->timed_out = true;
-				run->exited = cb_stop_child(run->pid, run->group, &run->status);
-				current_child_pid = 0;
-				ereport(LOG,
-						(errmsg("%s: stopped after a timeout of %d ms",
-								run->out.prefix, run->timeout_ms),
-						 errhidestmt(true)));
-				break;
-			}
-			wait_ms = Min(wait_ms, run->timeout_ms - elapsed);
-		}
+		if (batch->wes == NULL || batch->wes_stale)
+			cb_build_wait_set(batch);
 
 		/*
 		 * SIGCHLD does not set the latch, hence the short timeout: it is how
 		 * a child that exits without closing the pipe is noticed.
 		 */
-		events = WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH;
-		if (!eof)
-			events |= WL_SOCKET_READABLE;
-		rc = WaitLatchOrSocket(MyLatch, events,
-							   eof ? PGINVALID_SOCKET : run->pipe_fd,
-							   wait_ms, PG_WAIT_EXTENSION);
-		if (rc & WL_LATCH_SET)
-			ResetLatch(MyLatch);
+		nevents = WaitEventSetWait(batch->wes, wait_ms, batch->occurred,
+								   batch->n + 2, PG_WAIT_EXTENSION);
+		for (i = 0; i < nevents; i++)
+			if (batch->occurred[i].events & WL_LATCH_SET)
+				ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
-
-	cb_output_flush(&run->out);
 }
 
 /* after the wait, normal or not: no child left behind, no fd leaked */
 static void
-cb_run_cleanup(CbRun *run)
+cb_batch_cleanup(CbBatch *batch)
 {
-	/*
-	 * current_child_pid stays set until the child is reaped: a FATAL from a
-	 * signal handler (bgworker_die) meanwhile must still find it.
-	 */
-	if (current_child_pid != 0)
-	{
-		int			stop_status;
+	int			i;
 
-		(void) cb_stop_child(current_child_pid, current_child_group,
-							 &stop_status);
-		current_child_pid = 0;
+	/*
+	 * The registry stays set until the children are reaped: a FATAL from a
+	 * signal handler (bgworker_die) meanwhile must still find them.
+	 */
+	cb_stop_runs(batch->runs, batch->n);
+	running_runs = NULL;
+	running_nruns = 0;
+
+	for (i = 0; i < batch->n; i++)
+	{
+		CbRun	   *run = &batch->runs[i];
+
+		if (run->pipe_fd >= 0)
+			close(run->pipe_fd);
+		run->pipe_fd = -1;
+		if (run->out.log_fd >= 0)
+			close(run->out.log_fd);
+		run->out.log_fd = -1;
 	}
-	if (run->pipe_fd >= 0)
-		close(run->pipe_fd);
-	run->pipe_fd = -1;
-	if (run->out.log_fd >= 0)
-		close(run->out.log_fd);
-	run->out.log_fd = -1;
-	if (run->chld_changed)
-		(void) sigaction(SIGCHLD, &run->old_chld, NULL);
-	run->chld_changed = false;
+	if (batch->wes)
+		FreeWaitEventSet(batch->wes);
+	batch->wes = NULL;
+	if (batch->chld_changed)
+		(void) sigaction(SIGCHLD, &batch->old_chld, NULL);
+	batch->chld_changed = false;
 }
 
 /*
- * Fork and exec.  Everything the child needs is built before the fork; on
- * return the child runs and current_child_pid names it.
+ * Everything about a child that can be known or can fail without forking:
+ * its output state, cwd and command line, logged; whether it can be
+ * executed at all (if not, *result says why and it is not started); its argv
+ * and environment for execve.
  */
 static void
-cb_start_child(CbRun *run, const CbChildOptions *opts, const char *cwd,
-			   const char *cmdline)
+cb_prepare_run(CbRun *run, const CbChildOptions *opts, CbChildResult *result)
 {
-	const char *prog = run->prog;
+	StringInfoData cmdline;
 	char	   *bindir;
 	char	   *slash;
-	char	  **argv;
-	char	  **envp;
-	char	   *exec_fail_msg;
 	int			nargs = 0;
 	int			i;
-	int			pipefd[2];
-	long		maxfd;
-	pid_t		pid;
-	int			fork_errno;
-	sigset_t	block_all;
-	sigset_t	old_mask;
+
+	run->opts = opts;
+	run->prog = opts->argv[0];
+	run->group = opts->new_session;
+	run->timeout_ms = opts->timeout_ms;
+	run->pipe_fd = -1;
+	run->out.log_fd = -1;
+	run->out.prefix = opts->log_prefix ? opts->log_prefix :
+		(strrchr(run->prog, '/') + 1);
+	run->out.tail_size = opts->tail_lines > 0 ? opts->tail_lines :
+		CB_DEFAULT_TAIL_LINES;
+	run->out.tail = palloc0(sizeof(char *) * run->out.tail_size);
+	run->out.on_line = opts->on_line;
+	run->out.on_line_arg = opts->on_line_arg;
+	initStringInfo(&run->out.line);
+
+	run->cwd = opts->cwd;
+	if (run->cwd == NULL)
+	{
+		struct stat st;
+
+		/* data_root until it exists (the first steps create it), else / */
+		if (cb_data_root && cb_data_root[0] == '/' &&
+			stat(cb_data_root, &st) == 0 && S_ISDIR(st.st_mode))
+			run->cwd = cb_data_root;
+		else
+			run->cwd = "/";
+	}
+
+	initStringInfo(&cmdline);
+	for (i = 0; opts->argv[i]; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(&cmdline, ' ');
+		appendStringInfoString(&cmdline, opts->argv[i]);
+	}
+	run->cmdline = cmdline.data;
+
+	/*
+	 * argv is public anyway (ps shows it), and knowing what ran is what a DBA
+	 * needs first; the environment is not logged.
+	 */
+	ereport(LOG,
+			(errmsg_internal("%s: running %s", run->out.prefix, run->cmdline),
+			 errhidestmt(true)));
+
+	/* a clear message for the commonest failure, before forking */
+	if (access(run->prog, X_OK) != 0)
+	{
+		char	   *msg = psprintf("could not execute \"%s\": %m", run->prog);
+
+		ereport(LOG, (errmsg_internal("%s: %s", run->out.prefix, msg),
+					  errhidestmt(true)));
+		result->exit_code = 127;
+		result->tail = msg;
+		return;
+	}
+	run->startable = true;
 
 	while (opts->argv[nargs])
 		nargs++;
-	argv = palloc(sizeof(char *) * (nargs + 1));
+	run->argv = palloc(sizeof(char *) * (nargs + 1));
 	for (i = 0; i < nargs; i++)
-		argv[i] = pstrdup(opts->argv[i]);
-	argv[nargs] = NULL;
+		run->argv[i] = pstrdup(opts->argv[i]);
+	run->argv[nargs] = NULL;
 
-	bindir = pstrdup(prog);
+	bindir = pstrdup(run->prog);
 	slash = strrchr(bindir, '/');
 	*slash = '\0';
 	/* nothing to add for a program in /, /usr/bin or /bin */
 	if (bindir[0] == '\0' || strcmp(bindir, "/usr/bin") == 0 ||
 		strcmp(bindir, "/bin") == 0)
 		bindir = NULL;
-	envp = cb_build_env(bindir, cwd, opts->extra_env);
-	exec_fail_msg = psprintf("could not execute \"%s\": errno ", prog);
+	run->envp = cb_build_env(bindir, run->cwd, opts->extra_env);
+	run->exec_fail_msg = psprintf("could not execute \"%s\": errno ",
+								  run->prog);
+}
 
-	maxfd = sysconf(_SC_OPEN_MAX);
-	if (maxfd <= 0 || maxfd > 65536)
-		maxfd = 65536;
+/* open (append) the log file of a run, with a header naming the command */
+static void
+cb_open_log_file(CbRun *run)
+{
+	char	   *header;
 
-	if (opts->log_file)
-	{
-		char	   *header;
+	run->out.log_fd = open(run->opts->log_file,
+						   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+						   S_IRUSR | S_IWUSR);
+	if (run->out.log_fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open log file \"%s\": %m",
+						run->opts->log_file)));
+	/* a header, so that runs appended to one file can be told apart */
+	header = psprintf("---- %s\n", run->cmdline);
+	if (write(run->out.log_fd, header, strlen(header)) < 0)
+		run->out.log_write_failed = true;
+	pfree(header);
+}
 
-		run->out.log_fd = open(opts->log_file,
-							   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-							   S_IRUSR | S_IWUSR);
-		if (run->out.log_fd < 0)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not open log file \"%s\": %m",
-							opts->log_file)));
-		/* a header, so that runs appended to one file can be told apart */
-		header = psprintf("---- %s\n", cmdline);
-		if (write(run->out.log_fd, header, strlen(header)) < 0)
-			run->out.log_write_failed = true;
-		pfree(header);
-	}
+/*
+ * Fork and exec one child.  Everything it needs was built before; on return
+ * it runs and its live_pid names it to the exit callback.
+ */
+static void
+cb_start_child(CbBatch *batch, CbRun *run)
+{
+	int			pipefd[2];
+	pid_t		pid;
+	int			fork_errno;
+	sigset_t	block_all;
+	sigset_t	old_mask;
 
 	if (pipe2(pipefd, O_CLOEXEC) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not create a pipe for \"%s\": %m", prog)));
+				 errmsg("could not create a pipe for \"%s\": %m", run->prog)));
 	run->pipe_fd = pipefd[0];
+	batch->wes_stale = true;
 	if (fcntl(pipefd[0], F_SETFL, O_NONBLOCK) != 0)
 	{
 		int			save_errno = errno;
@@ -664,46 +899,23 @@ cb_start_child(CbRun *run, const CbChildOptions *opts, const char *cwd,
 		elog(ERROR, "could not make a pipe non-blocking: %m");
 	}
 
-	if (!exit_callback_registered)
-	{
-		on_proc_exit(cb_child_exit_callback, (Datum) 0);
-		exit_callback_registered = true;
-	}
-
-	/*
-	 * waitpid() needs SIGCHLD not to be ignored (an ignored SIGCHLD makes the
-	 * kernel reap children itself).
-	 */
-	if (sigaction(SIGCHLD, NULL, &run->old_chld) == 0 &&
-		(run->old_chld.sa_handler == SIG_IGN ||
-		 (run->old_chld.sa_flags & SA_NOCLDWAIT)))
-	{
-		struct sigaction dfl;
-
-		memset(&dfl, 0, sizeof(dfl));
-		dfl.sa_handler = SIG_DFL;
-		sigemptyset(&dfl.sa_mask);
-		(void) sigaction(SIGCHLD, &dfl, NULL);
-		run->chld_changed = true;
-	}
-
 	/*
 	 * Block every signal across the fork: the child must not run a backend
 	 * signal handler before it has reset them, and in the parent a SIGTERM
-	 * must not end the worker before current_child_pid names the child.
+	 * must not end the worker before live_pid names the child.
 	 */
 	sigfillset(&block_all);
 	sigprocmask(SIG_SETMASK, &block_all, &old_mask);
 	pid = fork();
 	if (pid == 0)
-		cb_child_exec(argv, envp, cwd, pipefd[1], opts->new_session, maxfd,
-					  exec_fail_msg);
+		cb_child_exec(run->argv, run->envp, run->cwd, pipefd[1],
+					  run->opts->new_session, batch->maxfd,
+					  run->exec_fail_msg);
 	fork_errno = errno;
 	if (pid > 0)
 	{
 		run->pid = pid;
-		current_child_group = run->group;
-		current_child_pid = pid;
+		run->live_pid = pid;
 	}
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	close(pipefd[1]);
@@ -714,103 +926,129 @@ cb_start_child(CbRun *run, const CbChildOptions *opts, const char *cwd,
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not fork a child process for \"%s\": %m",
-						prog)));
+						run->prog)));
 	}
+	run->start_time = GetCurrentTimestamp();
 }
 
-static bool
-cb_run_child_internal(const CbChildOptions *opts, CbChildResult *result)
+/*
+ * Start every startable child of the batch and wait for them all.  The
+ * children are registered for the exit callback before the first fork;
+ * whatever goes wrong (an ERROR here or in an on_line callback) stops those
+ * already running before it propagates.
+ */
+static void
+cb_run_batch(CbBatch *batch)
 {
-	CbRun		run;
-	const char *cwd;
-	StringInfoData cmdline;
 	int			i;
 
-	memset(result, 0, sizeof(*result));
+	batch->maxfd = sysconf(_SC_OPEN_MAX);
+	if (batch->maxfd <= 0 || batch->maxfd > 65536)
+		batch->maxfd = 65536;
+	batch->occurred = palloc(sizeof(WaitEvent) * (batch->n + 2));
 
-	if (opts == NULL || opts->argv == NULL || opts->argv[0] == NULL ||
-		opts->argv[0][0] != '/')
-		elog(ERROR, "a child process needs an absolute program path");
-	if (current_child_pid != 0)
-		elog(ERROR, "a child process is already running in this worker");
-
-	memset(&run, 0, sizeof(run));
-	run.prog = opts->argv[0];
-	run.group = opts->new_session;
-	run.timeout_ms = opts->timeout_ms;
-	run.pipe_fd = -1;
-	run.out.log_fd = -1;
-	run.out.prefix = opts->log_prefix ? opts->log_prefix :
-		(strrchr(run.prog, '/') + 1);
-	run.out.tail_size = opts->tail_lines > 0 ? opts->tail_lines :
-		CB_DEFAULT_TAIL_LINES;
-	run.out.tail = palloc0(sizeof(char *) * run.out.tail_size);
-	run.out.on_line = opts->on_line;
-	run.out.on_line_arg = opts->on_line_arg;
-	initStringInfo(&run.out.line);
-
-	cwd = opts->cwd;
-	if (cwd == NULL)
+	if (!exit_callback_registered)
 	{
-		struct stat st;
-
-		/* data_root until it exists (the first steps create it), else / */
-		if (cb_data_root && cb_data_root[0] == '/' &&
-			stat(cb_data_root, &st) == 0 && S_ISDIR(st.st_mode))
-			cwd = cb_data_root;
-		else
-			cwd = "/";
-	}
-
-	initStringInfo(&cmdline);
-	for (i = 0; opts->argv[i]; i++)
-	{
-		if (i > 0)
-			appendStringInfoChar(&cmdline, ' ');
-		appendStringInfoString(&cmdline, opts->argv[i]);
-	}
-
-	/*
-	 * argv is public anyway (ps shows it), and knowing what ran is what a DBA
-	 * needs first; the environment is not logged.
-	 */
-	ereport(LOG,
-			(errmsg_internal("%s: running %s", run.out.prefix, cmdline.data),
-			 errhidestmt(true)));
-
-	/* a clear message for the commonest failure, before forking */
-	if (access(run.prog, X_OK) != 0)
-	{
-		char	   *msg = psprintf("could not execute \"%s\": %m", run.prog);
-
-		ereport(LOG, (errmsg_internal("%s: %s", run.out.prefix, msg),
-					  errhidestmt(true)));
-		result->exit_code = 127;
-		result->tail = msg;
-		return false;
+		on_proc_exit(cb_child_exit_callback, (Datum) 0);
+		exit_callback_registered = true;
 	}
 
 	PG_TRY();
 	{
-		cb_start_child(&run, opts, cwd, cmdline.data);
-		cb_wait_child(&run);
+		running_nruns = batch->n;
+		running_runs = batch->runs;
+
+		/* log files first: one that cannot be opened starts nothing */
+		for (i = 0; i < batch->n; i++)
+			if (batch->runs[i].startable && batch->runs[i].opts->log_file)
+				cb_open_log_file(&batch->runs[i]);
+
+		/*
+		 * waitpid() needs SIGCHLD not to be ignored (an ignored SIGCHLD makes
+		 * the kernel reap children itself).
+		 */
+		if (sigaction(SIGCHLD, NULL, &batch->old_chld) == 0 &&
+			(batch->old_chld.sa_handler == SIG_IGN ||
+			 (batch->old_chld.sa_flags & SA_NOCLDWAIT)))
+		{
+			struct sigaction dfl;
+
+			memset(&dfl, 0, sizeof(dfl));
+			dfl.sa_handler = SIG_DFL;
+			sigemptyset(&dfl.sa_mask);
+			(void) sigaction(SIGCHLD, &dfl, NULL);
+			batch->chld_changed = true;
+		}
+
+		for (i = 0; i < batch->n; i++)
+			if (batch->runs[i].startable)
+				cb_start_child(batch, &batch->runs[i]);
+		cb_wait_children(batch);
 	}
 	PG_FINALLY();
 	{
-		/* an ERROR on the way: the child must not outlive this call */
-		cb_run_cleanup(&run);
+		/* an ERROR on the way: no child may outlive this call */
+		cb_batch_cleanup(batch);
 	}
 	PG_END_TRY();
+}
 
-	if (run.timed_out)
-		cb_tail_add(&run.out, psprintf("stopped after a timeout of %d ms",
-									   run.timeout_ms));
-	cb_fill_result(result, run.status, run.exited);
-	result->timed_out = run.timed_out;
-	result->tail = cb_tail_join(&run.out);
+bool
+cb_run_children(int n, const CbChildOptions *opts, CbChildResult *results)
+{
+	CbBatch		batch;
+	bool		all_ok = true;
+	bool		any_startable = false;
+	int			i;
 
-	return run.exited && !run.timed_out && WIFEXITED(run.status) &&
-		WEXITSTATUS(run.status) == 0;
+	if (n < 0)
+		elog(ERROR, "invalid number of child processes: %d", n);
+	if (n > 0 && results == NULL)
+		results = palloc(sizeof(CbChildResult) * n);
+	if (n > 0)
+		memset(results, 0, sizeof(CbChildResult) * n);
+
+	/* nothing is started unless every child's options are usable */
+	for (i = 0; i < n; i++)
+		if (opts == NULL || opts[i].argv == NULL || opts[i].argv[0] == NULL ||
+			opts[i].argv[0][0] != '/')
+			elog(ERROR, "a child process needs an absolute program path");
+	if (running_runs != NULL)
+		elog(ERROR, "a child process is already running in this worker");
+
+	memset(&batch, 0, sizeof(batch));
+	batch.n = n;
+	batch.runs = palloc0(sizeof(CbRun) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		cb_prepare_run(&batch.runs[i], &opts[i], &results[i]);
+		if (batch.runs[i].startable)
+			any_startable = true;
+	}
+
+	if (any_startable)
+		cb_run_batch(&batch);
+
+	for (i = 0; i < n; i++)
+	{
+		CbRun	   *run = &batch.runs[i];
+
+		if (!run->startable)
+		{
+			all_ok = false;		/* results[i] says why already */
+			continue;
+		}
+		if (run->timed_out)
+			cb_tail_add(&run->out, psprintf("stopped after a timeout of %d ms",
+											run->timeout_ms));
+		cb_fill_result(&results[i], run->status, run->exited);
+		results[i].timed_out = run->timed_out;
+		results[i].tail = cb_tail_join(&run->out);
+		if (!(run->exited && !run->timed_out && WIFEXITED(run->status) &&
+			  WEXITSTATUS(run->status) == 0))
+			all_ok = false;
+	}
+	return all_ok;
 }
 
 bool
@@ -818,7 +1056,7 @@ cb_run_child(const CbChildOptions *opts, CbChildResult *result)
 {
 	CbChildResult local_result;
 
-	return cb_run_child_internal(opts, result ? result : &local_result);
+	return cb_run_children(1, opts, result ? result : &local_result);
 }
 
 bool

@@ -55,8 +55,8 @@ typedef struct CbChildOptions
  *
  * Returns true when the child exited with status 0.  A program that cannot
  * be executed gives false with exit_code 127 and the reason in the tail.
- * Only one child runs at a time per process (calling this from on_line is an
- * error).
+ * One call of cb_run_child or cb_run_children at a time per process (calling
+ * either from on_line is an error).  result may be NULL.
  *
  * Callers' contract: argv is public (ps shows it to every local user, and it
  * is written to the server log), so a password must never be in argv; pass
@@ -68,6 +68,27 @@ typedef struct CbChildOptions
  * (pg_ctl -l), because the pipe is closed once the child is reaped.
  */
 extern bool cb_run_child(const CbChildOptions *opts, CbChildResult *result);
+
+/*
+ * Run n children at the same time (e.g. cloning two standbys with
+ * pg_basebackup in parallel) and wait for all of them, watching every
+ * output pipe and the latch in one WaitEventSet.  Same guarantees as
+ * cb_run_child for each (scrubbed env, log lines with each child's own
+ * log_prefix/log_file/on_line, tail, timeout per child); on SIGTERM/ERROR/
+ * FATAL/postmaster death every still-running child's process group gets
+ * SIGTERM then SIGKILL and is reaped.  Returns true when all exited 0;
+ * results[i] is filled for each.
+ *
+ * A child that fails (or cannot be executed, or times out) does not stop
+ * the others; the caller looks at each result.  Every opts[i] is checked
+ * before anything starts, and a log file that cannot be opened is an ERROR
+ * before any child is forked.  The children are stopped together, so a
+ * SIGTERM of the worker ends within one grace period (500 ms) plus the
+ * reaping however many run.  results may be NULL (only the overall outcome
+ * is wanted).  cb_run_child(o, r) is cb_run_children(1, o, r).
+ */
+extern bool cb_run_children(int n, const CbChildOptions *opts,
+							CbChildResult *results);
 
 /* convenience: run argv with defaults; the tail is in result */
 extern bool cb_run(const char *const *argv, CbChildResult *result);

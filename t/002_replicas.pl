@@ -84,7 +84,7 @@ for my $s ('three-2', 'three-3')
 is(tq('three', 'three-1',
 	"SELECT string_agg(r.application_name || ':' || r.state || ':' || s.ssl || ':' || s.client_dn, ' ' ORDER BY r.application_name)"
 	  . " FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid)"),
-	'three-2:streaming:t:/CN=streaming_replica three-3:streaming:t:/CN=streaming_replica',
+	'three-2:streaming:true:/CN=streaming_replica three-3:streaming:true:/CN=streaming_replica',
 	'pg_stat_replication + pg_stat_ssl: TLS with CN streaming_replica');
 is(tq('three', 'three-1', "SELECT rolreplication AND rolcanlogin FROM pg_roles WHERE rolname = 'streaming_replica'"),
 	't', 'streaming_replica has LOGIN REPLICATION');

@@ -32,6 +32,12 @@
  *     RETURNS int AS '/tmp/cbu/cb_unit.so' LANGUAGE C STRICT;
  *   CREATE FUNCTION cb_unit_verifier(password text)
  *     RETURNS text AS '/tmp/cbu/cb_unit.so' LANGUAGE C STRICT;
+ *   CREATE FUNCTION cb_unit_run_children(argvs text[],
+ *       timeouts int[] DEFAULT NULL, log_files text[] DEFAULT NULL,
+ *       OUT i int, OUT all_ok bool, OUT exit_code int, OUT term_signal int,
+ *       OUT timed_out bool, OUT nlines int, OUT tail text)
+ *     RETURNS SETOF record AS '/tmp/cbu/cb_unit.so'
+ *     LANGUAGE C CALLED ON NULL INPUT;
  *
  * cb_unit_run's on_line callback counts lines (nlines) and throws an ERROR
  * on a line reading "RAISE", to test that path.  cb_unit_query returns the
@@ -41,7 +47,15 @@
  * the default bgworker_die().  cb_unit_verifier runs cb_password_verifier
  * inside the server, where pg_saslprep comes from the postgres binary.
  *
- * The checks run against it (47, all passing on PG 15.18) are the bash
+ * cb_unit_run_children runs one child per row of the 2-D argvs (a NULL ends
+ * a shorter argv) through cb_run_children, each with its own timeout
+ * (timeouts[i], 0 = none), log file (log_files[i]), log prefix "unit <i>"
+ * and line counter, and returns one row per child (all_ok is the return
+ * value).  In cb_unit_start_worker's argv a "|" word starts another child,
+ * and the children run through cb_run_children; one child still goes
+ * through cb_run_child.
+ *
+ * The checks run against it (71, all passing on PG 15.18) are the bash
  * script at the end of this file.
  *
  *-------------------------------------------------------------------------
@@ -131,6 +145,96 @@ cb_unit_run(PG_FUNCTION_ARGS)
 	values[4] = Int32GetDatum(nlines);
 	values[5] = CStringGetTextDatum(res.tail ? res.tail : "");
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * cb_unit_run_children(argvs text[], timeouts int[], log_files text[]):
+ * argvs has one row per child (a 1-D array is one child); a NULL ends a
+ * shorter argv.  One result row per child, all_ok being the return value.
+ */
+PG_FUNCTION_INFO_V1(cb_unit_run_children);
+Datum
+cb_unit_run_children(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
+	const char **log_files = PG_ARGISNULL(2) ? NULL :
+		cstrings(PG_GETARG_ARRAYTYPE_P(2));
+	Datum	   *elems;
+	bool	   *elnulls;
+	int			nelems;
+	Datum	   *timeouts = NULL;
+	bool	   *tnulls = NULL;
+	int			ntimeouts = 0;
+	int			nlog_files = 0;
+	int			n;
+	int			width;
+	int			i;
+	CbChildOptions *opts;
+	CbChildResult *res;
+	int		   *nlines;
+	bool		all_ok;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	if (ARR_NDIM(arr) == 1)
+	{
+		n = 1;
+		width = ARR_DIMS(arr)[0];
+	}
+	else if (ARR_NDIM(arr) == 2)
+	{
+		n = ARR_DIMS(arr)[0];
+		width = ARR_DIMS(arr)[1];
+	}
+	else
+		elog(ERROR, "argvs must be a 1-D or 2-D text array");
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &elnulls, &nelems);
+	if (!PG_ARGISNULL(1))
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), INT4OID, 4, true,
+						  TYPALIGN_INT, &timeouts, &tnulls, &ntimeouts);
+	while (log_files && log_files[nlog_files])
+		nlog_files++;
+
+	opts = palloc0(sizeof(CbChildOptions) * n);
+	res = palloc0(sizeof(CbChildResult) * n);
+	nlines = palloc0(sizeof(int) * n);
+	for (i = 0; i < n; i++)
+	{
+		const char **argv = palloc0(sizeof(char *) * (width + 1));
+		int			j;
+
+		for (j = 0; j < width && !elnulls[i * width + j]; j++)
+			argv[j] = TextDatumGetCString(elems[i * width + j]);
+		opts[i].argv = argv;
+		opts[i].new_session = true;
+		opts[i].log_prefix = psprintf("unit %d", i + 1);
+		opts[i].on_line = count_line;
+		opts[i].on_line_arg = &nlines[i];
+		if (i < ntimeouts && !tnulls[i])
+			opts[i].timeout_ms = DatumGetInt32(timeouts[i]);
+		if (i < nlog_files && log_files[i][0] != '\0')
+			opts[i].log_file = log_files[i];
+	}
+
+	all_ok = cb_run_children(n, opts, res);
+
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {0};
+
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = BoolGetDatum(all_ok);
+		values[2] = Int32GetDatum(res[i].exit_code);
+		values[3] = Int32GetDatum(res[i].term_signal);
+		values[4] = BoolGetDatum(res[i].timed_out);
+		values[5] = Int32GetDatum(nlines[i]);
+		values[6] = CStringGetTextDatum(res[i].tail ? res[i].tail : "");
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 PG_FUNCTION_INFO_V1(cb_unit_rmtree);
@@ -250,22 +354,54 @@ cb_unit_worker_main(Datum arg)
 	char	   *tok;
 	CbChildOptions opts;
 	CbChildResult res;
+	int			starts[8];
+	int			nchildren = 1;
+	CbChildOptions many[8];
+	CbChildResult results[8];
+	int			i;
 
 	if (DatumGetBool(arg))
 		pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
+	/* a "|" word starts the argv of another child */
+	starts[0] = 0;
 	for (tok = strtok(words, " "); tok && n < 31; tok = strtok(NULL, " "))
-		argv[n++] = tok;
+	{
+		if (strcmp(tok, "|") == 0 && nchildren < 8)
+		{
+			argv[n++] = NULL;
+			starts[nchildren++] = n;
+		}
+		else
+			argv[n++] = tok;
+	}
 	argv[n] = NULL;
 
-	memset(&opts, 0, sizeof(opts));
-	opts.argv = argv;
-	opts.new_session = true;
-	opts.log_prefix = "unit worker";
-	(void) cb_run_child(&opts, &res);
-	elog(LOG, "cb_unit worker: child exit code %d, signal %d",
-		 res.exit_code, res.term_signal);
+	/* one child goes through cb_run_child, to test that path as it is */
+	if (nchildren == 1)
+	{
+		memset(&opts, 0, sizeof(opts));
+		opts.argv = argv;
+		opts.new_session = true;
+		opts.log_prefix = "unit worker";
+		(void) cb_run_child(&opts, &res);
+		elog(LOG, "cb_unit worker: child exit code %d, signal %d",
+			 res.exit_code, res.term_signal);
+		return;
+	}
+
+	memset(many, 0, sizeof(many));
+	for (i = 0; i < nchildren; i++)
+	{
+		many[i].argv = &argv[starts[i]];
+		many[i].new_session = true;
+		many[i].log_prefix = psprintf("unit worker %d", i + 1);
+	}
+	(void) cb_run_children(nchildren, many, results);
+	for (i = 0; i < nchildren; i++)
+		elog(LOG, "cb_unit worker: child %d exit code %d, signal %d",
+			 i + 1, results[i].exit_code, results[i].term_signal);
 }
 
 /*
@@ -276,6 +412,7 @@ cb_unit_worker_main(Datum arg)
  *   B=/usr/lib/postgresql/15/bin; mkdir -p /tmp/cbu/srv /tmp/cbu/bin
  *   chmod 755 /tmp/cbu; chown postgres: /tmp/cbu/srv; cp /usr/bin/env /tmp/cbu/bin/
  *   printf '#!/bin/sh\ntrap "" TERM\n/bin/sleep 39\n' > /tmp/cbu/ignore.sh; chmod 755 /tmp/cbu/ignore.sh
+ *   printf '#!/bin/sh\ntrap "" TERM\n/bin/sleep 38\n' > /tmp/cbu/ignore38.sh; chmod 755 /tmp/cbu/ignore38.sh
  *   runuser -u postgres -- $B/initdb -D /tmp/cbu/srv/pg -A trust -U postgres
  *   printf "port = 55498\nlisten_addresses = ''\nunix_socket_directories = '/tmp/cbu/srv'\n" >> /tmp/cbu/srv/pg/postgresql.conf
  *   runuser -u postgres -- env -i PATH=/usr/bin:/bin LANG=C.UTF-8 PGOPTIONS='-c work_mem=77kB' \
@@ -344,6 +481,35 @@ cb_unit_worker_main(Datum arg)
  * c=s.accept(); time.sleep(5)" & PYP=$!; sleep 1
  * s=$(now); t "connect timeout" "$(q "SELECT cb_unit_connect(ARRAY['host','port','user','dbname','sslmode'], ARRAY['127.0.0.1','55497','postgres','postgres','disable'], 600)")" "CONNECT ERROR: timeout expired after 600 ms while connecting"; tl "took" "$(echo "$(now) - $s" | bc)" 1.5
  * kill $PYP 2>/dev/null; wait $PYP 2>/dev/null
+ * # cb_run_children
+ * R="string_agg(concat_ws(':', i, exit_code, term_signal, timed_out, nlines, replace(tail, E'\n', ',')), ' ' ORDER BY i)"
+ * # how long the call took, measured in the server (psql's own start-up is not ours)
+ * T="round(extract(epoch FROM max(clock_timestamp()) - statement_timestamp()), 3)"
+ * o=$(q "SELECT bool_and(all_ok), $R, $T FROM cb_unit_run_children(ARRAY[['/bin/sleep','1'],['/bin/sleep','1']])")
+ * t "children: two sleep 1 in parallel" "${o%|*}" "t|1:0:0:f:0: 2:0:0:f:0:"; tl "two sleep 1 took about 1 s, not 2" "${o##*|}" 1.5; t "... not less than 1 s (both ran)" "$(echo "${o##*|} >= 1.0" | bc)" 1
+ * t "children: own exit code and tail, a failing one does not stop the other" "$(q "SELECT bool_or(all_ok), $R FROM cb_unit_run_children(ARRAY[['/bin/sh','-c','echo a; echo b >&2; exit 3'],['/bin/sh','-c','echo c; /bin/sleep 0.5; echo d']])")" "f|1:3:0:f:2:a,b 2:0:0:f:2:c,d"
+ * o=$(q "SELECT $R, $T FROM cb_unit_run_children(ARRAY[['/bin/sleep','30'],['/bin/sleep','0.6']], ARRAY[300, 0])")
+ * t "children: timeout per child" "${o%|*}" "1:-1:15:t:0:stopped after a timeout of 300 ms 2:0:0:f:0:"; tl "took" "${o##*|}" 1.0
+ * t "children: one cannot be executed, the other runs" "$(q "SELECT bool_or(all_ok), $R FROM cb_unit_run_children(ARRAY[['/nonexistent/prog','x'],['/bin/echo','x']])")" 'f|1:127:0:f:0:could not execute "/nonexistent/prog": No such file or directory 2:0:0:f:1:x'
+ * t "children: a killed one, a normal one" "$(q "SELECT $R FROM cb_unit_run_children(ARRAY[['/bin/sh','-c','kill -SEGV \$\$'],['/bin/echo','y',NULL]])")" "1:-1:11:f:0: 2:0:0:f:1:y"
+ * M=m$$; rm -f /tmp/cbu/srv/c1.log /tmp/cbu/srv/c2.log /tmp/cbu/srv/never
+ * t "children: own log files" "$(q "SELECT bool_and(all_ok) FROM cb_unit_run_children(ARRAY[['/bin/echo','one$M'],['/bin/echo','two$M']], log_files=>ARRAY['/tmp/cbu/srv/c1.log','/tmp/cbu/srv/c2.log'])") $(cat /tmp/cbu/srv/c1.log /tmp/cbu/srv/c2.log | tr '\n' ' ')" "t ---- /bin/echo one$M one$M ---- /bin/echo two$M two$M "
+ * t "children: own log prefixes in the server log" "$(grep -c -e "unit 1: one$M" -e "unit 2: two$M" /tmp/cbu/srv/pg.log)" 2
+ * t "children: unopenable log file -> ERROR, nothing started" "$(q "SELECT count(*) FROM cb_unit_run_children(ARRAY[['/bin/sh','-c','echo never$M > /tmp/cbu/srv/never'],['/bin/true',NULL,NULL]], log_files=>ARRAY['','/nonexistent/x.log'])") $(ls /tmp/cbu/srv/never 2>&1 | cut -d: -f1)" 'ERROR:  could not open log file "/nonexistent/x.log": No such file or directory ls'
+ * t "children: big output from both" "$(q "SELECT string_agg(concat_ws(':', i, nlines, right(tail, 6)), ' ' ORDER BY i) FROM cb_unit_run_children(ARRAY[['/usr/bin/seq','1','100000'],['/usr/bin/seq','1','150000']])")" "1:100000:100000 2:150000:150000"
+ * s=$(now); t "children: a grandchild holding one pipe" "$(q "SELECT $R FROM cb_unit_run_children(ARRAY[['/bin/sh','-c','(/bin/sleep 5 &); echo done'],['/bin/sh','-c','/bin/sleep 0.3; echo late']])")" "1:0:0:f:1:done 2:0:0:f:1:late"; tl "returned without waiting for it" "$(echo "$(now) - $s" | bc)" 0.8
+ * s=$(now); t "children: statement_timeout -> ERROR" "$(psql -Atc "SET statement_timeout=500" -c "SELECT count(*) FROM cb_unit_run_children(ARRAY[['/bin/sleep','31'],['/bin/sleep','33']])" 2>&1 | tail -1)" "ERROR:  canceling statement due to statement timeout"; tl "ERROR path took" "$(echo "$(now) - $s" | bc)" 1.0; t "no sleep 31/33 left" "$(gone 'sleep 3[13]')" gone
+ * t "children: on_line ERROR in one stops both" "$(q "SELECT count(*) FROM cb_unit_run_children(ARRAY[['/bin/sh','-c','/bin/sleep 0.2; echo RAISE; /bin/sleep 35'],['/bin/sleep','37',NULL]])")" "ERROR:  on_line raised"; t "no sleep 35/37 left" "$(gone 'sleep 3[57]')" gone
+ * psql -Atc "SELECT count(*) FROM cb_unit_run_children(ARRAY[['/tmp/cbu/ignore.sh'],['/tmp/cbu/ignore38.sh']])" >/dev/null 2>&1 &
+ * sleep 0.4; BP=$(q "SELECT pid FROM pg_stat_activity WHERE query LIKE '%ignore38%' AND pid <> pg_backend_pid()"); t "both children running" "$(pgrep -fc 'sleep 3[89]')" 2
+ * s=$(now); q "SELECT pg_terminate_backend($BP)" >/dev/null; wait
+ * tl "children: terminate (FATAL) with two TERM-ignoring children took" "$(echo "$(now) - $s" | bc)" 1.0; t "no sleep 38/39 left" "$(gone 'sleep 3[89]')" gone
+ * for die in false true; do
+ *   WP=$(q "SELECT cb_unit_start_worker('/tmp/cbu/ignore.sh | /tmp/cbu/ignore38.sh', $die)"); sleep 0.4
+ *   t "bgworker (die=$die): both children running" "$(pgrep -fc 'sleep 3[89]')" 2
+ *   s=$(now); kill -TERM $WP; while kill -0 $WP 2>/dev/null; do sleep 0.02; done
+ *   tl "bgworker (die=$die) SIGTERM with two TERM-ignoring children took" "$(echo "$(now) - $s" | bc)" 1.0; t "no sleep 38/39 left (die=$die)" "$(gone 'sleep 3[89]')" gone
+ * done
  * echo "$P passed, $F failed"
  * [ $F = 0 ]
  */
