@@ -3,86 +3,14 @@
 # catalog, files, logs, ps).
 use strict;
 use warnings;
-use File::Temp qw(tempdir);
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
 
-# short: unix socket paths of the targets must fit in 107 bytes
-my $root = tempdir('/tmp/cbt.XXXXXX', CLEANUP => 1);
+use lib 't';
+use CbTest;
 
-my $node = PostgreSQL::Test::Cluster->new('control');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'cnpg_bootstrap'
-cnpg_bootstrap.data_root = '$root'
-cnpg_bootstrap.port_range = '56100-56199'
-cnpg_bootstrap.max_workers = 4
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION cnpg_bootstrap');
-
-sub q1 { return $node->safe_psql('postgres', shift); }
-
-sub apply
-{
-	my ($yaml) = @_;
-	return q1("SELECT string_agg(kind || '/' || name || ' ' || action, ', ')"
-		  . " FROM cnpg_bootstrap_apply(\$yaml\$$yaml\$yaml\$)");
-}
-
-sub wait_cluster
-{
-	my ($name) = @_;
-	return q1("SELECT cnpg_bootstrap_wait('$name', '4 minutes')");
-}
-
-sub status { my ($name, $col) = @_; return q1("SELECT $col FROM cnpg_bootstrap_status('$name')"); }
-
-sub port_of { my ($inst) = @_; return q1("SELECT port FROM cnpg_bootstrap.instances WHERE instance = '$inst'"); }
-
-# psql to a target as postgres over its unix socket (peer through the ident map)
-sub tq
-{
-	my ($cluster, $db, $sql) = @_;
-	my $port = port_of("$cluster-1");
-	my ($out, $err);
-	IPC::Run::run([ 'psql', '-X', '-At', '-h', "$root/$cluster/run", '-p', $port,
-		'-U', 'postgres', '-d', $db, '-c', $sql ], '>', \$out, '2>', \$err);
-	chomp $out if defined $out;
-	return $out;
-}
-
-# kill -9 of the control postmaster, then start it again.  The killed
-# postmaster may linger as a zombie until PID 1 reaps it, and PostgreSQL
-# takes a zombie's pid for a live one: wait until it is dead or a zombie,
-# then drop its stale postmaster.pid.
-sub crash_control
-{
-	my $pid = $node->{_pid};
-	$node->kill9;
-	for (1 .. 100)
-	{
-		my $state = -e "/proc/$pid/stat" ? (split / /, slurp_file("/proc/$pid/stat"))[2] : 'gone';
-		last if $state eq 'Z' || $state eq 'gone';
-		usleep(50_000);
-	}
-	sleep(1);    # let the old children notice the postmaster's death
-	unlink($node->data_dir . '/postmaster.pid');
-	unlink($node->host . '/.s.PGSQL.' . $node->port . '.lock');
-	$node->start;
-}
-
-# a stopped postmaster may stay a zombie until PID 1 reaps it
-sub alive
-{
-	my ($pid) = @_;
-	return 0 unless -e "/proc/$pid/stat";
-	return (split / /, slurp_file("/proc/$pid/stat"))[2] ne 'Z';
-}
-
-sub secret { my ($s, $k) = @_; return q1("SELECT cnpg_bootstrap_secret('$s', '$k')"); }
+my ($node, $root) = start_control('56100-56199', "cnpg_bootstrap.max_workers = 4\n");
 
 # ps sampler: every 20 ms, all command lines, until stopped
 my $ps_file = "$root/ps.txt";
