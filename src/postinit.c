@@ -140,6 +140,31 @@ cb_postinit_run(CbCluster *c, CbInstance *primary)
 		run_batch(c, primary, c->app_db, 2);
 }
 
+void
+cb_app_database_after_copy(CbCluster *c, CbInstance *primary)
+{
+	PGconn	   *conn;
+
+	if (!c->has_app)
+		return;
+	conn = cb_connect_instance(c, primary, "postgres");
+	if (!exists_query(conn, "SELECT COUNT(*) > 0 FROM pg_catalog.pg_roles WHERE rolname = $1",
+					  c->app_owner))
+		exec_or_fail(conn, psprintf("CREATE ROLE %s LOGIN", quote_identifier(c->app_owner)),
+					 "creating the owner role");
+	if (!exists_query(conn, "SELECT COUNT(*) > 0 FROM pg_catalog.pg_database WHERE datname = $1",
+					  c->app_db))
+		exec_or_fail(conn, psprintf("CREATE DATABASE %s OWNER %s",
+									quote_identifier(c->app_db),
+									quote_identifier(c->app_owner)),
+					 "creating the application database");
+	exec_or_fail(conn, psprintf("ALTER DATABASE %s OWNER TO %s",
+								quote_identifier(c->app_db),
+								quote_identifier(c->app_owner)),
+				 "giving the application database to its owner");
+	cb_disconnect(conn);
+}
+
 /*
  * ALTER ROLE ... PASSWORD with a client-side SCRAM verifier, never logged:
  * log_statement and log_min_error_statement are silenced for the

@@ -13,6 +13,12 @@
 
 /* SPEC.md section 4 / SPEC-cnpg.md 4.3, steps 1-8 */
 extern void cb_postinit_run(CbCluster *c, CbInstance *primary);
+/*
+ * After a clone or a recovery (SPEC.md 4b): create the application
+ * database and its owner if missing, give it to the owner; each idempotent.
+ * The password comes with cb_configure_roles.
+ */
+extern void cb_app_database_after_copy(CbCluster *c, CbInstance *primary);
 /* the owner's password, postgres' password or NULL, streaming_replica */
 extern void cb_configure_roles(CbCluster *c, CbInstance *primary);
 /* connect to a database of an instance as postgres; ereport ERROR on failure */

@@ -20,6 +20,7 @@
 #include "utils/memutils.h"
 
 #include "cnpg_bootstrap.h"
+#include "basebackup.h"
 #include "catalog.h"
 #include "certs.h"
 #include "hostlayout.h"
@@ -54,6 +55,12 @@ static void step_pki(CbCluster *c);
 static void step_standbys(CbCluster *c);
 static void step_streaming(CbCluster *c);
 static void step_healthy(CbCluster *c);
+static void step_source(CbCluster *c);
+static void step_preflight(CbCluster *c);
+static void step_clone(CbCluster *c);
+static void step_configure_copy(CbCluster *c);
+static void step_promote(CbCluster *c);
+static void step_app_after_copy(CbCluster *c);
 
 static const Step initdb_plan[] = {
 	{"prepare", step_prepare, false, NULL},
@@ -65,6 +72,25 @@ static const Step initdb_plan[] = {
 	{"post-init", step_postinit, true, "initdb"},
 	{"roles", step_roles, false, NULL},
 	/* clones are journaled per instance inside the step */
+	{"standbys", step_standbys, false, NULL},
+	{"streaming", step_streaming, false, NULL},
+	{"healthy", step_healthy, false, NULL},
+};
+
+static const Step basebackup_plan[] = {
+	{"prepare", step_prepare, false, NULL},
+	{"secrets", step_secrets, false, NULL},
+	{"pki", step_pki, false, NULL},
+	{"resolve-references", step_resolve, false, NULL},
+	{"source", step_source, false, NULL},
+	{"preflight", step_preflight, false, NULL},
+	{"clone", step_clone, true, "clone"},
+	/* once the copy has started it must not get recovery.signal again */
+	{"configure", step_configure_copy, true, NULL},
+	{"start", step_start, false, NULL},
+	{"promote", step_promote, false, NULL},
+	{"roles", step_roles, false, NULL},
+	{"app-database", step_app_after_copy, false, NULL},
 	{"standbys", step_standbys, false, NULL},
 	{"streaming", step_streaming, false, NULL},
 	{"healthy", step_healthy, false, NULL},
@@ -109,18 +135,49 @@ ensure_credential_secret(CbCluster *c, const char *secret, const char *user,
 									  "kubernetes.io/basic-auth", user_type, &keys);
 }
 
+/* the application database, owner and Secret of the bootstrap method */
+static void
+app_of_method(CbCluster *c, const char **db, const char **owner, const CbKeyRef **secret)
+{
+	const CbBootstrap *b = &c->spec->bootstrap;
+
+	switch (b->method)
+	{
+		case CB_BOOTSTRAP_INITDB:
+			*db = b->initdb.database;
+			*owner = b->initdb.owner;
+			*secret = &b->initdb.secret;
+			break;
+		case CB_BOOTSTRAP_PG_BASEBACKUP:
+			*db = b->pg_basebackup.database;
+			*owner = b->pg_basebackup.owner;
+			*secret = &b->pg_basebackup.secret;
+			break;
+		case CB_BOOTSTRAP_RECOVERY:
+			*db = b->recovery.database;
+			*owner = b->recovery.owner;
+			*secret = &b->recovery.secret;
+			break;
+	}
+}
+
 static void
 step_secrets(CbCluster *c)
 {
-	const CbInitdb *initdb = &c->spec->bootstrap.initdb;
+	const char *db = NULL;
+	const char *owner = NULL;
+	const CbKeyRef *secret = NULL;
 
-	c->app_db = initdb->database;
-	c->app_owner = initdb->owner;
-	c->has_app = c->app_db && c->app_db[0] && c->app_owner && c->app_owner[0];
-	c->app_secret_name = initdb->secret.present && initdb->secret.name ?
-		initdb->secret.name : psprintf("%s-app", c->name);
+	app_of_method(c, &db, &owner, &secret);
+	c->replica = cb_is_replica_cluster(c->spec);
+	c->app_db = (char *) db;
+	c->app_owner = (char *) owner;
+	/* a replica cluster gets no application database: it is read-only */
+	c->has_app = !c->replica && db && db[0] && owner && owner[0];
+	c->app_secret_name = secret->present && secret->name ?
+		secret->name : psprintf("%s-app", c->name);
 
-	if (c->has_app && !initdb->secret.present)
+	if (c->has_app && !secret->present)
 		ensure_credential_secret(c, c->app_secret_name, c->app_owner, c->app_db, "app");
 	if (c->spec->enable_superuser_access && !c->spec->has_superuser_secret)
 		ensure_credential_secret(c, c->spec->superuser_secret_name, "postgres", "*",
@@ -138,7 +195,8 @@ missing(const char *what, const char *path)
 
 /* the password of a credential Secret whose username must be `role` */
 static char *
-credential_password(const char *secret, const char *role, const char *path)
+credential_password(const char *secret, const char *role, const char *path,
+					bool strict)
 {
 	CbMap		data;
 	const char *user;
@@ -152,6 +210,13 @@ credential_password(const char *secret, const char *role, const char *path)
 		ereport(ERROR, (errmsg("username key doesn't exist inside the secret \"%s\"", secret)));
 	if (password == NULL)
 		ereport(ERROR, (errmsg("password key doesn't exist inside the secret \"%s\"", secret)));
+	if (strcmp(user, role) != 0 && !strict)
+	{
+		/* after a copy the password is set only when the username matches */
+		ereport(WARNING,
+				(errmsg("username '%s' in secret \"%s\" is not '%s': password not set", user, secret, role)));
+		return NULL;
+	}
 	if (strcmp(user, role) != 0)
 		ereport(ERROR,
 				(errmsg("wrong username '%s' in secret \"%s\", expected '%s'", user, secret, role),
@@ -206,12 +271,13 @@ step_resolve(CbCluster *c)
 
 	if (c->has_app)
 		c->app_password = credential_password(c->app_secret_name, c->app_owner,
-											  "spec.bootstrap.initdb.secret.name");
+											  "the application Secret",
+											  c->spec->bootstrap.method == CB_BOOTSTRAP_INITDB);
 	if (c->spec->enable_superuser_access)
 		c->superuser_password = credential_password(c->spec->superuser_secret_name,
-													"postgres", "spec.superuserSecret.name");
+													"postgres", "spec.superuserSecret.name", true);
 	/* CNPG ignores the *SQLRefs when importing (SPEC-cnpg.md 4.1) */
-	if (initdb->import.present)
+	if (c->spec->bootstrap.method != CB_BOOTSTRAP_INITDB || initdb->import.present)
 		return;
 	resolve_sql_refs(c, 0, &initdb->post_init_sql_refs, "spec.bootstrap.initdb.postInitSQLRefs");
 	resolve_sql_refs(c, 1, &initdb->post_init_template_sql_refs,
@@ -244,7 +310,52 @@ step_postinit(CbCluster *c)
 static void
 step_roles(CbCluster *c)
 {
-	cb_configure_roles(c, &c->instances[0]);
+	if (!c->replica)
+		cb_configure_roles(c, &c->instances[0]);
+}
+
+static void
+step_source(CbCluster *c)
+{
+	const char *name = c->spec->bootstrap.pg_basebackup.source;
+
+	c->source = cb_source_prepare(c, name, "spec.bootstrap.pg_basebackup.source");
+}
+
+static void
+step_preflight(CbCluster *c)
+{
+	if (cb_step_state(c->name, "clone", NULL) != CB_STEP_DONE)
+		cb_basebackup_preflight(c, c->source);
+}
+
+static void
+step_clone(CbCluster *c)
+{
+	cb_status_mark_bootstrapped(c->name);
+	cb_basebackup_clone(c, c->source);
+}
+
+static void
+step_configure_copy(CbCluster *c)
+{
+	cb_basebackup_configure(c, c->source, c->replica);
+}
+
+static void
+step_promote(CbCluster *c)
+{
+	if (c->replica)
+		cb_wait_following_source(c);
+	else
+		cb_wait_promoted(c);
+}
+
+static void
+step_app_after_copy(CbCluster *c)
+{
+	if (!c->replica)
+		cb_app_database_after_copy(c, &c->instances[0]);
 }
 
 static void
@@ -273,7 +384,10 @@ step_healthy(CbCluster *c)
 	CbInstance *primary = &c->instances[0];
 	PGconn	   *conn = cb_connect_instance(c, primary, "postgres");
 	char	   *err = NULL;
-	char	   *primary_lsn = cb_query_value(conn, "SELECT pg_catalog.pg_current_wal_lsn()", &err);
+	char	   *primary_lsn = cb_query_value(conn,
+												 "SELECT CASE WHEN pg_catalog.pg_is_in_recovery()"
+												 " THEN pg_catalog.pg_last_wal_replay_lsn()"
+												 " ELSE pg_catalog.pg_current_wal_lsn() END", &err);
 
 	cb_disconnect(conn);
 	for (int i = 0; i < c->ninstances; i++)
@@ -303,11 +417,13 @@ step_healthy(CbCluster *c)
 		}
 		cb_disconnect(conn);
 		cb_status_instance(c->name, inst->name, i == 0 ? "primary" : "replica",
-						   i == 0 ? "running" : "streaming",
+						   i == 0 && !c->replica ? "running" : "streaming",
 						   cb_instance_pid(inst->pgdata), tli ? atoi(tli) : 0, lsn, lag);
 	}
 	cb_status_ready(c->name, c->ninstances, primary->name, c->host, primary->port);
-	cb_status_phase(c->name, CB_PHASE_HEALTHY, NULL);
+	cb_status_phase(c->name, CB_PHASE_HEALTHY,
+					c->replica ? psprintf("Replica cluster: %s follows source %s in continuous recovery",
+										  primary->name, c->spec->replica.source) : NULL);
 }
 
 /* ---------- running the plan ---------- */
@@ -477,11 +593,17 @@ cb_reconcile_cluster(const char *name)
 	}
 	PG_END_TRY();
 
-	if (c.spec->bootstrap.method != CB_BOOTSTRAP_INITDB)
+	switch (c.spec->bootstrap.method)
 	{
-		cb_status_phase(name, CB_PHASE_FAILED,
-						"the pg_basebackup and recovery bootstrap methods are not implemented yet");
-		return;
+		case CB_BOOTSTRAP_INITDB:
+			run_plan(&c, initdb_plan, lengthof(initdb_plan));
+			break;
+		case CB_BOOTSTRAP_PG_BASEBACKUP:
+			run_plan(&c, basebackup_plan, lengthof(basebackup_plan));
+			break;
+		case CB_BOOTSTRAP_RECOVERY:
+			cb_status_phase(name, CB_PHASE_FAILED,
+							"the recovery bootstrap method is not implemented yet");
+			break;
 	}
-	run_plan(&c, initdb_plan, lengthof(initdb_plan));
 }

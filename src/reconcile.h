@@ -56,6 +56,8 @@ typedef struct CbCluster
 	char	   *app_password;	/* resolved from the Secret */
 	char	   *superuser_password; /* NULL: superuser access disabled */
 	bool		tls;			/* certificates written, ssl = on */
+	bool		replica;		/* a replica cluster: follows its source */
+	struct CbSource *source;	/* pg_basebackup: the source being cloned */
 
 	/* post-init scripts from *SQLRefs, resolved: [0] postgres, [1] template1, [2] app */
 	int			nrefs[3];
