@@ -67,7 +67,9 @@ preflight_failed(PGconn *conn, const CbSource *src, const char *what, const char
 void
 cb_basebackup_preflight(CbCluster *c, const CbSource *src)
 {
-	PGconn	   *conn = cb_source_connect(src, NULL);
+	/* like pg_basebackup's own connection, which has no database, use postgres */
+	PGconn	   *conn = cb_source_connect(src, cb_map_get(&src->spec->connection_parameters, "dbname") ?
+										 NULL : "postgres");
 	int			major = atoi(source_value(conn, src, "SHOW server_version_num")) / 10000;
 	int			free_senders;
 	char	   *tablespaces;

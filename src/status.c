@@ -197,8 +197,9 @@ cb_status_instance_port(const char *cluster, const char *instance, int serial,
 			continue;
 		/* the unique index and the teardown list keep ports unshared */
 		if (run_tx_locked("INSERT INTO cnpg_bootstrap.instances"
-				   " (cluster, instance, serial, port, data_directory)"
-				   " SELECT $1, $2, $3::int, $4::int, $5"
+				   " (cluster, instance, serial, port, data_directory, role)"
+				   " SELECT $1, $2, $3::int, $4::int, $5,"
+				   "  CASE WHEN $3::int = 1 THEN 'primary' ELSE 'replica' END"
 				   " WHERE NOT EXISTS (SELECT 1 FROM cnpg_bootstrap.instances WHERE port = $4::int)"
 				   "   AND NOT EXISTS (SELECT 1 FROM cnpg_bootstrap.teardown WHERE $4::int = ANY (ports))"
 				   " ON CONFLICT (cluster, instance) DO UPDATE SET port = EXCLUDED.port,"
