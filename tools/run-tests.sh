@@ -13,12 +13,15 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 as_pg() { runuser -u postgres -- env -i PATH="$PGBIN:/usr/local/bin:/usr/bin:/bin" HOME="$W" \
 	LANG=C.UTF-8 TMPDIR=/tmp PG_TEST_TIMEOUT_DEFAULT=300 "$@"; }
 cleanup() {
-	[ -d "${W:-}" ] || return 0
+	local rc=$?
+	set +e    # a failing find must not turn the exit status into 1
+	[ -d "${W:-}" ] || exit $rc
 	local f
 	find "$W" /tmp/cbt.* -name postmaster.pid 2>/dev/null | while read -r f; do
 		as_pg "$PGBIN/pg_ctl" -D "${f%/*}" -m immediate stop >/dev/null 2>&1 || true
 	done
 	rm -rf "$W"
+	exit $rc
 }
 
 [ "$(id -u)" -eq 0 ] || { echo "run as root (servers run as the postgres OS user)" >&2; exit 2; }
