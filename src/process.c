@@ -59,6 +59,7 @@
 #define CB_MAX_LINE				8192
 
 #define CB_DEFAULT_TAIL_LINES	20
+
 /*
  * A round of the wait loop reads at most this many buffers from one pipe
  * before it looks at the other children, their timeouts and the interrupts:
@@ -106,7 +107,8 @@ typedef struct CbRun
 	volatile pid_t live_pid;
 	bool		stopping;		/* being stopped by cb_stop_runs */
 	TimestampTz start_time;
-	int			pipe_fd;		/* read end of the output pipe; -1 at EOF */
+	int			pipe_fd;		/* read end of the output pipe; -1 once at
+								 * EOF or the child is done */
 	int			status;
 	bool		exited;
 	bool		timed_out;

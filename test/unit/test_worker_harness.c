@@ -55,7 +55,7 @@
  * and the children run through cb_run_children; one child still goes
  * through cb_run_child.
  *
- * The checks run against it (71, all passing on PG 15.18) are the bash
+ * The checks run against it (75, all passing on PG 15.18) are the bash
  * script at the end of this file.
  *
  *-------------------------------------------------------------------------
