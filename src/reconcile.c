@@ -24,6 +24,7 @@
 #include "catalog.h"
 #include "certs.h"
 #include "hostlayout.h"
+#include "import.h"
 #include "initdb.h"
 #include "instance.h"
 #include "pgconn.h"
@@ -56,6 +57,7 @@ static void step_standbys(CbCluster *c);
 static void step_streaming(CbCluster *c);
 static void step_healthy(CbCluster *c);
 static void step_source(CbCluster *c);
+static void step_import(CbCluster *c);
 static void step_preflight(CbCluster *c);
 static void step_clone(CbCluster *c);
 static void step_configure_copy(CbCluster *c);
@@ -70,6 +72,8 @@ static const Step initdb_plan[] = {
 	{"initdb", step_initdb, true, "initdb"},
 	{"start", step_start, false, NULL},
 	{"post-init", step_postinit, true, "initdb"},
+	/* databases are journaled one by one inside the step */
+	{"import", step_import, false, NULL},
 	{"roles", step_roles, false, NULL},
 	/* clones are journaled per instance inside the step */
 	{"standbys", step_standbys, false, NULL},
@@ -312,6 +316,13 @@ step_roles(CbCluster *c)
 {
 	if (!c->replica)
 		cb_configure_roles(c, &c->instances[0]);
+}
+
+static void
+step_import(CbCluster *c)
+{
+	if (c->spec->bootstrap.initdb.import.present)
+		cb_import_run(c, &c->instances[0]);
 }
 
 static void
