@@ -57,7 +57,7 @@ metadata:
   name: newowner-secret
 stringData:
   username: newowner
-  password: "n3w:own\\er"
+  password: 'n3w:own\\er'
 ---
 apiVersion: postgresql.cnpg.io/v1
 kind: Cluster
@@ -127,7 +127,7 @@ kind: Secret
 metadata:
   name: plain-pw
 stringData:
-  password: "$pw"
+  password: '$pw'
 ---
 apiVersion: postgresql.cnpg.io/v1
 kind: Cluster
@@ -199,7 +199,7 @@ kind: Secret
 metadata:
   name: $name-pw
 stringData:
-  password: "$secret_pw"
+  password: '$secret_pw'
 ---
 apiVersion: postgresql.cnpg.io/v1
 kind: Cluster

@@ -27,6 +27,8 @@ sub start_control
 shared_preload_libraries = 'cnpg_bootstrap'
 cnpg_bootstrap.data_root = '$root'
 cnpg_bootstrap.port_range = '$port_range'
+# apply() calls carry Secrets: statement logging would write them (README)
+log_statement = 'none'
 } . ($extra // ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION cnpg_bootstrap');
