@@ -112,7 +112,14 @@ for my $f (glob("$root/tlsclone/controller/external/src/*"))
 my $plain = PostgreSQL::Test::Cluster->new('plain');
 $plain->init(allows_streaming => 1);
 $plain->append_conf('postgresql.conf', "listen_addresses = 'localhost'\n");
-$plain->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 scram-sha-256\nhost replication all 127.0.0.1/32 scram-sha-256\n");
+# TCP needs a password (the harness's own trust lines for TCP are dropped)
+open(my $hba, '>', $plain->data_dir . '/pg_hba.conf') or die;
+print $hba "local all all trust\nlocal replication all trust\n";
+for my $addr ('127.0.0.1/32', '::1/128')
+{
+	print $hba "host all all $addr scram-sha-256\nhost replication all $addr scram-sha-256\n";
+}
+close $hba;
 $plain->start;
 my $pw = "s3cr:et\\pass";
 (my $pw_sql = $pw) =~ s/'/''/g;
