@@ -183,7 +183,7 @@ BEGIN
 									  cur_phase, coalesce(cur_reason, '')),
 					  HINT = 'See cnpg_bootstrap_status() and the server log; call again with a longer timeout.';
 		END IF;
-		PERFORM pg_sleep(0.1);
+		PERFORM pg_sleep(0.02);
 	END LOOP;
 END
 $$;

@@ -172,7 +172,9 @@ cb_resolve_bindir(CbCluster *c)
 				 errhint("Install PostgreSQL %d or set cnpg_bootstrap.bindir.",
 						 c->spec->pg_major)));
 	c->bindir = dir.data;
-	c->major = binaries_major(initdb);
+	/* our own binaries are the server's version: no need to ask them */
+	c->major = (tmpl == NULL || tmpl[0] == '\0') ? PG_VERSION_NUM / 10000 :
+		binaries_major(initdb);
 }
 
 void
@@ -210,6 +212,18 @@ cb_mkdir_p(const char *path)
 void
 cb_write_file(const char *path, const char *content, size_t len, mode_t mode)
 {
+	cb_write_file_ext(path, content, len, mode, true);
+}
+
+/*
+ * durable: fsync the file and the rename.  Files written into a data
+ * directory that is synced or renamed as a whole afterwards need not pay
+ * for that one by one.
+ */
+void
+cb_write_file_ext(const char *path, const char *content, size_t len, mode_t mode,
+				  bool durable)
+{
 	char	   *tmp = psprintf("%s.tmp", path);
 	int			fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
 
@@ -219,7 +233,7 @@ cb_write_file(const char *path, const char *content, size_t len, mode_t mode)
 				 errmsg("could not create file \"%s\": %m", tmp)));
 	if (fchmod(fd, mode) != 0 ||
 		write(fd, content, len) != (ssize_t) len ||
-		pg_fsync(fd) != 0)
+		(durable && pg_fsync(fd) != 0))
 	{
 		int			save = errno;
 
@@ -231,6 +245,14 @@ cb_write_file(const char *path, const char *content, size_t len, mode_t mode)
 				 errmsg("could not write file \"%s\": %m", tmp)));
 	}
 	close(fd);
+	if (!durable)
+	{
+		if (rename(tmp, path) != 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not rename \"%s\": %m", tmp)));
+		return;
+	}
 	if (durable_rename(tmp, path, ERROR) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),

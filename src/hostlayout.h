@@ -24,6 +24,8 @@ extern void cb_mkdir_p(const char *path);
 /* write a whole file: temp name, fsync, rename; mode 0600 or 0644 */
 extern void cb_write_file(const char *path, const char *content, size_t len,
 						  mode_t mode);
+extern void cb_write_file_ext(const char *path, const char *content, size_t len,
+							  mode_t mode, bool durable);
 extern char *cb_read_file(const char *path, size_t *len);
 extern bool cb_path_exists(const char *path);
 

@@ -194,10 +194,15 @@ ident_conf(CbCluster *c)
 	return buf.data;
 }
 
+static const char *const conf_files[] = {
+	"postgresql.conf", "custom.conf", "override.conf", "pg_hba.conf", "pg_ident.conf"
+};
+
+/* not synced one by one: the caller syncs the data directory once */
 static void
 write_conf(const char *pgdata, const char *file, const char *content)
 {
-	cb_write_file(psprintf("%s/%s", pgdata, file), content, strlen(content), 0600);
+	cb_write_file_ext(psprintf("%s/%s", pgdata, file), content, strlen(content), 0600, false);
 }
 
 void
@@ -224,6 +229,9 @@ cb_write_instance_config(CbCluster *c, CbInstance *inst, const char *pgdata,
 	write_conf(pgdata, "override.conf", override ? override : "");
 	write_conf(pgdata, "pg_hba.conf", hba_conf(c));
 	write_conf(pgdata, "pg_ident.conf", ident_conf(c));
+	fsync_fname(pgdata, true);
+	for (int i = 0; i < (int) lengthof(conf_files); i++)
+		fsync_fname(psprintf("%s/%s", pgdata, conf_files[i]), false);
 }
 
 void

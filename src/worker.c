@@ -321,6 +321,16 @@ cb_launcher_main(Datum main_arg)
 
 /* ---------- the per-cluster worker ---------- */
 
+/* a child exited: wake the wait of process.c at once instead of at its next poll */
+static void
+handle_sigchld(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
 static void
 cluster_worker_detach(int code, Datum arg)
 {
@@ -343,6 +353,7 @@ cb_cluster_worker_main(Datum main_arg)
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
+	pqsignal(SIGCHLD, handle_sigchld);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(cb_database_name, NULL, 0);
 
