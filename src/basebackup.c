@@ -142,7 +142,8 @@ void
 cb_basebackup_clone(CbCluster *c, const CbSource *src)
 {
 	CbInstance *inst = &c->instances[0];
-	char	   *tmp = psprintf("%s.tmp", inst->pgdata);
+	/* a half copy from an interrupted run is discarded, never reused */
+	char	   *tmp = cb_instance_fresh_tmp(c, inst);
 	const char *argv[] = {cb_tool(c, "pg_basebackup"), "-D", tmp, "-X", "stream",
 		"-c", "fast", "-P", "-w", "-d",
 		cb_source_conninfo(src, NULL, "options='-c wal_sender_timeout=0s'"),
@@ -151,20 +152,7 @@ cb_basebackup_clone(CbCluster *c, const CbSource *src)
 	CbChildResult res;
 	Progress	progress = {c->name, 0};
 
-	/* a half copy from an interrupted run is discarded, never reused */
-	cb_instance_stop(c, inst->pgdata, "immediate");
-	if ((cb_path_exists(tmp) && !cb_rmtree(tmp)) ||
-		(cb_path_exists(inst->pgdata) && !cb_rmtree(inst->pgdata)))
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not remove the old data directory of %s: %m", inst->name)));
-
-	memset(&opts, 0, sizeof(opts));
-	opts.argv = argv;
-	opts.cwd = inst->dir;
-	opts.log_prefix = psprintf("pg_basebackup %s", inst->name);
-	opts.log_file = psprintf("%s/bootstrap.log", inst->logdir);
-	opts.new_session = true;
+	cb_instance_child_options(inst, "pg_basebackup", (const char **) argv, &opts);
 	opts.on_line = report_progress;
 	opts.on_line_arg = &progress;
 	if (!cb_run_child(&opts, &res))
@@ -173,11 +161,7 @@ cb_basebackup_clone(CbCluster *c, const CbSource *src)
 				 errmsg("error in pg_basebackup (exit code %d)", res.exit_code),
 				 errdetail("%s", res.tail ? res.tail : "")));
 
-	if (rename(tmp, inst->pgdata) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not rename \"%s\": %m", tmp)));
-	fsync_fname(inst->dir, true);
+	cb_instance_install_tmp(inst);
 	cb_status_progress(c->name, NULL);
 }
 

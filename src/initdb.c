@@ -237,25 +237,11 @@ cb_write_instance_config(CbCluster *c, CbInstance *inst, const char *pgdata,
 void
 cb_initdb_run(CbCluster *c, CbInstance *inst)
 {
-	char	   *tmp = psprintf("%s.tmp", inst->pgdata);
-	const char **argv = cb_initdb_argv(c, tmp);
+	char	   *tmp = cb_instance_fresh_tmp(c, inst);
 	CbChildOptions opts;
 	CbChildResult res;
 
-	/* a half-made PGDATA from an interrupted run is never reused */
-	cb_instance_stop(c, inst->pgdata, "immediate");
-	if ((cb_path_exists(tmp) && !cb_rmtree(tmp)) ||
-		(cb_path_exists(inst->pgdata) && !cb_rmtree(inst->pgdata)))
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not remove the old data directory of %s: %m", inst->name)));
-
-	memset(&opts, 0, sizeof(opts));
-	opts.argv = argv;
-	opts.cwd = inst->dir;
-	opts.log_prefix = psprintf("initdb %s", inst->name);
-	opts.log_file = psprintf("%s/bootstrap.log", inst->logdir);
-	opts.new_session = true;
+	cb_instance_child_options(inst, "initdb", cb_initdb_argv(c, tmp), &opts);
 	if (!cb_run_child(&opts, &res))
 		ereport(ERROR,
 				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
@@ -263,10 +249,5 @@ cb_initdb_run(CbCluster *c, CbInstance *inst)
 				 errdetail("%s", res.tail ? res.tail : "")));
 
 	cb_write_instance_config(c, inst, tmp, NULL);
-	/* a directory: rename, then make the rename itself durable */
-	if (rename(tmp, inst->pgdata) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not rename \"%s\": %m", tmp)));
-	fsync_fname(inst->dir, true);
+	cb_instance_install_tmp(inst);
 }

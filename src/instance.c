@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "miscadmin.h"
+#include "storage/fd.h"
 
 #include "hostlayout.h"
 #include "instance.h"
@@ -118,4 +119,43 @@ cb_instance_stop(CbCluster *c, const char *pgdata, const char *mode)
 
 		run_pg_ctl(c, argv, psprintf("pg_ctl stop %s", pgdata), NULL);
 	}
+}
+
+char *
+cb_instance_fresh_tmp(CbCluster *c, CbInstance *inst)
+{
+	char	   *tmp = psprintf("%s.tmp", inst->pgdata);
+
+	cb_instance_stop(c, inst->pgdata, "immediate");
+	if ((cb_path_exists(tmp) && !cb_rmtree(tmp)) ||
+		(cb_path_exists(inst->pgdata) && !cb_rmtree(inst->pgdata)))
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not remove the old data directory of %s: %m", inst->name)));
+	return tmp;
+}
+
+void
+cb_instance_install_tmp(CbInstance *inst)
+{
+	char	   *tmp = psprintf("%s.tmp", inst->pgdata);
+
+	/* a directory: rename, then make the rename itself durable */
+	if (rename(tmp, inst->pgdata) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rename \"%s\": %m", tmp)));
+	fsync_fname(inst->dir, true);
+}
+
+void
+cb_instance_child_options(CbInstance *inst, const char *tool, const char **argv,
+						  CbChildOptions *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->argv = argv;
+	opts->cwd = inst->dir;
+	opts->log_prefix = psprintf("%s %s", tool, inst->name);
+	opts->log_file = psprintf("%s/bootstrap.log", inst->logdir);
+	opts->new_session = true;
 }

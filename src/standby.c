@@ -104,17 +104,10 @@ ensure_slots(CbCluster *c)
 static void
 prepare_clone(CbCluster *c, CbInstance *inst, CbChildOptions *opts)
 {
-	char	   *tmp = psprintf("%s.tmp", inst->pgdata);
+	/* a half copy is never reused */
+	char	   *tmp = cb_instance_fresh_tmp(c, inst);
 	const char **argv = palloc0(sizeof(char *) * 16);
 	int			n = 0;
-
-	/* a half copy is never reused */
-	cb_instance_stop(c, inst->pgdata, "immediate");
-	if ((cb_path_exists(tmp) && !cb_rmtree(tmp)) ||
-		(cb_path_exists(inst->pgdata) && !cb_rmtree(inst->pgdata)))
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not remove the old data directory of %s: %m", inst->name)));
 
 	argv[n++] = cb_tool(c, "pg_basebackup");
 	argv[n++] = "-D";
@@ -129,12 +122,7 @@ prepare_clone(CbCluster *c, CbInstance *inst, CbChildOptions *opts)
 	argv[n++] = "-d";
 	argv[n++] = replication_conninfo(c, inst);
 
-	memset(opts, 0, sizeof(*opts));
-	opts->argv = argv;
-	opts->cwd = inst->dir;
-	opts->log_prefix = psprintf("pg_basebackup %s", inst->name);
-	opts->log_file = psprintf("%s/bootstrap.log", inst->logdir);
-	opts->new_session = true;
+	cb_instance_child_options(inst, "pg_basebackup", argv, opts);
 }
 
 /* configure a finished clone as a standby of the primary and move it in place */
@@ -150,13 +138,9 @@ finish_clone(CbCluster *c, CbInstance *inst)
 
 	cb_write_instance_config(c, inst, tmp, override);
 	cb_write_file(psprintf("%s/standby.signal", tmp), "", 0, 0600);
-	/* the primary's pid file and logs are not the standby's */
+	/* the primary's pid file is not the standby's */
 	unlink(psprintf("%s/postmaster.pid", tmp));
-	if (rename(tmp, inst->pgdata) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not rename \"%s\": %m", tmp)));
-	fsync_fname(inst->dir, true);
+	cb_instance_install_tmp(inst);
 }
 
 void
