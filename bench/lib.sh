@@ -17,6 +17,14 @@
 #   bench_ratio A B         A/B with 2 decimals
 #   bench_fmt S             seconds with 3 decimals
 #   bench_machine           one line: date, host, cores, load, kernel, PG
+#   bench_delete_clusters N...  cnpg_bootstrap_delete, wait for the teardown,
+#                           check that the directories are gone
+#   bench_log_function      creates bench_logfile(path) (ts, line) and
+#                           bench_log() (ts, pid, msg: the control's log) in
+#                           the control instance; needs log_line_prefix =
+#                           '%m [%p] ...' (BENCH_LOG_CONF)
+#   bench_log_gap F P1 P2   seconds between two lines of a log file
+#   bench_check_port_free P refuse to run if something listens on TCP port P
 #
 # Variables: PGBIN, BENCH_W (work dir), BENCH_CTL_PORT, BENCH_PORT_RANGE,
 # BENCH_DATA_ROOT, BENCH_SOCK (control's socket dir).
@@ -183,4 +191,71 @@ bench_machine() {
 		"load $(cut -d' ' -f1-3 /proc/loadavg), kernel $(uname -r)," \
 		"$("$PGBIN/postgres" --version | sed 's/^postgres (PostgreSQL) /PostgreSQL /')," \
 		"/tmp on $(findmnt -no FSTYPE -T /tmp 2>/dev/null || echo '?')"
+}
+
+# Control-instance settings for bench_log_function: timestamps in UTC with
+# milliseconds, the pid, the backend type.
+# shellcheck disable=SC2034  # used by the scripts that source this file
+BENCH_LOG_CONF="log_line_prefix = '%m [%p] %b '
+log_timezone = 'UTC'"
+
+# Delete Clusters, wait (a DO block: a fresh snapshot per statement) until
+# the teardown table is empty, then check that their directories are gone.
+bench_delete_clusters() {
+	local n sql=''
+	for n in "$@"; do
+		sql+="SELECT cnpg_bootstrap_delete('Cluster', '$n');"
+	done
+	ctl_psql -c "$sql" -c "DO \$\$
+DECLARE deadline timestamptz := clock_timestamp() + interval '10 minutes';
+BEGIN
+	WHILE (SELECT count(*) FROM cnpg_bootstrap.teardown) > 0 LOOP
+		IF clock_timestamp() > deadline THEN
+			RAISE EXCEPTION 'teardown not finished after 10 minutes: %',
+				(SELECT string_agg(cluster, ', ') FROM cnpg_bootstrap.teardown);
+		END IF;
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+END \$\$;" >/dev/null || bench_die "delete of $* failed"
+	for n in "$@"; do
+		[ ! -e "$BENCH_DATA_ROOT/$n" ] || bench_die "teardown left $BENCH_DATA_ROOT/$n behind"
+	done
+}
+
+# bench_logfile(path): any PostgreSQL log file whose lines start with a %m
+# timestamp (stderr with log_line_prefix '%m ...', or csvlog), one row per
+# such line (continuation lines are dropped).  bench_log(): the control
+# instance's own log as (ts, pid, msg), for log_line_prefix = '%m [%p] ...'
+# (BENCH_LOG_CONF).  Superuser only (pg_read_file of an absolute path); the
+# control instance is a throwaway.
+bench_log_function() {
+	ctl_psql -c "CREATE FUNCTION public.bench_logfile(path text, OUT ts timestamptz, OUT line text)
+RETURNS SETOF record LANGUAGE sql VOLATILE AS \$\$
+	SELECT m[1]::timestamptz, l
+	  FROM regexp_split_to_table(pg_catalog.pg_read_file(path), E'\\n') AS l,
+	       regexp_match(l, '^(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d+ [A-Za-z0-9+-]+)[ ,]') AS m
+\$\$" -c "CREATE FUNCTION public.bench_log(OUT ts timestamptz, OUT pid int, OUT msg text)
+RETURNS SETOF record LANGUAGE sql VOLATILE AS \$\$
+	SELECT f.ts, m[1]::int, m[2]
+	  FROM public.bench_logfile('$BENCH_W/ctl.log') AS f,
+	       regexp_match(f.line, '^\\S+ \\S+ \\S+ \\[(\\d+)\\] (.*)\$') AS m
+\$\$" >/dev/null || bench_die "could not create bench_log()"
+}
+
+bench_check_port_free() {
+	local busy
+	busy=$(ss -Hltn 2>/dev/null | awk -v p="$1" '{ n = split($4, a, ":"); if (a[n] + 0 == p) print p }')
+	[ -z "$busy" ] || bench_die "TCP port $1 is already in use"
+}
+
+# Seconds from the first line of a PostgreSQL log file $1 (stderr with %m
+# first, or csvlog) that contains $2 to the next line that contains $3;
+# "nan" if either is missing.  Timestamps are read as times of day (a
+# midnight in between is handled).
+bench_log_gap() {
+	awk -v p1="$2" -v p2="$3" '
+	function t(s,   a) { split(substr(s, 12, 12), a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+	!seen && index($0, p1) { seen = 1; s = t($0); next }
+	seen && index($0, p2) { d = t($0) - s; if (d < 0) d += 86400; printf "%.3f\n", d; found = 1; exit }
+	END { if (!found) print "nan" }' "$1" 2>/dev/null || echo nan
 }
