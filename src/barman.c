@@ -559,12 +559,18 @@ take_offset(const char **p, TimeParts *t, bool rfc3339)
 	sign = *(*p)++ == '-' ? -1 : 1;
 	if (!take_digits(p, 2, &h))
 		return false;
-	if (rfc3339 && !take_char(p, ':'))
-		return false;
-	if ((rfc3339 || **p == ':') && (!(rfc3339 || take_char(p, ':')) || !take_digits(p, 2, &m)))
-		return false;
-	if (!rfc3339 && take_char(p, ':') && !take_digits(p, 2, &s))
-		return false;
+	if (rfc3339)
+	{
+		/* Go's Z07:00 */
+		if (!take_char(p, ':') || !take_digits(p, 2, &m))
+			return false;
+	}
+	else if (take_char(p, ':'))
+	{
+		/* lib/pq: :MM, then maybe :SS */
+		if (!take_digits(p, 2, &m) || (take_char(p, ':') && !take_digits(p, 2, &s)))
+			return false;
+	}
 	if (h > 23 || m > 59 || s > 59)
 		return false;
 	t->offset_sec = sign * (h * 3600 + m * 60 + s);

@@ -232,6 +232,16 @@ os_starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* a value that would break (or inject) a header line */
+static bool
+os_has_control(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
 /* ---------- configuration ---------- */
 
 bool
@@ -746,111 +756,133 @@ xml_find(const char *p, const char *end, const char *what)
 	return NULL;
 }
 
+/* the walker's state: the open elements and the text of the innermost */
+typedef struct XmlWalk
+{
+	const char *end;
+	XmlFn		fn;
+	void	   *arg;
+	char	   *names[OS_XML_MAX_DEPTH];
+	bool		has_child[OS_XML_MAX_DEPTH];
+	int			depth;
+	bool		seen_root;
+	StringInfoData text;
+} XmlWalk;
+
+/* "</name>" at p, closing the innermost element; NULL if it does not */
+static const char *
+xml_end_tag(XmlWalk *w, const char *p)
+{
+	const char *q = p + 2;
+
+	while (q < w->end && xml_name_char(*q))
+		q++;
+	if (w->depth == 0 || (size_t) (q - (p + 2)) != strlen(w->names[w->depth - 1]) ||
+		strncmp(p + 2, w->names[w->depth - 1], q - (p + 2)) != 0)
+		return NULL;
+	while (q < w->end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'))
+		q++;
+	if (q >= w->end || *q != '>')
+		return NULL;
+	if (!w->has_child[w->depth - 1])
+		w->fn(w->arg, XML_LEAF, w->depth, (const char *const *) w->names, w->text.data);
+	w->depth--;
+	resetStringInfo(&w->text);
+	return q + 1;
+}
+
+/* "<name ...>" or "<name .../>" at p; NULL if malformed */
+static const char *
+xml_start_tag(XmlWalk *w, const char *p)
+{
+	const char *q = p + 1;
+	bool		empty;
+
+	while (q < w->end && xml_name_char(*q))
+		q++;
+	if (q == p + 1 || w->depth == OS_XML_MAX_DEPTH || (w->depth == 0 && w->seen_root))
+		return NULL;
+	if (w->depth > 0)
+		w->has_child[w->depth - 1] = true;
+	w->names[w->depth] = pnstrdup(p + 1, q - (p + 1));
+	w->has_child[w->depth] = false;
+	w->depth++;
+	w->seen_root = true;
+	resetStringInfo(&w->text);
+	w->fn(w->arg, XML_START, w->depth, (const char *const *) w->names, NULL);
+	if ((q = xml_skip_attributes(q, w->end, &empty)) != NULL && empty)
+	{
+		w->fn(w->arg, XML_LEAF, w->depth, (const char *const *) w->names, "");
+		w->depth--;
+	}
+	return q;
+}
+
 static bool
 xml_walk(const char *xml, size_t len, XmlFn fn, void *arg, char **errmsg)
 {
+	XmlWalk		w;
 	const char *p = xml;
-	const char *end = xml + len;
-	char	   *names[OS_XML_MAX_DEPTH];
-	bool		has_child[OS_XML_MAX_DEPTH];
-	int			depth = 0;
-	bool		seen_root = false;
-	StringInfoData text;
 
-	initStringInfo(&text);
-	while (p < end)
+	memset(&w, 0, sizeof(w));
+	w.end = xml + len;
+	w.fn = fn;
+	w.arg = arg;
+	initStringInfo(&w.text);
+	while (p != NULL && p < w.end)
 	{
 		const char *q;
 
 		if (*p != '<')
 		{
-			q = memchr(p, '<', end - p);
+			/* text: kept for the innermost element, only blanks outside */
+			q = memchr(p, '<', w.end - p);
 			if (q == NULL)
-				q = end;
-			if (depth > 0)
+				q = w.end;
+			if (w.depth > 0)
 			{
-				if (!xml_append_text(&text, p, q, errmsg))
+				if (!xml_append_text(&w.text, p, q, errmsg))
 					return false;
 			}
 			else if (strspn(p, " \t\r\n") < (size_t) (q - p))
-				goto bad;
+				break;
 			p = q;
-			continue;
 		}
-		if (os_starts_with(p, "<?") || os_starts_with(p, "<!--"))
+		else if (os_starts_with(p, "<?") || os_starts_with(p, "<!--"))
 		{
-			q = xml_find(p, end, p[1] == '?' ? "?>" : "-->");
-			if (q == NULL)
-				goto bad;
-			p = q + (p[1] == '?' ? 2 : 3);
-			continue;
+			q = xml_find(p, w.end, p[1] == '?' ? "?>" : "-->");
+			p = q ? q + (p[1] == '?' ? 2 : 3) : NULL;
 		}
-		if (os_starts_with(p, "<![CDATA["))
+		else if (os_starts_with(p, "<![CDATA["))
 		{
-			q = xml_find(p, end, "]]>");
-			if (q == NULL || depth == 0)
-				goto bad;
-			appendBinaryStringInfo(&text, p + 9, q - (p + 9));
+			q = xml_find(p, w.end, "]]>");
+			if (q == NULL || w.depth == 0)
+				break;
+			appendBinaryStringInfo(&w.text, p + 9, q - (p + 9));
 			p = q + 3;
-			continue;
 		}
-		if (p[1] == '!')
+		else if (p[1] == '!')
 		{
 			*errmsg = pstrdup("malformed XML: a DTD is not accepted");
 			return false;
 		}
-		if (p[1] == '/')
-		{
-			/* end tag: must close the innermost open element */
-			q = p + 2;
-			while (q < end && xml_name_char(*q))
-				q++;
-			if (depth == 0 || (size_t) (q - (p + 2)) != strlen(names[depth - 1]) ||
-				strncmp(p + 2, names[depth - 1], q - (p + 2)) != 0)
-				goto bad;
-			while (q < end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'))
-				q++;
-			if (q >= end || *q != '>')
-				goto bad;
-			if (!has_child[depth - 1])
-				fn(arg, XML_LEAF, depth, (const char *const *) names, text.data);
-			depth--;
-			resetStringInfo(&text);
-			p = q + 1;
-			continue;
-		}
 		else
-		{
-			bool		empty;
-
-			q = p + 1;
-			while (q < end && xml_name_char(*q))
-				q++;
-			if (q == p + 1 || depth == OS_XML_MAX_DEPTH ||
-				(depth == 0 && seen_root))
-				goto bad;
-			if (depth > 0)
-				has_child[depth - 1] = true;
-			names[depth] = pnstrdup(p + 1, q - (p + 1));
-			has_child[depth] = false;
-			depth++;
-			seen_root = true;
-			resetStringInfo(&text);
-			fn(arg, XML_START, depth, (const char *const *) names, NULL);
-			if ((p = xml_skip_attributes(q, end, &empty)) == NULL)
-				goto bad;
-			if (empty)
-			{
-				fn(arg, XML_LEAF, depth, (const char *const *) names, "");
-				depth--;
-			}
-		}
+			p = p[1] == '/' ? xml_end_tag(&w, p) : xml_start_tag(&w, p);
 	}
-	if (depth == 0 && seen_root)
+	if (p == w.end && w.depth == 0 && w.seen_root)
 		return true;
-bad:
 	*errmsg = pstrdup("malformed XML document");
 	return false;
+}
+
+/* room for one more item in an array of n (doubling; NULL to start) */
+static void *
+os_grow(void *array, size_t item, int n, int *max)
+{
+	if (n < *max)
+		return array;
+	*max = Max(16, *max * 2);
+	return array ? repalloc(array, item * *max) : palloc(item * *max);
 }
 
 /* ListObjectsV2 */
@@ -883,25 +915,15 @@ list_xml_event(void *arg, XmlEvent ev, int depth, const char *const *names,
 	{
 		if (strcmp(name, "Contents") == 0)
 		{
-			if (page->nobjects == lp->maxobjects)
-			{
-				lp->maxobjects = Max(16, lp->maxobjects * 2);
-				page->objects = page->objects ?
-					repalloc(page->objects, sizeof(CbOsObject) * lp->maxobjects) :
-					palloc(sizeof(CbOsObject) * lp->maxobjects);
-			}
+			page->objects = os_grow(page->objects, sizeof(CbOsObject),
+									page->nobjects, &lp->maxobjects);
 			memset(&page->objects[page->nobjects], 0, sizeof(CbOsObject));
 			page->objects[page->nobjects++].size = -1;
 		}
 		else if (strcmp(name, "CommonPrefixes") == 0)
 		{
-			if (page->nprefixes == lp->maxprefixes)
-			{
-				lp->maxprefixes = Max(16, lp->maxprefixes * 2);
-				page->prefixes = page->prefixes ?
-					repalloc(page->prefixes, sizeof(char *) * lp->maxprefixes) :
-					palloc(sizeof(char *) * lp->maxprefixes);
-			}
+			page->prefixes = os_grow(page->prefixes, sizeof(char *),
+									 page->nprefixes, &lp->maxprefixes);
 			page->prefixes[page->nprefixes++] = NULL;
 		}
 	}
@@ -1140,30 +1162,43 @@ os_client_cleanup(void *arg)
 		explicit_bzero(c->cfg.session_token, strlen(c->cfg.session_token));
 }
 
-/* copy the configuration, apply defaults, work out where requests go */
-static bool
-os_client_setup(CbOsClient *c, const CbOsConfig *cfg, CbOsError *err)
+/* tuning defaults, for fields left at 0 */
+static const struct
 {
-	static const struct
-	{
-		size_t		offset;
-		int			value;
-	}			defaults[] = {
-		{offsetof(CbOsConfig, connect_timeout_ms), 10000},
-		{offsetof(CbOsConfig, stall_timeout_s), 60},
-		{offsetof(CbOsConfig, max_retries), 6},
-		{offsetof(CbOsConfig, retry_base_ms), 200},
-		{offsetof(CbOsConfig, retry_max_ms), 5000},
-		{offsetof(CbOsConfig, max_parallel), 8},
-	};
+	size_t		offset;
+	int			value;
+}			os_defaults[] = {
+	{offsetof(CbOsConfig, connect_timeout_ms), 10000},
+	{offsetof(CbOsConfig, stall_timeout_s), 60},
+	{offsetof(CbOsConfig, max_retries), 6},
+	{offsetof(CbOsConfig, retry_base_ms), 200},
+	{offsetof(CbOsConfig, retry_max_ms), 5000},
+	{offsetof(CbOsConfig, max_parallel), 8},
+};
 
+/* credentials that go into headers or the signature, as given */
+static const struct
+{
+	const char *name;
+	size_t		offset;
+}			os_credentials[] = {
+	{"accessKeyId", offsetof(CbOsConfig, access_key_id)},
+	{"secretAccessKey", offsetof(CbOsConfig, secret_access_key)},
+	{"region", offsetof(CbOsConfig, region)},
+	{"sessionToken", offsetof(CbOsConfig, session_token)},
+};
+
+/* c->cfg: own copies of cfg's strings, defaults applied */
+static void
+os_copy_config(CbOsClient *c, const CbOsConfig *cfg)
+{
 	c->cfg = *cfg;
-	for (int i = 0; i < (int) lengthof(defaults); i++)
+	for (int i = 0; i < (int) lengthof(os_defaults); i++)
 	{
-		int		   *v = (int *) ((char *) &c->cfg + defaults[i].offset);
+		int		   *v = (int *) ((char *) &c->cfg + os_defaults[i].offset);
 
 		if (*v <= 0)
-			*v = defaults[i].value;
+			*v = os_defaults[i].value;
 	}
 	if (cfg->max_retries < 0)
 		c->cfg.max_retries = 0;
@@ -1178,31 +1213,55 @@ os_client_setup(CbOsClient *c, const CbOsConfig *cfg, CbOsError *err)
 	if (c->cfg.wait == NULL)
 		c->cfg.wait = cb_os_latch_wait;
 #endif
-	c->timer_deadline = -1;
-	c->maxsocks = 8;
-	c->socks = palloc0(sizeof(CbOsWaitSocket) * c->maxsocks);
+}
 
+/* what can be refused before any request */
+static bool
+os_check_config(const CbOsClient *c, CbOsError *err)
+{
 	for (int i = 0; i < (int) lengthof(os_unsupported); i++)
-		if (cfg->provider == os_unsupported[i].provider)
+		if (c->cfg.provider == os_unsupported[i].provider)
 		{
 			os_fail(NULL, err, 0, NULL, os_unsupported[i].hint, "%s not supported yet",
 					os_unsupported[i].field);
 			return false;
 		}
-#ifdef CB_OS_NO_BACKEND
-	if (cfg->wait == NULL)
+	if (c->cfg.wait == NULL)
 	{
 		os_fail(NULL, err, 0, NULL, NULL, "no wait function given");
 		return false;
 	}
-#endif
 	if (c->cfg.access_key_id == NULL || c->cfg.secret_access_key == NULL)
 	{
 		os_fail(NULL, err, 0, NULL, NULL,
 				"ObjectStoreConfiguration invalid: no credentials defined");
 		return false;
 	}
-	if (!cb_os_parse_destination(c->cfg.destination_path, &c->bucket, &c->prefix, err))
+	for (int i = 0; i < (int) lengthof(os_credentials); i++)
+	{
+		const char *v = *(char *const *) ((const char *) &c->cfg + os_credentials[i].offset);
+
+		if (v && os_has_control(v, strlen(v)))
+		{
+			os_fail(NULL, err, 0, NULL,
+					"A Secret made from a file often ends with a newline: remove it.",
+					"s3Credentials %s holds a control character", os_credentials[i].name);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* copy and check the configuration, work out where requests go */
+static bool
+os_client_setup(CbOsClient *c, const CbOsConfig *cfg, CbOsError *err)
+{
+	os_copy_config(c, cfg);
+	c->timer_deadline = -1;
+	c->maxsocks = 8;
+	c->socks = palloc0(sizeof(CbOsWaitSocket) * c->maxsocks);
+	if (!os_check_config(c, err) ||
+		!cb_os_parse_destination(c->cfg.destination_path, &c->bucket, &c->prefix, err))
 		return false;
 	if (c->prefix[0])
 		c->prefix = psprintf("%s/", c->prefix);
@@ -1339,7 +1398,9 @@ os_header_cb(char *data, size_t size, size_t nitems, void *userp)
 			while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
 								v[vlen - 1] == ' '))
 				vlen--;
-			*(char **) ((char *) t + wanted[i].offset) = pnstrdup(v, vlen);
+			/* an ETag goes back in If-Match: never a broken one */
+			if (!os_has_control(v, vlen))
+				*(char **) ((char *) t + wanted[i].offset) = pnstrdup(v, vlen);
 		}
 	}
 	return len;

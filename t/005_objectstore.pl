@@ -125,14 +125,14 @@ archive_command = 'barman-cloud-wal-archive --endpoint-url $ep -z s3://backups p
 });
 $pgn->start;
 $pgn->safe_psql('postgres',
-	'CREATE TABLE t AS SELECT g, md5(g::text) AS h FROM generate_series(1, 300000) g');
+	'CREATE TABLE t AS SELECT g, md5(g::text) AS h FROM generate_series(1, 100000) g');
 my @conn = ('-h', $pgn->host, '-p', $pgn->port, '-d', 'postgres');
 run_ok('backup A (gzip) by barman-cloud-backup',
 	'barman-cloud-backup', '--endpoint-url', $ep, '-z', '--immediate-checkpoint', @conn,
 	's3://backups', 'pg');
 my $between = $pgn->safe_psql('postgres',
 	q{SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')});
-$pgn->safe_psql('postgres', 'INSERT INTO t SELECT g, md5(g::text) FROM generate_series(300001, 400000) g');
+$pgn->safe_psql('postgres', 'INSERT INTO t SELECT g, md5(g::text) FROM generate_series(100001, 150000) g');
 run_ok('backup B (plain) by barman-cloud-backup',
 	'barman-cloud-backup', '--endpoint-url', $ep, '--immediate-checkpoint', @conn,
 	's3://backups', 'pg');

@@ -386,6 +386,12 @@ test_config(const char *tmpdir)
 	check(cb_os_client_create(&cfg, &err) == NULL && !contains(err.message, "pass"),
 		  "client: user:password@ in endpointURL refused without echoing it");
 	cfg.endpoint_url = NULL;
+	cfg.session_token = "tok3n\n";
+	check(cb_os_client_create(&cfg, &err) == NULL &&
+		  strcmp(err.message, "s3Credentials sessionToken holds a control character") == 0 &&
+		  contains(err.hint, "newline"),
+		  "client: a trailing newline in a credential is named, not sent");
+	cfg.session_token = "tok3n";
 	c = cb_os_client_create(&cfg, &err);
 	check(c != NULL && strcmp(cb_os_url(c, "x/y"), "s3://backups/pg/x/y") == 0,
 		  "client: AWS endpoint, URLs for messages");
