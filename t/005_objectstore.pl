@@ -25,12 +25,14 @@ my $rig_started = 0;
 
 sub have { return system('sh', '-c', "command -v $_[0] >/dev/null 2>&1") == 0; }
 
-sub tail_of
+# the telling lines of a failed start (npm writes many)
+sub reason_in
 {
 	my ($file) = @_;
 	return '' unless -f $file;
 	my @lines = split /\n/, slurp_file($file);
-	return join(' / ', @lines[ max(0, $#lines - 3) .. $#lines ]);
+	my @telling = grep { /^s3rig: |npm error (code|request)/ } @lines;
+	return join(' / ', @telling ? @telling : @lines[ max(0, $#lines - 2) .. $#lines ]);
 }
 
 # why the test cannot run here, or undef (and the store is up)
@@ -48,7 +50,7 @@ sub prerequisite_missing
 	$ENV{S3RIG_NODE_DIR} //= "$rigdir/node";
 	$rig_started = 1;
 	system("bash '$rigsh' start >'$tmp/rig-start.log' 2>&1") == 0
-	  or return "the S3 test store could not start: " . tail_of("$tmp/rig-start.log");
+	  or return "the S3 test store could not start: " . reason_in("$tmp/rig-start.log");
 	return undef;
 }
 
