@@ -199,7 +199,7 @@ cb_basebackup_configure(CbCluster *c, const CbSource *src, bool replica)
 static void
 wait_for(CbCluster *c, const char *sql, const char *want, const char *what)
 {
-	for (int waited = 0;; waited += 200)
+	for (int waited = 0;; waited += 20)
 	{
 		PGconn	   *conn = cb_connect_instance(c, &c->instances[0], "postgres");
 		char	   *err = NULL;
@@ -214,7 +214,7 @@ wait_for(CbCluster *c, const char *sql, const char *want, const char *what)
 					 errmsg("%s: not reached after %d s", what, CB_PROMOTE_TIMEOUT_MS / 1000),
 					 errhint("See the logs under \"%s\".", c->instances[0].logdir)));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 200, PG_WAIT_EXTENSION);
+						 20, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}

@@ -81,15 +81,47 @@ run_pg_ctl(CbCluster *c, const char *const *argv, const char *what,
 void
 cb_instance_start(CbCluster *c, CbInstance *inst)
 {
-	char	   *pg_ctl = cb_tool(c, "pg_ctl");
-	char	   *logfile = psprintf("%s/pg_ctl.log", inst->logdir);
-	const char *argv[] = {pg_ctl, "start", "-w", "-t", "300", "-s", "-D", inst->pgdata,
-	"-l", logfile, NULL};
+	cb_instances_start(c, &inst, 1);
+}
 
-	if (cb_instance_pid(inst->pgdata) > 0)
+/* start the instances that are not running, all at once (pg_ctl -w each) */
+void
+cb_instances_start(CbCluster *c, CbInstance **insts, int n)
+{
+	CbChildOptions *opts = palloc0(sizeof(CbChildOptions) * Max(n, 1));
+	CbChildResult *results = palloc0(sizeof(CbChildResult) * Max(n, 1));
+	CbInstance **started = palloc0(sizeof(CbInstance *) * Max(n, 1));
+	int			m = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		CbInstance *inst = insts[i];
+		const char **argv = palloc0(sizeof(char *) * 12);
+
+		if (cb_instance_pid(inst->pgdata) > 0)
+			continue;
+		argv[0] = cb_tool(c, "pg_ctl");
+		argv[1] = "start";
+		argv[2] = "-w";
+		argv[3] = "-t";
+		argv[4] = "300";
+		argv[5] = "-s";
+		argv[6] = "-D";
+		argv[7] = inst->pgdata;
+		argv[8] = "-l";
+		argv[9] = psprintf("%s/pg_ctl.log", inst->logdir);
+		cb_instance_child_options(inst, "pg_ctl start", argv, &opts[m]);
+		started[m++] = inst;
+	}
+	if (m == 0 || cb_run_children(m, opts, results))
 		return;
-	run_pg_ctl(c, argv, psprintf("pg_ctl start %s", inst->name),
-			   psprintf("%s/bootstrap.log", inst->logdir));
+	for (int i = 0; i < m; i++)
+		if (results[i].exit_code != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("pg_ctl start %s failed (exit code %d)", started[i]->name,
+							results[i].exit_code),
+					 errdetail("%s", results[i].tail ? results[i].tail : "")));
 }
 
 void

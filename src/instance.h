@@ -14,6 +14,7 @@
 /* the postmaster's pid if one runs on pgdata, else 0 */
 extern int	cb_instance_pid(const char *pgdata);
 extern void cb_instance_start(CbCluster *c, CbInstance *inst);
+extern void cb_instances_start(CbCluster *c, CbInstance **insts, int n);
 /* mode: "fast" or "immediate"; no-op if not running */
 extern void cb_instance_stop(CbCluster *c, const char *pgdata, const char *mode);
 /*

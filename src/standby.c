@@ -187,11 +187,15 @@ cb_standbys_clone(CbCluster *c)
 	}
 }
 
+/* in parallel: most of a fresh copy's first start is syncing it again */
 void
 cb_standbys_start(CbCluster *c)
 {
+	CbInstance **standbys = palloc0(sizeof(CbInstance *) * c->ninstances);
+
 	for (int i = 1; i < c->ninstances; i++)
-		cb_instance_start(c, &c->instances[i]);
+		standbys[i - 1] = &c->instances[i];
+	cb_instances_start(c, standbys, c->ninstances - 1);
 }
 
 /* the value of a one-row query with one text parameter, or NULL */
@@ -240,10 +244,10 @@ cb_standbys_wait_streaming(CbCluster *c)
 								inst->name, CB_STREAMING_TIMEOUT_MS / 1000),
 						 errhint("See the logs under \"%s\".", inst->logdir)));
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 100, PG_WAIT_EXTENSION);
+							 20, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 			CHECK_FOR_INTERRUPTS();
-			waited += 100;
+			waited += 20;
 		}
 	}
 }
