@@ -198,7 +198,8 @@ BASH
 
 echo "# bench/import.sh  ROUNDS=$ROUNDS SCALE=$SCALE JOBS=$JOBS"
 echo "# $(bench_machine)"
-echo "# extension: $BENCH_SO ($(stat -c '%y' "$BENCH_SO" | cut -d. -f1), sha1 $(sha1sum "$BENCH_SO" | cut -c1-12))"
+SO_SHA=$(sha1sum "$BENCH_SO" | cut -c1-12)
+echo "# extension: $BENCH_SO ($(stat -c '%y' "$BENCH_SO" | cut -d. -f1), sha1 $SO_SHA)"
 echo "# repository $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?') (the installed library may be built from another tree)"
 echo "# source: database bench, $SRC_SIZE, $SRC_ROWS rows in pgbench_accounts (+1 extra index)"
 echo "# by-hand target settings: $(echo $TARGET_SETTINGS)"
@@ -250,6 +251,9 @@ echo "control log: $(wc -l <"$BENCH_W/ctl.log") lines, $nw WARNING/ERROR/FATAL/P
 if [ "$nw" -gt 0 ]; then
 	grep -E ' (WARNING|ERROR|FATAL|PANIC): ' "$BENCH_W/ctl.log" | head -n 20 | sed 's/^/    /'
 fi
+# a shared machine: someone may install another build while this runs
+[ "$(sha1sum "$BENCH_SO" | cut -c1-12)" = "$SO_SHA" ] ||
+	bench_die "$BENCH_SO changed during the run: the results mix two builds"
 if grep -qF -- "$SRC_PW" "$BENCH_W/ctl.log"; then
 	bench_die "the source password appears in the control log"
 fi

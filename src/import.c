@@ -79,30 +79,40 @@
  * pg_restore the archive to read.  Unknown options are refused too.  The
  * error names the field, the item and the option, never the value.
  *
- * Refused (README copies this table):
+ * Refused (README copies this table; D = pg_dump, R = pg_restore):
  *
- * | option                         | pg_dump | pg_restore | why                                        |
- * |--------------------------------|---------|------------|--------------------------------------------|
- * | -f, --file                     | refused | refused    | pg_dump: the dump goes to a directory we choose and remove; pg_restore: would write a script instead of restoring |
- * | -F, --format                   | refused | refused    | directory format, needed for -j             |
- * | -j, --jobs                     | refused | refused    | one job per core, set by cnpg_bootstrap     |
- * | -d, --dbname, -h, --host,      | refused | refused    | the source is the externalCluster, the target its unix socket |
- * |   -p, --port, -U, --username   |         |            |                                            |
- * | -W, --password                 | refused | refused    | nothing can answer a prompt; the password is the externalCluster's Secret (pgpass file) |
- * | --section                      | refused | refused    | sections are ours (schemaOnly: no data)     |
- * | -s, --schema-only, -a, --data-only | refused | refused | use schemaOnly; a data-only run has no tables to fill |
- * | -C, --create                   | refused | refused    | we decide whether the restore creates the database |
- * | -c, --clean                    | allowed | refused    | the target is new: the DROPs fail or remove what post-init made |
- * | -1, --single-transaction       | -       | refused    | cannot be combined with -j                  |
- * | --role                         | allowed | refused    | microservice: the owner owns everything; monolith: owners are kept |
- * | -l, --list                     | -       | refused    | prints the table of contents instead of restoring |
- * | -L, --use-list                 | -       | refused    | reads a file of the control host           |
- * | --filter (PostgreSQL 17)       | refused | -          | reads a file of the control host           |
- * | --binary-upgrade               | refused | -          | for pg_upgrade only; such a dump does not restore |
- * | --restrict-key                 | refused | refused    | for plain-text scripts only                 |
- * | -V, --version, -?, --help      | refused | refused    | prints and exits without dumping/restoring  |
- * | any non-option item, "--"      | refused | refused    | would name the database / the archive       |
- * | anything else unknown          | refused | refused    | not in these tables                         |
+ * | option                          | D | R | why                                  |
+ * |---------------------------------|---|---|--------------------------------------|
+ * | -f, --file                      | x | x | D: we choose the dump directory and  |
+ * |                                 |   |   | remove it; R: writes a script        |
+ * |                                 |   |   | instead of restoring                 |
+ * | -F, --format                    | x | x | directory format, needed for -j      |
+ * | -j, --jobs                      | x | x | one job per core, set by us          |
+ * | -d, --dbname, -h, --host,       | x | x | the source is the externalCluster,   |
+ * | -p, --port, -U, --username      |   |   | the target its unix socket           |
+ * | -W, --password                  | x | x | nothing answers a prompt; the        |
+ * |                                 |   |   | password is the externalCluster's    |
+ * |                                 |   |   | Secret, in a pgpass file             |
+ * | --section                       | x | x | sections are ours (schemaOnly)       |
+ * | -s, --schema-only               | x | x | use schemaOnly                       |
+ * | -a, --data-only                 | x | x | no tables to restore the data into   |
+ * | -C, --create                    | x | x | we decide whether to create the db   |
+ * | -c, --clean                     |   | x | the target is new: the DROPs fail or |
+ * |                                 |   |   | remove what post-init made           |
+ * | -1, --single-transaction        | - | x | cannot be combined with -j           |
+ * | --role                          |   | x | microservice: the owner owns it all; |
+ * |                                 |   |   | monolith: owners are kept            |
+ * | -l, --list                      | - | x | prints the TOC instead of restoring  |
+ * | -L, --use-list                  | - | x | reads a file of the control host     |
+ * | --filter (PostgreSQL 17)        | x | - | reads a file of the control host     |
+ * | --binary-upgrade                | x | - | for pg_upgrade only                  |
+ * | --restrict-key                  | x | x | for plain-text scripts only          |
+ * | -V, --version, -?, --help       | x | x | print and exit without working       |
+ * | an item that is not an option,  | x | x | would name the database (D) or the   |
+ * | "--"                            |   |   | archive (R)                          |
+ * | an option not in these tables,  | x | x | unknown, or an abbreviation          |
+ * | an abbreviated long option      |   |   |                                      |
+ * (x refused, blank accepted, - not an option of that tool)
  *
  * -Z/--compress is allowed: we dump with -Z0 (a local dump that is removed
  * at once is faster uncompressed) and the user's value comes later.
