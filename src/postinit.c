@@ -173,22 +173,30 @@ cb_app_database_after_copy(CbCluster *c, CbInstance *primary)
 static void
 set_password(PGconn *conn, const char *role, const char *password)
 {
-	char	   *literal;
-	char	   *sql;
 	char	   *verifier = password ? cb_password_verifier(role, password) : NULL;
+	char	   *literal;
+	const char *what = psprintf("setting the password of role \"%s\"", role);
 
-	if (verifier)
+	if (verifier == NULL)
 	{
-		literal = PQescapeLiteral(conn, verifier, strlen(verifier));
-		sql = psprintf("BEGIN; SET LOCAL log_statement = 'none';"
-					   " SET LOCAL log_min_error_statement = 'PANIC';"
-					   " ALTER ROLE %s WITH PASSWORD %s; COMMIT",
-					   quote_identifier(role), literal);
-		PQfreemem(literal);
+		exec_or_fail(conn, psprintf("ALTER ROLE %s WITH PASSWORD NULL", quote_identifier(role)),
+					 what);
+		return;
 	}
-	else
-		sql = psprintf("ALTER ROLE %s WITH PASSWORD NULL", quote_identifier(role));
-	exec_or_fail(conn, sql, psprintf("setting the password of role \"%s\"", role));
+
+	/*
+	 * log_statement is decided before any statement of a query string runs,
+	 * so the SETs go in executions of their own, ahead of the ALTER ROLE.
+	 */
+	exec_or_fail(conn, "BEGIN", what);
+	exec_or_fail(conn, "SET LOCAL log_statement = 'none'", what);
+	exec_or_fail(conn, "SET LOCAL log_min_error_statement = 'PANIC'", what);
+	exec_or_fail(conn, "SET LOCAL log_min_duration_statement = -1", what);
+	literal = PQescapeLiteral(conn, verifier, strlen(verifier));
+	exec_or_fail(conn, psprintf("ALTER ROLE %s WITH PASSWORD %s", quote_identifier(role), literal),
+				 what);
+	PQfreemem(literal);
+	exec_or_fail(conn, "COMMIT", what);
 }
 
 void
