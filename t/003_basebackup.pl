@@ -229,8 +229,10 @@ like(failing_clone('badpw', 'streaming_replica', 'wrong'), qr/preflight: source 
 like(failing_clone('norepl', 'norepl', $pw), qr/the role has neither REPLICATION nor SUPERUSER/, '(d) no REPLICATION');
 $plain->append_conf('postgresql.conf', "max_wal_senders = 2\n");
 $plain->restart;
-# the replica cluster holds two walsenders (its primary streams; the backup's
-# slot is gone): one free sender is not enough
+# the replica cluster's primary streams from plain again once its walreceiver
+# retries (wal_retrieve_retry_interval): then one sender is free, not enough
+$plain->poll_query_until('postgres', 'SELECT count(*) >= 1 FROM pg_stat_replication')
+  or die 'the replica cluster did not reconnect to plain';
 like(failing_clone('fewsenders', 'streaming_replica', $pw), qr/not enough free WAL senders/, '(d) max_wal_senders');
 $plain->append_conf('postgresql.conf', "max_wal_senders = 10\n");
 $plain->restart;
