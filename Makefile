@@ -13,7 +13,7 @@ OBJS = cnpg_bootstrap.o $(patsubst %.c,%.o,$(filter-out src/fields_gen.c,$(SRCS)
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -I$(srcdir)/src -I$(shell $(PG_CONFIG) --includedir)
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
-SHLIB_LINK = -lyaml -lssl -lcrypto -lcurl -L$(shell $(PG_CONFIG) --libdir) -lpq
+SHLIB_LINK = -lyaml -lssl -lcrypto -lcurl -larchive -L$(shell $(PG_CONFIG) --libdir) -lpq
 
 REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-instance=tmp_check_regress --temp-config=$(srcdir)/test/regress.conf \

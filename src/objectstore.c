@@ -1911,9 +1911,14 @@ os_check_stalls(CbOsClient *c, OsTransfer **ts, int n)
 	}
 }
 
-/* run every transfer to its end, at most max_parallel at a time */
+/*
+ * Run every transfer to its end, at most max_parallel at a time; or, with
+ * until, only until it says so (a stream's reader wants its next bytes:
+ * the transfers stay in the multi handle and go on at the next call).
+ */
 static void
-os_loop(CbOsClient *c, OsTransfer **ts, int n, int max_parallel)
+os_loop(CbOsClient *c, OsTransfer **ts, int n, int max_parallel,
+		bool (*until) (void *arg), void *until_arg)
 {
 	CbOsWaitSocket *socks = NULL;
 	int			room = 0;
@@ -1971,19 +1976,22 @@ os_loop(CbOsClient *c, OsTransfer **ts, int n, int max_parallel)
 		}
 		os_read_messages(c);
 		os_check_stalls(c, ts, n);
+		if (until && until(until_arg))
+			break;
 	}
 	if (socks)
 		pfree(socks);
 }
 
 static void
-os_run(CbOsClient *c, OsTransfer **ts, int n, int max_parallel)
+os_run_until(CbOsClient *c, OsTransfer **ts, int n, int max_parallel,
+			 bool (*until) (void *arg), void *until_arg)
 {
 #ifndef CB_OS_NO_BACKEND
 	/* an ERROR from the wait (interrupts) must not leave handles behind */
 	PG_TRY();
 	{
-		os_loop(c, ts, n, max_parallel);
+		os_loop(c, ts, n, max_parallel, until, until_arg);
 	}
 	PG_CATCH();
 	{
@@ -1992,8 +2000,14 @@ os_run(CbOsClient *c, OsTransfer **ts, int n, int max_parallel)
 	}
 	PG_END_TRY();
 #else
-	os_loop(c, ts, n, max_parallel);
+	os_loop(c, ts, n, max_parallel, until, until_arg);
 #endif
+}
+
+static void
+os_run(CbOsClient *c, OsTransfer **ts, int n, int max_parallel)
+{
+	os_run_until(c, ts, n, max_parallel, NULL, NULL);
 }
 
 static OsTransfer *
@@ -2229,6 +2243,79 @@ cb_os_head(CbOsClient *client, const char *key, CbOsObject *info, CbOsError *err
 	info->last_modified = t->last_modified;
 	os_transfer_free(t);
 	return status;
+}
+
+/* ---------- pull-style reading (for libarchive's read callback) ---------- */
+
+struct CbOsStream
+{
+	CbOsClient *client;
+	OsTransfer *t;
+	StringInfoData chunk;		/* what arrived since the last read */
+	CbOsError	err;
+};
+
+static bool
+os_stream_append(void *arg, const char *data, size_t len)
+{
+	CbOsStream *s = arg;
+
+	appendBinaryStringInfo(&s->chunk, data, len);
+	return true;
+}
+
+static bool
+os_stream_has_data(void *arg)
+{
+	return ((CbOsStream *) arg)->chunk.len > 0;
+}
+
+CbOsStream *
+cb_os_stream_open(CbOsClient *client, const char *key)
+{
+	CbOsStream *s = palloc0(sizeof(CbOsStream));
+
+	s->client = client;
+	s->t = os_transfer(client, OS_OP_GET, key, &s->err);
+	s->t->fn = os_stream_append;
+	s->t->arg = s;
+	initStringInfo(&s->chunk);
+	return s;
+}
+
+/*
+ * The bytes that arrived since the last call, waiting for some if none
+ * did.  One socket's worth at a time (libcurl hands over at most a few
+ * of its 16 kB buffers per wake-up), so memory stays small without
+ * pausing the transfer.
+ */
+CbOsStatus
+cb_os_stream_read(CbOsStream *s, const char **data, size_t *len)
+{
+	resetStringInfo(&s->chunk);
+	if (s->t->state != OS_DONE)
+		os_run_until(s->client, &s->t, 1, 1, os_stream_has_data, s);
+	*data = s->chunk.data;
+	*len = s->chunk.len;
+	if (s->chunk.len > 0 || s->t->state != OS_DONE)
+		return CB_OS_OK;
+	return s->t->result;
+}
+
+const CbOsError *
+cb_os_stream_error(const CbOsStream *s)
+{
+	return &s->err;
+}
+
+void
+cb_os_stream_close(CbOsStream *s)
+{
+	if (s->t->state != OS_DONE)
+		os_abandon(&s->t, 1);
+	os_transfer_free(s->t);
+	pfree(s->chunk.data);
+	pfree(s);
 }
 
 /* ---------- waiting in the server ---------- */

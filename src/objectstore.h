@@ -213,6 +213,18 @@ typedef struct CbOsGetRequest
 /* true when every request got CB_OS_OK */
 extern bool cb_os_get_many(CbOsClient *client, int n, CbOsGetRequest *reqs);
 
+/*
+ * A GET read piece by piece, for readers that pull (libarchive): read
+ * returns the next bytes (len 0 with CB_OS_OK = the end), waiting on the
+ * latch like every transfer; retries resume where the bytes stopped.
+ */
+typedef struct CbOsStream CbOsStream;
+
+extern CbOsStream *cb_os_stream_open(CbOsClient *client, const char *key);
+extern CbOsStatus cb_os_stream_read(CbOsStream *s, const char **data, size_t *len);
+extern const CbOsError *cb_os_stream_error(const CbOsStream *s);
+extern void cb_os_stream_close(CbOsStream *s);
+
 /* HEAD key: size, etag, last_modified (key set to the given key) */
 extern CbOsStatus cb_os_head(CbOsClient *client, const char *key,
 							 CbOsObject *info, CbOsError *err);

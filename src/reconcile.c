@@ -31,6 +31,7 @@
 #include "postinit.h"
 #include "process.h"
 #include "reconcile.h"
+#include "restore.h"
 #include "secrets.h"
 #include "standby.h"
 #include "status.h"
@@ -63,6 +64,10 @@ static void step_clone(CbCluster *c);
 static void step_configure_copy(CbCluster *c);
 static void step_promote(CbCluster *c);
 static void step_app_after_copy(CbCluster *c);
+static void step_store(CbCluster *c);
+static void step_restore(CbCluster *c);
+static void step_configure_restore(CbCluster *c);
+static void step_recovered(CbCluster *c);
 
 static const Step initdb_plan[] = {
 	{"prepare", step_prepare, false, NULL},
@@ -93,6 +98,24 @@ static const Step basebackup_plan[] = {
 	{"configure", step_configure_copy, true, NULL},
 	{"start", step_start, false, NULL},
 	{"promote", step_promote, false, NULL},
+	{"app-database", step_app_after_copy, false, NULL},
+	{"roles", step_roles, false, NULL},
+	{"standbys", step_standbys, false, NULL},
+	{"streaming", step_streaming, false, NULL},
+	{"healthy", step_healthy, false, NULL},
+};
+
+static const Step recovery_plan[] = {
+	{"prepare", step_prepare, false, NULL},
+	{"secrets", step_secrets, false, NULL},
+	{"pki", step_pki, false, NULL},
+	{"resolve-references", step_resolve, false, NULL},
+	{"store", step_store, false, NULL},
+	{"restore", step_restore, true, "restore"},
+	/* like a copy: once it has started it must not be configured again */
+	{"configure", step_configure_restore, true, NULL},
+	{"start", step_start, false, NULL},
+	{"promote", step_recovered, false, NULL},
 	{"app-database", step_app_after_copy, false, NULL},
 	{"roles", step_roles, false, NULL},
 	{"standbys", step_standbys, false, NULL},
@@ -369,6 +392,31 @@ step_app_after_copy(CbCluster *c)
 		cb_app_database_after_copy(c, &c->instances[0]);
 }
 
+/* the store's credentials; the backup only while it is still to restore */
+static void
+step_store(CbCluster *c)
+{
+	c->restore = cb_restore_prepare(c, cb_step_state(c->name, "restore", NULL) != CB_STEP_DONE);
+}
+
+static void
+step_restore(CbCluster *c)
+{
+	cb_restore_base(c, c->restore);
+}
+
+static void
+step_configure_restore(CbCluster *c)
+{
+	cb_restore_configure(c, c->restore, c->replica);
+}
+
+static void
+step_recovered(CbCluster *c)
+{
+	cb_restore_wait(c, c->replica);
+}
+
 static void
 step_pki(CbCluster *c)
 {
@@ -613,8 +661,7 @@ cb_reconcile_cluster(const char *name)
 			run_plan(&c, basebackup_plan, lengthof(basebackup_plan));
 			break;
 		case CB_BOOTSTRAP_RECOVERY:
-			cb_status_phase(name, CB_PHASE_FAILED,
-							"the recovery bootstrap method is not implemented yet");
+			run_plan(&c, recovery_plan, lengthof(recovery_plan));
 			break;
 	}
 }

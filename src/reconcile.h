@@ -58,6 +58,7 @@ typedef struct CbCluster
 	bool		tls;			/* certificates written, ssl = on */
 	bool		replica;		/* a replica cluster: follows its source */
 	struct CbSource *source;	/* pg_basebackup: the source being cloned */
+	struct CbRestore *restore;	/* recovery: the store and the backup */
 
 	/* post-init scripts from *SQLRefs, resolved: [0] postgres, [1] template1, [2] app */
 	int			nrefs[3];

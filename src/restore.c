@@ -1,0 +1,714 @@
+/*-------------------------------------------------------------------------
+ *
+ * restore.c
+ *	  The recovery bootstrap method (SPEC-cnpg.md 9): the backup chosen
+ *	  from a Barman Cloud catalog is streamed from the object store through
+ *	  libarchive straight into <pgdata>.tmp (no copy of the archive on
+ *	  disk), renamed when every tar is in; then archive recovery with a
+ *	  restore_command that runs our own cnpg_bootstrap_wal_restore (C,
+ *	  keep-alive, parallel prefetch) instead of a Python process per
+ *	  segment; then the new primary on a new timeline.
+ *
+ * Why libarchive: Debian's well-kept tar and decompression library (gzip,
+ * bzip2, xz, and PAX headers, which barman-cloud writes), with a pull
+ * interface fed here by the S3 client's stream (objectstore.c) and a
+ * disk writer that applies modes and times.
+ *
+ * Safety of the extraction: names are checked here (no absolute path, no
+ * ".."), and symbolic links of the archive are never created (pg_tblspc
+ * links are made by us, to tablespace folders of our own), so no entry
+ * can write outside the new data directory.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalog/pg_control.h"
+#include "common/controldata_utils.h"
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "cnpg_bootstrap.h"
+#include "catalog.h"
+#include "external.h"
+#include "hostlayout.h"
+#include "initdb.h"
+#include "instance.h"
+#include "pgconn.h"
+#include "postinit.h"
+#include "process.h"
+#include "restore.h"
+#include "status.h"
+#include "walrestore_conf.h"
+
+#define CB_WAL_RESTORE_PROGRAM	"cnpg_bootstrap_wal_restore"
+#define CB_DEFAULT_WAL_PREFETCH 8
+
+/* an object store failure as an ERROR: the store's own words */
+static void
+store_error(const char *what, const CbOsError *err)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("%s%s", what ? what : "", err->message ? err->message : "object store error"),
+			 err->hint ? errhint("%s", err->hint) : 0));
+}
+
+static bool
+lookup_secret(const char *name, CbMap *data)
+{
+	return cb_catalog_load_secret_tx(name, data);
+}
+
+/* ---------- store step ---------- */
+
+/* the externalCluster named by recovery.source, with its store */
+static void
+find_source(CbCluster *c, CbRestore *r)
+{
+	const char *name = c->spec->bootstrap.recovery.source;
+
+	if (name == NULL || name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("recovery source not specified"),
+				 errhint("recovery.backup names a Backup object, which cnpg_bootstrap does not receive: use recovery.source.")));
+	r->source = cb_find_external_cluster(c->spec, name);
+	if (r->source == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("missing external cluster %s (named by spec.bootstrap.recovery.source)", name)));
+	if (!r->source->barman_object_store.present)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("missing barman object store configuration for source: %s", name),
+				 r->source->has_plugin ?
+				 errhint("The Barman Cloud plugin form is not supported yet: give the externalCluster a barmanObjectStore.") : 0));
+	r->store = &r->source->barman_object_store;
+	r->server_name = r->store->server_name && r->store->server_name[0] ?
+		r->store->server_name : r->source->name;
+}
+
+/* the backup CloudNativePG would pick, and its files; ERROR names why none */
+static void
+choose_backup(CbCluster *c, CbRestore *r)
+{
+	CbBarmanCatalog cat;
+	CbOsError	err;
+	char	   *msg;
+	char	   *detail;
+	const CbBarmanBackup *b;
+
+	if (cb_barman_load_catalog(r->client, r->server_name, &cat, &err) != CB_OS_OK)
+		store_error(NULL, &err);
+	b = cb_barman_choose(&cat, &c->spec->bootstrap.recovery.target, &msg, &detail);
+	if (b == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("%s", msg),
+				 detail ? errdetail("%s", detail) : 0));
+	if (b->version > 0 && b->version / 10000 != c->major)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("backup %s is of PostgreSQL %d, the binaries are PostgreSQL %d",
+						b->backup_id, b->version / 10000, c->major),
+				 errhint("Set cnpg_bootstrap.bindir to binaries of the backup's major version.")));
+	if (cb_barman_list_base_files(r->client, r->server_name, b->backup_id,
+								  &r->nfiles, &r->files, &err) != CB_OS_OK)
+		store_error(NULL, &err);
+	if (r->nfiles == 0 || !r->files[0].is_data)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("backup %s has no data.tar under %s", b->backup_id,
+						cb_os_url(r->client, psprintf("%s/base/%s/", r->server_name, b->backup_id)))));
+	r->backup = b;
+	r->total_bytes = 0;
+	for (int i = 0; i < r->nfiles; i++)
+		r->total_bytes += r->files[i].size;
+}
+
+/* CloudNativePG probes the first WAL the backup needs before restoring */
+static void
+check_first_wal(CbRestore *r)
+{
+	CbOsListing listing;
+	CbOsError	err;
+	const char *wal = r->backup->begin_wal;
+
+	if (wal == NULL || cb_barman_wal_kind(wal) != CB_WAL_SEGMENT)
+		return;
+	if (cb_os_list(r->client, cb_barman_wal_key(r->server_name, wal, CB_COMPRESSION_NONE),
+				   NULL, 1, &listing, &err) != CB_OS_OK)
+		store_error("encountered an error while checking the presence of first needed WAL in the archive: ", &err);
+	if (listing.nobjects == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("encountered an error while checking the presence of first needed WAL in the archive: %s not found",
+						cb_os_url(r->client, cb_barman_wal_key(r->server_name, wal, CB_COMPRESSION_NONE)))));
+}
+
+CbRestore *
+cb_restore_prepare(CbCluster *c, bool choose)
+{
+	CbRestore  *r = palloc0(sizeof(CbRestore));
+	CbOsError	err;
+	char	   *dir = psprintf("%s/controller/external/%s", c->dir,
+							   c->spec->bootstrap.recovery.source ? c->spec->bootstrap.recovery.source : "");
+
+	find_source(c, r);
+	cb_mkdir_p(dir);
+	if (!cb_os_config_from_store(r->store, lookup_secret, psprintf("%s/barman-ca.crt", dir),
+								 &r->cfg, &err))
+		store_error(NULL, &err);
+	if (!choose)
+		return r;
+	if ((r->client = cb_os_client_create(&r->cfg, &err)) == NULL)
+		store_error(NULL, &err);
+	choose_backup(c, r);
+	check_first_wal(r);
+	cb_status_progress(c->name, psprintf("backup %s (%s to %s), %d file(s), " INT64_FORMAT " bytes",
+										 r->backup->backup_id,
+										 r->backup->begin_wal ? r->backup->begin_wal : "?",
+										 r->backup->end_wal ? r->backup->end_wal : "?",
+										 r->nfiles, r->total_bytes));
+	ereport(LOG,
+			(errmsg("cnpg_bootstrap: cluster \"%s\" restores backup %s of %s",
+					c->name, r->backup->backup_id,
+					cb_os_url(r->client, r->server_name))));
+	return r;
+}
+
+/* ---------- restore step ---------- */
+
+typedef struct Feed
+{
+	CbCluster  *c;
+	CbRestore  *r;
+	CbOsStream *stream;
+	int64	   *done;			/* bytes of all files so far */
+	TimestampTz last_report;
+} Feed;
+
+static void
+report_restore(Feed *f, bool force)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	char	   *text;
+
+	if (!force && !TimestampDifferenceExceeds(f->last_report, now, 1000))
+		return;
+	f->last_report = now;
+	text = psprintf("Restoring backup %s: " INT64_FORMAT " of " INT64_FORMAT " kB",
+					f->r->backup->backup_id, *f->done / 1024, f->r->total_bytes / 1024);
+	cb_status_progress(f->c->name, psprintf("restore: " INT64_FORMAT "/" INT64_FORMAT " kB",
+											*f->done / 1024, f->r->total_bytes / 1024));
+	cb_status_phase(f->c->name, CB_PHASE_SETTING_UP, text);
+}
+
+/* libarchive pulls: the next bytes of the stream */
+static la_ssize_t
+feed_read(struct archive *a, void *arg, const void **buf)
+{
+	Feed	   *f = arg;
+	const char *data;
+	size_t		len;
+
+	if (cb_os_stream_read(f->stream, &data, &len) != CB_OS_OK)
+	{
+		archive_set_error(a, EIO, "%s", cb_os_stream_error(f->stream)->message);
+		return -1;
+	}
+	*f->done += len;
+	report_restore(f, false);
+	*buf = data;
+	return (la_ssize_t) len;
+}
+
+/* an archive member's name, made relative and checked; NULL to skip it */
+static const char *
+safe_member_name(const char *name, const char *file)
+{
+	const char *p;
+
+	while (name[0] == '.' && name[1] == '/')
+		name += 2;
+	if (name[0] == '\0' || strcmp(name, ".") == 0)
+		return NULL;
+	if (name[0] == '/')
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("%s holds an absolute path \"%s\"", file, name)));
+	for (p = name; p; p = strchr(p, '/'))
+	{
+		if (*p == '/')
+			p++;
+		if (strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0'))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("%s holds a path leaving its folder \"%s\"", file, name)));
+	}
+	return name;
+}
+
+static void
+archive_failed(struct archive *a, const char *what, const char *file)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("could not restore %s: %s: %s", file, what,
+					archive_error_string(a) ? archive_error_string(a) : "unknown error")));
+}
+
+/* one member: its data copied block by block to dest/<name> */
+static void
+extract_member(struct archive *in, struct archive *out, struct archive_entry *e,
+			   const char *dest, const char *file)
+{
+	const char *name = safe_member_name(archive_entry_pathname(e), file);
+	const char *link = archive_entry_hardlink(e);
+	const void *block;
+	size_t		size;
+	la_int64_t	offset;
+	int			rc;
+
+	/* symbolic links are never made from an archive (see the header) */
+	if (name == NULL || archive_entry_filetype(e) == AE_IFLNK)
+		return;
+	archive_entry_set_pathname(e, psprintf("%s/%s", dest, name));
+	if (link)
+		archive_entry_set_hardlink(e, psprintf("%s/%s", dest, safe_member_name(link, file)));
+	if (archive_write_header(out, e) != ARCHIVE_OK)
+		archive_failed(out, psprintf("writing \"%s\"", name), file);
+	while ((rc = archive_read_data_block(in, &block, &size, &offset)) == ARCHIVE_OK)
+		if (archive_write_data_block(out, block, size, offset) != ARCHIVE_OK)
+			archive_failed(out, psprintf("writing \"%s\"", name), file);
+	if (rc != ARCHIVE_EOF)
+		archive_failed(in, psprintf("reading \"%s\"", name), file);
+	if (archive_write_finish_entry(out) != ARCHIVE_OK)
+		archive_failed(out, psprintf("closing \"%s\"", name), file);
+}
+
+/* one tar of the backup, from the store into dest */
+static void
+extract_file(Feed *f, const CbBarmanBaseFile *bf, const char *dest)
+{
+	const char *url = cb_os_url(f->r->client, bf->key);
+	struct archive *in = archive_read_new();
+	struct archive *out = archive_write_disk_new();
+	struct archive_entry *e;
+	int			rc;
+
+	archive_read_support_filter_all(in);
+	archive_read_support_format_tar(in);
+	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+								   ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+	f->stream = cb_os_stream_open(f->r->client, bf->key);
+	if (archive_read_open(in, f, NULL, feed_read, NULL) != ARCHIVE_OK)
+		archive_failed(in, "opening", url);
+	while ((rc = archive_read_next_header(in, &e)) == ARCHIVE_OK)
+	{
+		CHECK_FOR_INTERRUPTS();
+		extract_member(in, out, e, dest, url);
+	}
+	if (rc != ARCHIVE_EOF)
+		archive_failed(in, "reading", url);
+	archive_read_free(in);
+	archive_write_free(out);
+	cb_os_stream_close(f->stream);
+	f->stream = NULL;
+}
+
+/* a tablespace's folder of ours: <instance>/tablespaces/<name or oid> */
+static char *
+tablespace_dir(CbInstance *inst, const CbBarmanBackup *b, Oid oid)
+{
+	for (int i = 0; i < b->ntablespaces; i++)
+		if (b->tablespaces[i].oid == oid && b->tablespaces[i].name &&
+			strchr(b->tablespaces[i].name, '/') == NULL && b->tablespaces[i].name[0] != '.')
+			return psprintf("%s/tablespaces/%s", inst->dir, b->tablespaces[i].name);
+	return psprintf("%s/tablespaces/%u", inst->dir, oid);
+}
+
+/* what a backup leaves out and a server needs (all empty at start) */
+static void
+complete_layout(const char *tmp, const char *url)
+{
+	static const char *const dirs[] = {
+		"pg_wal", "pg_wal/archive_status", "pg_tblspc", "pg_replslot", "pg_stat_tmp",
+		"pg_dynshmem", "pg_notify", "pg_serial", "pg_snapshots", "pg_subtrans",
+		"pg_logical", "pg_logical/snapshots", "pg_logical/mappings",
+	};
+
+	if (!cb_path_exists(psprintf("%s/backup_label", tmp)) ||
+		!cb_path_exists(psprintf("%s/global/pg_control", tmp)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("%s has no backup_label or global/pg_control: not a complete backup", url)));
+	for (int i = 0; i < (int) lengthof(dirs); i++)
+	{
+		char	   *d = psprintf("%s/%s", tmp, dirs[i]);
+
+		if (!cb_path_exists(d) && mkdir(d, S_IRWXU) != 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not create \"%s\": %m", d)));
+	}
+	/* a server must not start from another host's state */
+	unlink(psprintf("%s/postmaster.pid", tmp));
+	unlink(psprintf("%s/postmaster.opts", tmp));
+	unlink(psprintf("%s/recovery.signal", tmp));
+	unlink(psprintf("%s/standby.signal", tmp));
+}
+
+static void
+restore_files(CbCluster *c, CbRestore *r, const char *tmp, int64 *done)
+{
+	CbInstance *inst = &c->instances[0];
+	Feed		feed = {c, r, NULL, done, 0};
+
+	for (int i = 0; i < r->nfiles; i++)
+	{
+		const CbBarmanBaseFile *bf = &r->files[i];
+		const char *dest = tmp;
+
+		if (!bf->is_data)
+		{
+			dest = tablespace_dir(inst, r->backup, bf->tablespace_oid);
+			cb_mkdir_p(dest);
+			if (bf->part == 0)
+			{
+				char	   *link = psprintf("%s/pg_tblspc/%u", tmp, bf->tablespace_oid);
+
+				cb_mkdir_p(psprintf("%s/pg_tblspc", tmp));
+				unlink(link);
+				if (symlink(dest, link) != 0)
+					ereport(ERROR,
+							(errcode_for_file_access(),
+							 errmsg("could not create symbolic link \"%s\": %m", link)));
+			}
+		}
+		extract_file(&feed, bf, dest);
+	}
+	report_restore(&feed, true);
+}
+
+void
+cb_restore_base(CbCluster *c, CbRestore *r)
+{
+	CbInstance *inst = &c->instances[0];
+	char	   *tmp;
+	int64		done = 0;
+	char	   *tsdir = psprintf("%s/tablespaces", inst->dir);
+
+	cb_status_mark_bootstrapped(c->name);
+	/* a half restore from an interrupted run is discarded, never reused */
+	tmp = cb_instance_fresh_tmp(c, inst);
+	if (cb_path_exists(tsdir) && !cb_rmtree(tsdir))
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not remove \"%s\": %m", tsdir)));
+	if (mkdir(tmp, S_IRWXU) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create \"%s\": %m", tmp)));
+	PG_TRY();
+	{
+		restore_files(c, r, tmp, &done);
+		complete_layout(tmp, cb_os_url(r->client, r->files[0].key));
+	}
+	PG_CATCH();
+	{
+		/* nothing half-restored stays behind to look like a data directory */
+		cb_rmtree(tmp);
+		cb_rmtree(tsdir);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	cb_instance_install_tmp(inst);
+	ereport(LOG,
+			(errmsg("cnpg_bootstrap: cluster \"%s\": backup %s restored, " INT64_FORMAT " bytes read",
+					c->name, r->backup->backup_id, done)));
+}
+
+/* ---------- configure step ---------- */
+
+/* the spec's value of an integer setting, or PostgreSQL's default */
+static int
+spec_int(CbCluster *c, const char *key, int dflt)
+{
+	const char *v = cb_map_get(&c->spec->parameters, key);
+
+	return v ? atoi(v) : dflt;
+}
+
+/*
+ * Settings a standby needs at least as high as the primary had
+ * (SPEC-cnpg.md 9.2 step 6): max(spec, pg_control of the backup).
+ */
+static void
+raise_to_control_file(CbCluster *c, const char *pgdata, StringInfo conf)
+{
+	bool		crc_ok;
+	ControlFileData *cf = get_controlfile(pgdata, &crc_ok);
+	const struct
+	{
+		const char *key;
+		int			dflt;
+		int			control;
+	}			keys[] = {
+		{"max_connections", 100, cf->MaxConnections},
+		{"max_wal_senders", 10, cf->max_wal_senders},
+		{"max_worker_processes", 8, cf->max_worker_processes},
+		{"max_prepared_transactions", 0, cf->max_prepared_xacts},
+		{"max_locks_per_transaction", 64, cf->max_locks_per_xact},
+	};
+
+	if (!crc_ok || cf->pg_control_version != PG_CONTROL_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the restored global/pg_control is %s",
+						crc_ok ? "of another major version" : "corrupt (CRC mismatch)")));
+	for (int i = 0; i < (int) lengthof(keys); i++)
+	{
+		int			spec = spec_int(c, keys[i].key, keys[i].dflt);
+
+		if (keys[i].control > spec)
+			appendStringInfo(conf, "%s = '%d'\n", keys[i].key, keys[i].control);
+	}
+}
+
+/* a path for /bin/sh, in single quotes */
+static char *
+shell_quote(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '\'');
+	for (; *s; s++)
+	{
+		if (*s == '\'')
+			appendStringInfoString(&buf, "'\\''");
+		else
+			appendStringInfoChar(&buf, *s);
+	}
+	appendStringInfoChar(&buf, '\'');
+	return buf.data;
+}
+
+/* our program, beside the control instance's postgres binary */
+static char *
+wal_restore_program(void)
+{
+	char		dir[MAXPGPATH];
+	char	   *path;
+
+	strlcpy(dir, my_exec_path, sizeof(dir));
+	get_parent_directory(dir);
+	path = psprintf("%s/%s", dir, CB_WAL_RESTORE_PROGRAM);
+	if (access(path, X_OK) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("could not find %s: %m", path),
+				 errhint("\"make install\" installs it beside the server's binaries.")));
+	return path;
+}
+
+/*
+ * The restore_command: our program and a 0600 file with what it needs,
+ * credentials included, so that nothing secret is on a command line.
+ */
+static char *
+restore_command(CbCluster *c, CbRestore *r, bool replica)
+{
+	CbInstance *inst = &c->instances[0];
+	char	   *dir = psprintf("%s/wal-restore", inst->dir);
+	char	   *conf_path = psprintf("%s/wal-restore.conf", dir);
+	CbWalRestoreConf conf;
+	char	   *why;
+
+	cb_mkdir_p(dir);
+	if (chmod(dir, S_IRWXU) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not change the mode of \"%s\": %m", dir)));
+	memset(&conf, 0, sizeof(conf));
+	conf.destination_path = r->cfg.destination_path;
+	conf.endpoint_url = r->cfg.endpoint_url;
+	conf.endpoint_ca_file = r->cfg.endpoint_ca_file;
+	conf.access_key_id = r->cfg.access_key_id;
+	conf.secret_access_key = r->cfg.secret_access_key;
+	conf.region = r->cfg.region;
+	conf.session_token = r->cfg.session_token;
+	conf.server_name = r->server_name;
+	conf.spool_dir = psprintf("%s/spool", dir);
+	conf.prefetch = r->store->wal_max_parallel > 0 ?
+		r->store->wal_max_parallel : CB_DEFAULT_WAL_PREFETCH;
+	conf.standby = replica;
+	if (cb_path_exists(conf.spool_dir))
+		cb_rmtree(conf.spool_dir);
+	cb_mkdir_p(conf.spool_dir);
+	if (!cb_walrestore_conf_write(conf_path, &conf, &why))
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write \"%s\": %s", conf_path, why)));
+	return psprintf("%s %s %%f %%p", shell_quote(wal_restore_program()), shell_quote(conf_path));
+}
+
+/* the source's ALTER SYSTEM settings (archive_command ...) must not apply here */
+static void
+set_aside_auto_conf(const char *pgdata)
+{
+	static const char header[] = "# Do not edit this file manually!\n"
+		"# It will be overwritten by the ALTER SYSTEM command.\n";
+	char	   *auto_conf = psprintf("%s/postgresql.auto.conf", pgdata);
+	size_t		len = 0;
+	char	   *old = cb_read_file(auto_conf, &len);
+
+	if (old && len > strlen(header))
+		cb_write_file(psprintf("%s/postgresql.auto.conf.source", pgdata), old, len, 0600);
+	cb_write_file(auto_conf, header, strlen(header), 0600);
+}
+
+void
+cb_restore_configure(CbCluster *c, CbRestore *r, bool replica)
+{
+	CbInstance *inst = &c->instances[0];
+	StringInfoData conf;
+
+	initStringInfo(&conf);
+	appendStringInfo(&conf, "restore_command = %s\n",
+					 cb_conf_quote(restore_command(c, r, replica)));
+	raise_to_control_file(c, inst->pgdata, &conf);
+	set_aside_auto_conf(inst->pgdata);
+	unlink(psprintf("%s/standby.signal", inst->pgdata));
+	unlink(psprintf("%s/recovery.signal", inst->pgdata));
+	cb_write_file(psprintf("%s/.check-empty-wal-archive", inst->pgdata), "", 0, 0600);
+	if (replica)
+	{
+		/* WAL shipping from the store; streaming too if the source has a server */
+		appendStringInfoString(&conf, "recovery_target_timeline = 'latest'\n");
+		if (r->source->connection_parameters.n > 0)
+		{
+			CbSource   *src = cb_source_prepare(c, r->source->name, "spec.replica.source");
+
+			appendStringInfo(&conf, "primary_conninfo = %s\n",
+							 cb_conf_quote(cb_source_conninfo(src, NULL, NULL)));
+		}
+		cb_write_instance_config(c, inst, inst->pgdata, conf.data);
+		cb_write_file(psprintf("%s/standby.signal", inst->pgdata), "", 0, 0600);
+		return;
+	}
+	appendStringInfoString(&conf, "recovery_target_action = 'promote'\n\n");
+	appendStringInfoString(&conf, cb_recovery_target_conf(&c->spec->bootstrap.recovery.target));
+	cb_write_instance_config(c, inst, inst->pgdata, conf.data);
+	cb_write_file(psprintf("%s/recovery.signal", inst->pgdata), "", 0, 0600);
+}
+
+/* ---------- promote step ---------- */
+
+/* the message of the last FATAL or PANIC in the instance's csvlog */
+static char *
+last_fatal(CbInstance *inst)
+{
+	char	   *log = cb_read_file(psprintf("%s/postgres.csv", inst->logdir), NULL);
+	char	   *hit = NULL;
+	char	   *p;
+	StringInfoData msg;
+
+	for (p = log; p && (p = strstr(p, ",FATAL,")) != NULL; p++)
+		hit = p + 7;
+	for (p = log; p && (p = strstr(p, ",PANIC,")) != NULL; p++)
+		hit = p + 7;
+	if (hit == NULL || (p = strchr(hit, ',')) == NULL)
+		return pstrdup("see the server log");
+	p++;						/* past the SQLSTATE */
+	initStringInfo(&msg);
+	if (*p == '"')
+		for (p++; *p && !(p[0] == '"' && p[1] != '"'); p++)
+		{
+			if (p[0] == '"')
+				p++;
+			appendStringInfoChar(&msg, *p);
+		}
+	else
+		while (*p && *p != ',' && *p != '\n')
+			appendStringInfoChar(&msg, *p++);
+	return msg.data;
+}
+
+/* one value from the recovering server, NULL if it does not answer (yet) */
+static char *
+probe(CbCluster *c, const char *sql)
+{
+	CbInstance *inst = &c->instances[0];
+	char	   *err = NULL;
+	PGconn	   *conn = cb_connect_local(c->run_dir, inst->port, "postgres", 5000, &err);
+	char	   *v;
+
+	if (conn == NULL)
+		return NULL;
+	v = cb_query_value(conn, sql, &err);
+	cb_disconnect(conn);
+	return v;
+}
+
+void
+cb_restore_wait(CbCluster *c, bool replica)
+{
+	CbInstance *inst = &c->instances[0];
+	TimestampTz last = 0;
+	char	   *override;
+
+	for (;;)
+	{
+		char	   *v;
+
+		if (cb_instance_pid(inst->pgdata) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("%s stopped during recovery: %s", inst->name, last_fatal(inst)),
+					 errhint("See the logs under \"%s\".", inst->logdir)));
+		v = probe(c, "SELECT pg_catalog.pg_is_in_recovery()::text || ' ' ||"
+				  " coalesce(pg_catalog.pg_last_wal_replay_lsn()::text, '')");
+		if (v && strncmp(v, replica ? "true" : "false", replica ? 4 : 5) == 0)
+			break;
+		if (v && TimestampDifferenceExceeds(last, GetCurrentTimestamp(), 1000))
+		{
+			last = GetCurrentTimestamp();
+			cb_status_progress(c->name, psprintf("replaying WAL: at %s", strchr(v, ' ') + 1));
+			cb_status_phase(c->name, CB_PHASE_SETTING_UP,
+							psprintf("Recovering %s: WAL replayed up to %s", inst->name,
+									 strchr(v, ' ') + 1));
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 50, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (replica)
+		return;
+
+	/*
+	 * Promoted on a new timeline.  The raised settings and the recovery
+	 * ones go; a restart makes the primary announce the spec's values, so
+	 * that standbys configured from the spec can follow it.
+	 */
+	override = cb_read_file(psprintf("%s/override.conf", inst->pgdata), NULL);
+	cb_write_file(psprintf("%s/override.conf", inst->pgdata), "", 0, 0600);
+	if (override && strstr(override, "\nmax_"))
+	{
+		cb_instance_stop(c, inst->pgdata, "fast");
+		cb_instance_start(c, inst);
+	}
+	else
+		(void) probe(c, "SELECT pg_catalog.pg_reload_conf()");
+}

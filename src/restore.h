@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ *
+ * restore.h
+ *	  The recovery bootstrap method: a base backup streamed from a Barman
+ *	  Cloud object store into the new PGDATA, then archive recovery fed by
+ *	  cnpg_bootstrap_wal_restore (src/bin/).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CB_RESTORE_H
+#define CB_RESTORE_H
+
+#include "barman.h"
+#include "objectstore.h"
+#include "reconcile.h"
+
+typedef struct CbRestore
+{
+	const CbExternalCluster *source;
+	const CbObjectStore *store;
+	char	   *server_name;	/* the folder under destinationPath */
+	CbOsConfig	cfg;			/* credentials resolved from Secrets */
+	CbOsClient *client;
+	const CbBarmanBackup *backup;	/* the chosen one; NULL once restored */
+	int			nfiles;
+	CbBarmanBaseFile *files;
+	int64		total_bytes;
+} CbRestore;
+
+/* store step: credentials, and (unless restored already) the backup to use */
+extern CbRestore *cb_restore_prepare(CbCluster *c, bool choose);
+/* restore step: every tar of the backup into <pgdata>.tmp, renamed when whole */
+extern void cb_restore_base(CbCluster *c, CbRestore *r);
+/* configure step: restore_command, targets, signal file */
+extern void cb_restore_configure(CbCluster *c, CbRestore *r, bool replica);
+/* promote step: wait for the end of recovery (or, replica, for consistency) */
+extern void cb_restore_wait(CbCluster *c, bool replica);
+
+#endif							/* CB_RESTORE_H */
