@@ -11,6 +11,8 @@ SRCS = $(sort $(wildcard src/*.c))
 OBJS = cnpg_bootstrap.o $(patsubst %.c,%.o,$(filter-out src/fields_gen.c,$(SRCS))) src/fields_gen.o
 
 PG_CONFIG ?= pg_config
+# restore_command's WAL fetcher (src/bin/, outside the module's wildcard)
+WALRESTORE = src/bin/cnpg_bootstrap_wal_restore
 PG_CPPFLAGS = -I$(srcdir)/src -I$(shell $(PG_CONFIG) --includedir)
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = -lyaml -lssl -lcrypto -lcurl -larchive -L$(shell $(PG_CONFIG) --libdir) -lpq
@@ -19,10 +21,29 @@ REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-instance=tmp_check_regress --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=cnpg_bootstrap
 TAP_TESTS = 1
-EXTRA_CLEAN = src/fields_gen.c tmp_check_regress fuzz/fuzz_manifest
+EXTRA_CLEAN = src/fields_gen.c tmp_check_regress fuzz/fuzz_manifest $(WALRESTORE)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# The WAL fetcher links the module's object-store code built without the
+# backend (-DCB_OS_NO_BACKEND) and PostgreSQL's frontend libpgcommon.
+WALRESTORE_SRCS = src/bin/cnpg_bootstrap_wal_restore.c src/bin/wal_restore_shim.c \
+	src/objectstore.c src/barman.c src/walrestore_conf.c
+all: $(WALRESTORE)
+$(WALRESTORE): $(WALRESTORE_SRCS) src/bin/wal_restore_shim.h src/objectstore.h src/barman.h \
+		src/walrestore_conf.h src/model.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DCB_OS_NO_BACKEND -I$(srcdir)/src/bin -o $@ $(WALRESTORE_SRCS) \
+		$(LDFLAGS) -L$(shell $(PG_CONFIG) --pkglibdir) -lpgcommon -lpgport -lcurl -lssl -lcrypto -larchive
+
+.PHONY: install-walrestore uninstall-walrestore
+install: install-walrestore
+install-walrestore: $(WALRESTORE)
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) $(WALRESTORE) '$(DESTDIR)$(bindir)/'
+uninstall: uninstall-walrestore
+uninstall-walrestore:
+	rm -f '$(DESTDIR)$(bindir)/$(notdir $(WALRESTORE))'
 
 src/fields_gen.c: tools/gen_fields.pl data/cnpg-cluster-fields.tsv data/cnpg-objectstore-fields.tsv
 	perl tools/gen_fields.pl data/cnpg-cluster-fields.tsv data/cnpg-objectstore-fields.tsv > $@.tmp && mv $@.tmp $@

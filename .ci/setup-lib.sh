@@ -18,7 +18,7 @@ apt_get() {
 # Install only what is missing: naming an installed package upgrades it.
 ensure_packages() {
 	local p need=() dev=postgresql-server-dev-15
-	for p in build-essential libyaml-dev libssl-dev libcurl4-openssl-dev libpq-dev \
+	for p in build-essential libyaml-dev libssl-dev libcurl4-openssl-dev libpq-dev libarchive-dev \
 		libipc-run-perl clang libclang-rt-14-dev postgresql-15 postgresql-contrib openssl; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
 	done

@@ -1,0 +1,605 @@
+/*-------------------------------------------------------------------------
+ *
+ * cnpg_bootstrap_wal_restore.c
+ *	  restore_command for WAL archived by Barman Cloud in an S3 object
+ *	  store, in C: what barman-cloud-wal-restore does, without Python, and
+ *	  with prefetch.
+ *
+ *	  cnpg_bootstrap_wal_restore CONFIG-FILE %f %p
+ *
+ * CONFIG-FILE (src/walrestore_conf.h, written by the background worker,
+ * mode 0600) holds the store, the credentials, the serverName, the spool
+ * directory, how many segments to fetch at once and whether this is a
+ * replica cluster.  Credentials are never taken from the command line.
+ *
+ * For %f:
+ *   1. <spool_dir>/%f exists (prefetched by an earlier call): renamed to
+ *	    %p.  No request, a few milliseconds.
+ *   2. A segment: list <server>/wals/<TLI+log>/, take the object of %f
+ *	    (any compression suffix) and the following segments of the folder
+ *	    with consecutive numbers, up to `prefetch` in all; GET them in
+ *	    parallel, decompress (libarchive: gzip, bzip2, xz, zstd, lz4;
+ *	    snappy is refused), write %f to %p and the others to the spool,
+ *	    each through "<name>.tmp" and a rename.  History, .partial and
+ *	    .backup files are fetched alone, after a listing of their name as
+ *	    prefix (to learn the suffix).
+ *
+ * Exit status, as PostgreSQL reads it (docs: "Recovering Using a
+ * Continuous Archive Backup", restore_command):
+ *   0    %p written.
+ *   1    %f is not in the archive (the end of the archive), or any failure
+ *	      when standby=on: a replica cluster retries later (and may stream
+ *	      meanwhile).
+ *   128  any other failure in recovery (standby=off): network errors after
+ *	      the client's retries, a refused signature, a bad configuration.
+ *	      Status 1 would make PostgreSQL take the failure for the end of
+ *	      the archive and finish recovery early, at a wrong point, on a new
+ *	      timeline; a status above 125 makes it abort recovery instead, so
+ *	      that the bootstrap fails visibly and can be retried.
+ *	      A configuration that cannot be read also gives 128: standby is
+ *	      not known then.
+ * SIGTERM (PostgreSQL's startup process forwards a shutdown to its
+ * restore_command) abandons the transfers at once, removes the temporary
+ * files and ends the program by SIGTERM, as PostgreSQL expects.
+ *
+ * Every message is one line on stderr, prefixed with the program name; the
+ * store's texts come from objectstore.c, which scrubs credentials.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <archive.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "barman.h"
+#include "objectstore.h"
+#include "walrestore_conf.h"
+#include "wal_restore_shim.h"
+
+#define EXIT_NOT_FOUND	1
+#define EXIT_FATAL		128
+
+/* a WAL object of the listing */
+typedef struct WalObject
+{
+	char	   *name;			/* WAL name, without the suffix */
+	char	   *key;
+	CbCompression compression;
+} WalObject;
+
+/* one file being fetched */
+typedef struct Fetch
+{
+	WalObject	obj;
+	char	   *path;			/* %p, or <spool_dir>/<name> */
+	char	   *tmp;			/* path + ".tmp" */
+	int			fd;
+	StringInfoData compressed;	/* the object, when it is compressed */
+	int			write_errno;	/* a failed write to fd */
+} Fetch;
+
+static volatile sig_atomic_t got_sigterm = false;
+
+/* temporary files to remove at exit: NULL once renamed */
+static char *temp_files[CB_WALRESTORE_MAX_PREFETCH];
+static int	ntemp_files;
+
+static int	fail_status = EXIT_FATAL;
+
+/* ---------- signals, exit, messages ---------- */
+
+static void
+sigterm_handler(int sig)
+{
+	got_sigterm = true;
+}
+
+static void
+remove_temp_files(void)
+{
+	for (int i = 0; i < ntemp_files; i++)
+		if (temp_files[i] != NULL)
+			unlink(temp_files[i]);
+}
+
+/* end by the signal PostgreSQL sent, so that it sees a shutdown */
+static void
+die_by_sigterm(void)
+{
+	remove_temp_files();
+	ntemp_files = 0;
+	signal(SIGTERM, SIG_DFL);
+	raise(SIGTERM);
+	exit(EXIT_FATAL);			/* not reached */
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sigterm_handler;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: poll() returns at once */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	atexit(remove_temp_files);
+}
+
+static void pg_attribute_printf(2, 3)
+complain(const char *level, const char *fmt,...)
+{
+	va_list		ap;
+
+	fprintf(stderr, "%s: %s: ", WR_PROGNAME, level);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* a failure of the store for what; exits */
+static void pg_attribute_noreturn()
+store_failure(const char *what, const CbOsError *err)
+{
+	if (got_sigterm)
+		die_by_sigterm();
+	complain("ERROR", "could not fetch %s: %s%s%s%s", what, err->message,
+			 err->hint ? " (" : "", err->hint ? err->hint : "",
+			 err->hint ? ")" : "");
+	exit(fail_status);
+}
+
+/* ---------- the wait function of the S3 client ---------- */
+
+/* poll(); false (abandon the transfers) once SIGTERM came */
+static bool
+poll_wait(void *arg, CbOsWaitSocket *socks, int nsocks, long timeout_ms)
+{
+	struct pollfd pfd[128];
+
+	if (got_sigterm)
+		return false;
+	nsocks = Min(nsocks, (int) lengthof(pfd));
+	for (int i = 0; i < nsocks; i++)
+	{
+		pfd[i].fd = socks[i].fd;
+		pfd[i].events = ((socks[i].events & CB_OS_WAIT_READ) ? POLLIN : 0) |
+			((socks[i].events & CB_OS_WAIT_WRITE) ? POLLOUT : 0);
+		pfd[i].revents = 0;
+	}
+	if (poll(pfd, nsocks, (int) timeout_ms) > 0)
+		for (int i = 0; i < nsocks; i++)
+		{
+			/* an error or a hang-up is for libcurl to read */
+			if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL))
+				socks[i].revents = socks[i].events;
+			else
+				socks[i].revents = ((pfd[i].revents & POLLIN) ? CB_OS_WAIT_READ : 0) |
+					((pfd[i].revents & POLLOUT) ? CB_OS_WAIT_WRITE : 0);
+		}
+	return !got_sigterm;
+}
+
+/* ---------- files ---------- */
+
+static bool
+write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0)
+	{
+		ssize_t		n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		data += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* across file systems: copy, then remove the source */
+static bool
+copy_file(const char *from, const char *to)
+{
+	char		buf[65536];
+	char	   *tmp = psprintf("%s.tmp", to);
+	int			in = open(from, O_RDONLY | O_CLOEXEC);
+	int			out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ssize_t		n = 0;
+	bool		ok = in >= 0 && out >= 0;
+
+	while (ok && (n = read(in, buf, sizeof(buf))) > 0)
+		ok = write_all(out, buf, n);
+	ok = ok && n == 0;
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) != 0)
+		ok = false;
+	ok = ok && rename(tmp, to) == 0;
+	if (!ok)
+		unlink(tmp);
+	else
+		unlink(from);
+	return ok;
+}
+
+/* step 1: a segment prefetched by an earlier call */
+static bool
+take_from_spool(const char *spool_dir, const char *name, const char *dest)
+{
+	char	   *path = psprintf("%s/%s", spool_dir, name);
+
+	if (rename(path, dest) == 0)
+		return true;
+	if (errno == ENOENT)
+		return false;
+	if (errno == EXDEV && copy_file(path, dest))
+		return true;
+	complain("WARNING", "could not move \"%s\" to \"%s\", fetching it again: %m",
+			 path, dest);
+	unlink(path);
+	return false;
+}
+
+/* ---------- listing ---------- */
+
+/* the WAL objects under prefix, in the store's (key) order */
+static int
+list_wal_objects(CbOsClient *client, const char *prefix, WalObject **objects)
+{
+	CbOsListing listing;
+	CbOsError	err;
+	int			n = 0;
+
+	if (cb_os_list(client, prefix, NULL, 0, &listing, &err) != CB_OS_OK)
+		store_failure(psprintf("the listing of %s", cb_os_url(client, prefix)), &err);
+	*objects = palloc0(sizeof(WalObject) * (listing.nobjects + 1));
+	for (int i = 0; i < listing.nobjects; i++)
+	{
+		const char *key = listing.objects[i].key;
+		const char *slash = strrchr(key, '/');
+		WalObject  *o = &(*objects)[n];
+
+		if (!cb_barman_parse_wal_object(slash ? slash + 1 : key, &o->name,
+										&o->compression))
+			continue;
+		o->key = pstrdup(key);
+		n++;
+	}
+	return n;
+}
+
+static uint32
+segment_number(const char *name)
+{
+	return (uint32) strtoul(name + 16, NULL, 16);
+}
+
+/*
+ * The object of name, then (for a segment) the consecutive segments that
+ * follow it in the folder, up to max in all.  The folder is one timeline
+ * and one log, so "consecutive" is the last 8 hex digits plus one.
+ */
+static int
+choose_batch(WalObject *objs, int n, const char *name, int max,
+			 WalObject *batch)
+{
+	int			count = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(objs[i].name, name) == 0)
+			break;
+	if (i == n)
+		return 0;
+	batch[count++] = objs[i];
+	if (cb_barman_wal_kind(name) != CB_WAL_SEGMENT)
+		return count;
+	for (i++; i < n && count < max; i++)
+	{
+		const WalObject *prev = &batch[count - 1];
+
+		if (cb_barman_wal_kind(objs[i].name) != CB_WAL_SEGMENT ||
+			strcmp(objs[i].name, prev->name) == 0)
+			continue;			/* a .backup, or a second suffix of one */
+		if (segment_number(objs[i].name) != segment_number(prev->name) + 1 ||
+			objs[i].compression == CB_COMPRESSION_SNAPPY)
+			break;
+		batch[count++] = objs[i];
+	}
+	return count;
+}
+
+/* ---------- decompression ---------- */
+
+static int
+filter_code(CbCompression c)
+{
+	switch (c)
+	{
+		case CB_COMPRESSION_GZIP:
+			return ARCHIVE_FILTER_GZIP;
+		case CB_COMPRESSION_BZIP2:
+			return ARCHIVE_FILTER_BZIP2;
+		case CB_COMPRESSION_XZ:
+			return ARCHIVE_FILTER_XZ;
+		case CB_COMPRESSION_ZSTD:
+			return ARCHIVE_FILTER_ZSTD;
+		case CB_COMPRESSION_LZ4:
+			return ARCHIVE_FILTER_LZ4;
+		default:
+			return ARCHIVE_FILTER_NONE;
+	}
+}
+
+/* f->compressed, decompressed into f->fd; NULL or why not */
+static char *
+decompress(Fetch *f)
+{
+	static char buf[256 * 1024];
+	struct archive *a = archive_read_new();
+	struct archive_entry *entry;
+	la_ssize_t	n;
+	int64		total = 0;
+	char	   *why = NULL;
+
+	archive_read_support_filter_all(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open_memory(a, f->compressed.data, f->compressed.len) != ARCHIVE_OK ||
+		archive_read_next_header(a, &entry) != ARCHIVE_OK)
+		why = psprintf("not readable as %s data: %s",
+					   cb_compression_name(f->obj.compression),
+					   archive_error_string(a) ? archive_error_string(a) : "empty");
+	else if (archive_filter_code(a, 0) != filter_code(f->obj.compression))
+		why = psprintf("not %s data (the suffix says it is)",
+					   cb_compression_name(f->obj.compression));
+	while (why == NULL && (n = archive_read_data(a, buf, sizeof(buf))) != 0)
+	{
+		if (n < 0)
+			why = psprintf("corrupt %s data: %s", cb_compression_name(f->obj.compression),
+						   archive_error_string(a));
+		else if (!write_all(f->fd, buf, n))
+			why = psprintf("could not write \"%s\": %m", f->tmp);
+		total += n > 0 ? n : 0;
+	}
+	if (why == NULL && total == 0)
+		why = pstrdup("decompressed to nothing");
+	archive_read_free(a);
+	return why;
+}
+
+/* ---------- fetching ---------- */
+
+/* GET callback: plain bytes straight to the file, others to memory */
+static bool
+receive(void *arg, const char *data, size_t len)
+{
+	Fetch	   *f = arg;
+
+	if (f->obj.compression != CB_COMPRESSION_NONE)
+	{
+		appendBinaryStringInfo(&f->compressed, data, len);
+		return true;
+	}
+	if (write_all(f->fd, data, len))
+		return true;
+	f->write_errno = errno;
+	return false;
+}
+
+static bool
+open_temp(Fetch *f, const WalObject *obj, const char *path)
+{
+	f->obj = *obj;
+	f->path = pstrdup(path);
+	f->tmp = psprintf("%s.tmp", path);
+	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (f->fd < 0)
+		return false;
+	temp_files[ntemp_files++] = f->tmp;
+	initStringInfo(&f->compressed);
+	return true;
+}
+
+/* after its GET: decompress, close, rename; NULL or why not */
+static char *
+finish_file(Fetch *f)
+{
+	char	   *why = NULL;
+
+	if (f->write_errno != 0)
+	{
+		errno = f->write_errno;
+		why = psprintf("could not write \"%s\": %m", f->tmp);
+	}
+	else if (f->obj.compression != CB_COMPRESSION_NONE)
+		why = decompress(f);
+	pfree(f->compressed.data);
+	if (close(f->fd) != 0 && why == NULL)
+		why = psprintf("could not write \"%s\": %m", f->tmp);
+	if (why == NULL && rename(f->tmp, f->path) != 0)
+		why = psprintf("could not rename \"%s\" to \"%s\": %m", f->tmp, f->path);
+	if (why != NULL)
+		unlink(f->tmp);
+	for (int i = 0; i < ntemp_files; i++)
+		if (temp_files[i] == f->tmp)
+			temp_files[i] = NULL;
+	return why;
+}
+
+/* the files of the batch, %p first; how many could be opened */
+static int
+open_batch(const CbWalRestoreConf *conf, const char *dest, WalObject *batch,
+		   int n, Fetch *fetches)
+{
+	int			opened;
+
+	if (!open_temp(&fetches[0], &batch[0], dest))
+	{
+		complain("ERROR", "could not create \"%s.tmp\": %m", dest);
+		exit(fail_status);
+	}
+	if (n > 1 && mkdir(conf->spool_dir, 0700) != 0 && errno != EEXIST)
+	{
+		complain("WARNING", "could not create spool directory \"%s\", not prefetching: %m",
+				 conf->spool_dir);
+		return 1;
+	}
+	for (opened = 1; opened < n; opened++)
+		if (!open_temp(&fetches[opened], &batch[opened],
+					   psprintf("%s/%s", conf->spool_dir, batch[opened].name)))
+		{
+			complain("WARNING", "could not create \"%s/%s.tmp\", prefetching less: %m",
+					 conf->spool_dir, batch[opened].name);
+			break;
+		}
+	return opened;
+}
+
+/* GET the batch at once, then write the files; exits on a failure of %f */
+static void
+fetch_batch(CbOsClient *client, const CbWalRestoreConf *conf,
+			const char *dest, WalObject *batch, int n)
+{
+	Fetch		fetches[CB_WALRESTORE_MAX_PREFETCH];
+	CbOsGetRequest reqs[CB_WALRESTORE_MAX_PREFETCH];
+
+	memset(fetches, 0, sizeof(fetches));
+	memset(reqs, 0, sizeof(reqs));
+	n = open_batch(conf, dest, batch, n, fetches);
+	for (int i = 0; i < n; i++)
+	{
+		reqs[i].key = fetches[i].obj.key;
+		reqs[i].length = -1;
+		reqs[i].fn = receive;
+		reqs[i].arg = &fetches[i];
+	}
+	cb_os_get_many(client, n, reqs);
+	if (got_sigterm)
+		die_by_sigterm();
+	for (int i = 0; i < n; i++)
+	{
+		char	   *why = NULL;
+
+		if (reqs[i].status == CB_OS_NOT_FOUND && i == 0)
+		{
+			complain("LOG", "WAL file %s was removed from the archive meanwhile", batch[0].name);
+			exit(EXIT_NOT_FOUND);
+		}
+		if (reqs[i].status != CB_OS_OK && i == 0)
+			store_failure(psprintf("WAL file %s", batch[0].name), &reqs[0].err);
+		if (reqs[i].status != CB_OS_OK)
+			why = reqs[i].err.message;
+		else
+			why = finish_file(&fetches[i]);
+		if (why != NULL && i == 0)
+		{
+			complain("ERROR", "could not restore WAL file %s: %s", batch[0].name, why);
+			exit(fail_status);
+		}
+		if (why != NULL)
+			complain("WARNING", "could not prefetch WAL file %s: %s", batch[i].name, why);
+	}
+}
+
+static CbOsClient *
+make_client(const CbWalRestoreConf *conf)
+{
+	CbOsConfig	cfg;
+	CbOsError	err;
+	CbOsClient *client;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.provider = CB_OS_PROVIDER_S3;
+	cfg.destination_path = conf->destination_path;
+	cfg.endpoint_url = conf->endpoint_url;
+	cfg.endpoint_ca_file = conf->endpoint_ca_file;
+	cfg.access_key_id = conf->access_key_id;
+	cfg.secret_access_key = conf->secret_access_key;
+	cfg.region = conf->region;
+	cfg.session_token = conf->session_token;
+	cfg.max_parallel = conf->prefetch;
+	cfg.wait = poll_wait;
+	if ((client = cb_os_client_create(&cfg, &err)) == NULL)
+	{
+		complain("ERROR", "%s", err.message);
+		exit(fail_status);
+	}
+	return client;
+}
+
+/* step 2 and 3: from the store */
+static int
+fetch_from_store(const CbWalRestoreConf *conf, const char *name,
+				 const char *dest)
+{
+	CbOsClient *client = make_client(conf);
+	char	   *dir = cb_barman_wal_dir(conf->server_name, name);
+	bool		segment = cb_barman_wal_kind(name) == CB_WAL_SEGMENT;
+	WalObject  *objs;
+	WalObject	batch[CB_WALRESTORE_MAX_PREFETCH];
+	int			n;
+
+	/* a segment: its whole folder, to see what follows; else the name */
+	n = list_wal_objects(client, segment ? dir : psprintf("%s%s", dir, name),
+						 &objs);
+	n = choose_batch(objs, n, name, segment ? conf->prefetch : 1, batch);
+	if (n == 0)
+	{
+		complain("LOG", "WAL file %s not found in %s", name,
+				 cb_os_url(client, dir));
+		return EXIT_NOT_FOUND;
+	}
+	if (batch[0].compression == CB_COMPRESSION_SNAPPY)
+	{
+		complain("ERROR", "WAL file %s is snappy-compressed, which %s cannot read (use gzip, bzip2 or another wal.compression)",
+				 name, WR_PROGNAME);
+		return fail_status;
+	}
+	fetch_batch(client, conf, dest, batch, n);
+	cb_os_client_free(client);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	CbWalRestoreConf conf;
+	const char *name;
+	const char *dest;
+	char	   *errmsg;
+
+	if (argc != 4)
+	{
+		fprintf(stderr, "usage: %s CONFIG-FILE %%f %%p\n", WR_PROGNAME);
+		return EXIT_FATAL;
+	}
+	name = argv[2];
+	dest = argv[3];
+	setup_signals();
+	if (!cb_walrestore_conf_read(argv[1], &conf, &errmsg))
+	{
+		complain("ERROR", "%s", errmsg);
+		return EXIT_FATAL;
+	}
+	fail_status = wr_error_exit_status = conf.standby ? 1 : EXIT_FATAL;
+	/* also keeps '/' and ".." out of the spool's paths */
+	if (cb_barman_wal_kind(name) == CB_WAL_NONE)
+	{
+		complain("ERROR", "\"%s\" is not a WAL file name", name);
+		return fail_status;
+	}
+	if (take_from_spool(conf.spool_dir, name, dest))
+		return 0;
+	return fetch_from_store(&conf, name, dest);
+}

@@ -1,0 +1,18 @@
+/*-------------------------------------------------------------------------
+ *
+ * wal_restore_shim.h
+ *	  The error reporting of cnpg_bootstrap_wal_restore (wal_restore_shim.c)
+ *	  for the extension's sources it links (objectstore.c, barman.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CB_WAL_RESTORE_SHIM_H
+#define CB_WAL_RESTORE_SHIM_H
+
+/* prefix of every line written to stderr */
+#define WR_PROGNAME "cnpg_bootstrap_wal_restore"
+
+/* exit status of an ereport(ERROR) (set once the configuration is read) */
+extern int	wr_error_exit_status;
+
+#endif							/* CB_WAL_RESTORE_SHIM_H */

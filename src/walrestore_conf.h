@@ -1,0 +1,63 @@
+/*-------------------------------------------------------------------------
+ *
+ * walrestore_conf.h
+ *	  The configuration file of cnpg_bootstrap_wal_restore, the program that
+ *	  restore_command runs to fetch WAL from a Barman Cloud object store.
+ *	  The background worker writes it; the program reads it.  It holds the
+ *	  store's credentials, so it is never passed on a command line: mode
+ *	  0600, owned by the user that runs PostgreSQL.
+ *
+ * Format: "key=value" lines; '#' starts a comment line.  In values, a
+ * backslash is written "\\", a newline "\n" and a carriage return "\r";
+ * every other byte is written as is.  A NULL value is left out.
+ *
+ * Pure: no ereport (palloc, psprintf and StringInfo only), so the same
+ * file is compiled into the module and into the program.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CB_WALRESTORE_CONF_H
+#define CB_WALRESTORE_CONF_H
+
+#include "postgres.h"
+
+#define CB_WALRESTORE_MAX_PREFETCH 64
+
+typedef struct CbWalRestoreConf
+{
+	char	   *destination_path;	/* s3://bucket[/prefix] */
+	char	   *endpoint_url;	/* may be NULL */
+	char	   *endpoint_ca_file;	/* may be NULL */
+	char	   *access_key_id;
+	char	   *secret_access_key;
+	char	   *region;			/* may be NULL */
+	char	   *session_token;	/* may be NULL */
+	char	   *server_name;	/* folder under destination_path */
+	char	   *spool_dir;		/* absolute dir for prefetched segments */
+	int			prefetch;		/* segments fetched at once
+								 * (wal.maxParallel), 1 ..
+								 * CB_WALRESTORE_MAX_PREFETCH */
+	bool		standby;		/* true: replica cluster (errors are soft),
+								 * false: recovery */
+} CbWalRestoreConf;
+
+/*
+ * Write conf to path atomically: a temporary file beside it (mode 0600),
+ * fsync, rename, fsync of the directory.  false with *errmsg (no value of
+ * conf in it) on failure.
+ */
+extern bool cb_walrestore_conf_write(const char *path,
+									 const CbWalRestoreConf *conf,
+									 char **errmsg);
+
+/*
+ * Read path into conf (zeroed first).  Refuses a file that is not a
+ * regular file owned by the current user with mode 0600 or stricter, an
+ * unknown key, a missing required key (destination_path, access_key_id,
+ * secret_access_key, server_name, spool_dir) and a bad number.  *errmsg
+ * never quotes a value.
+ */
+extern bool cb_walrestore_conf_read(const char *path, CbWalRestoreConf *conf,
+									char **errmsg);
+
+#endif							/* CB_WALRESTORE_CONF_H */
