@@ -7,10 +7,10 @@
 CREATE SCHEMA cnpg_bootstrap;
 REVOKE ALL ON SCHEMA cnpg_bootstrap FROM PUBLIC;
 
--- One row per applied (or generated) Cluster, Secret and ConfigMap.
+-- One row per applied (or generated) Cluster, Secret, ConfigMap and ObjectStore.
 -- doc is the document as written, without a Secret's values.
 CREATE TABLE cnpg_bootstrap.objects (
-	kind text NOT NULL CHECK (kind IN ('Cluster', 'Secret', 'ConfigMap')),
+	kind text NOT NULL CHECK (kind IN ('Cluster', 'Secret', 'ConfigMap', 'ObjectStore')),
 	name text NOT NULL,
 	namespace text NOT NULL DEFAULT 'default',
 	doc jsonb NOT NULL,

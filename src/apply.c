@@ -31,7 +31,12 @@
 PG_FUNCTION_INFO_V1(cnpg_bootstrap_apply);
 PG_FUNCTION_INFO_V1(cnpg_bootstrap_delete);
 
-static const char *const kind_names[] = {"Cluster", "Secret", "ConfigMap"};
+static const char *const kind_names[] = {
+	[CB_KIND_CLUSTER] = "Cluster",
+	[CB_KIND_SECRET] = "Secret",
+	[CB_KIND_CONFIGMAP] = "ConfigMap",
+	[CB_KIND_OBJECTSTORE] = "ObjectStore",
+};
 
 /* refuse to run outside cnpg_bootstrap.database_name */
 static void
@@ -162,6 +167,9 @@ apply_document(const CbDocument *doc, bool dry_run)
 			break;
 		case CB_KIND_CONFIGMAP:
 			namespace = doc->configmap->namespace;
+			break;
+		case CB_KIND_OBJECTSTORE:
+			namespace = doc->objectstore->namespace;
 			break;
 	}
 	cb_catalog_put_object(kind, doc->name, namespace, json,
@@ -310,11 +318,37 @@ kind_from_name(const char *kind)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unsupported kind \"%s\"", kind),
-			 errhint("Use one of Cluster, Secret or ConfigMap.")));
+			 errhint("Use one of Cluster, Secret, ConfigMap or ObjectStore.")));
 	return -1;
 }
 
-/* refuse to delete a Secret/ConfigMap that a stored Cluster names */
+/*
+ * A Cluster's references, with the Secrets of the ObjectStores it names
+ * through the Barman Cloud plugin: those are needed by its recovery too.
+ * An ObjectStore not stored (yet) adds nothing.
+ */
+static CbReferenceList
+cluster_references(const CbClusterSpec *spec)
+{
+	CbReferenceList refs = cb_cluster_references(spec);
+	int			n = refs.n;
+
+	for (int i = 0; i < n; i++)
+	{
+		CbObjectStore os;
+		const char *store = refs.items[i].name;
+
+		/* the path reads "<cluster field> -> ObjectStore/<name> <field>" */
+		if (refs.items[i].kind == CB_KIND_OBJECTSTORE &&
+			cb_catalog_get_objectstore(store, &os))
+			cb_object_store_references(&refs, &os,
+									   psprintf("%s -> ObjectStore/%s spec.configuration",
+												refs.items[i].path, store));
+	}
+	return refs;
+}
+
+/* refuse to delete a Secret/ConfigMap/ObjectStore that a stored Cluster names */
 static void
 check_not_referenced(CbKind kind, const char *name)
 {
@@ -325,7 +359,7 @@ check_not_referenced(CbKind kind, const char *name)
 	{
 		const char *cluster = lfirst(lc);
 		CbClusterSpec *spec = cb_catalog_load_cluster(cluster, NULL);
-		CbReferenceList refs = cb_cluster_references(spec);
+		CbReferenceList refs = cluster_references(spec);
 
 		for (int i = 0; i < refs.n; i++)
 			if (refs.items[i].kind == kind && strcmp(refs.items[i].name, name) == 0)

@@ -328,6 +328,45 @@ cb_catalog_load_cluster(const char *name, int *generation)
 	return m->docs[0].cluster;
 }
 
+/* ---------- ObjectStores ---------- */
+
+/*
+ * A stored ObjectStore's spec.configuration, re-parsed and validated by the
+ * model as when it was applied; false if there is none of that name.
+ */
+bool
+cb_catalog_get_objectstore(const char *name, CbObjectStore *out)
+{
+	CbStoredObject obj;
+	CbManifest *m;
+	CbError		err;
+	MemoryContext old;
+
+	if (!cb_catalog_get_object("ObjectStore", name, &obj))
+		return false;
+	old = MemoryContextSwitchTo(out_cxt());
+	memset(&err, 0, sizeof(err));
+	if (!cb_manifest_parse(obj.doc, strlen(obj.doc), &m, &err) ||
+		m->ndocs != 1 || m->docs[0].kind != CB_KIND_OBJECTSTORE ||
+		!cb_manifest_validate(m, NULL, &err))
+		elog(ERROR, "stored ObjectStore \"%s\" no longer parses: %s", name,
+			 err.message ? err.message : "not one ObjectStore document");
+	MemoryContextSwitchTo(old);
+	*out = m->docs[0].objectstore->configuration;
+	return true;
+}
+
+bool
+cb_catalog_load_objectstore_tx(const char *name, CbObjectStore *out)
+{
+	bool		found;
+
+	cb_tx_begin();
+	found = cb_catalog_get_objectstore(name, out);
+	cb_tx_commit();
+	return found;
+}
+
 bool
 cb_catalog_cluster_exists(const char *name, bool *bootstrapped, char **phase)
 {

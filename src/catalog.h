@@ -56,6 +56,13 @@ extern void cb_catalog_store_generated_secret(const char *cluster, const char *n
 /* a stored Cluster, re-parsed and defaulted by the model */
 extern CbClusterSpec *cb_catalog_load_cluster(const char *name, int *generation);
 
+/*
+ * a stored ObjectStore's spec.configuration, re-parsed by the model; false
+ * if absent.  The _tx form runs in a transaction of its own (worker).
+ */
+extern bool cb_catalog_get_objectstore(const char *name, CbObjectStore *out);
+extern bool cb_catalog_load_objectstore_tx(const char *name, CbObjectStore *out);
+
 /* ---- cluster status ---- */
 extern bool cb_catalog_cluster_exists(const char *name, bool *bootstrapped,
 									  char **phase);

@@ -10,12 +10,12 @@
  *	   anchors/aliases/merge keys under a node budget (billion laughs),
  *	   duplicate keys rejected.
  *	2. Each document: kind, apiVersion and metadata.name checked, then every
- *	   path checked against the kind's schema (the Cluster CRD tables
- *	   generated into fields_gen.c, small hand tables for ObjectMeta, Secret
- *	   and ConfigMap), with Kubernetes' error texts.
- *	3. CbClusterSpec / CbSecret / CbConfigMap filled from the tree, without
- *	   any defaulting: validate.c defaults and applies CloudNativePG's
- *	   webhook rules afterwards.
+ *	   path checked against the kind's schema (the Cluster and ObjectStore
+ *	   CRD tables generated into fields_gen.c, small hand tables for
+ *	   ObjectMeta, Secret and ConfigMap), with Kubernetes' error texts.
+ *	3. CbClusterSpec / CbSecret / CbConfigMap / CbObjectStoreDoc filled from
+ *	   the tree, without any defaulting: validate.c defaults and applies
+ *	   CloudNativePG's webhook rules afterwards.
  *	4. cb_node_to_json(), the form the catalog stores (as jsonb) and feeds
  *	   back to cb_manifest_parse() later: JSON is YAML flow syntax, so the
  *	   round trip must give the same structs.
@@ -52,8 +52,8 @@
 
 #define SUPPORTED_KINDS_HINT \
 	"cnpg_bootstrap accepts kind Cluster (apiVersion postgresql.cnpg.io/v1), " \
-	"Secret (v1) and ConfigMap (v1); apply other objects to Kubernetes or " \
-	"leave them out of the manifest."
+	"Secret (v1), ConfigMap (v1) and ObjectStore (barmancloud.cnpg.io/v1); " \
+	"apply other objects to Kubernetes or leave them out of the manifest."
 
 #define YAML_TAG_PREFIX "tag:yaml.org,2002:"
 
@@ -965,6 +965,7 @@ static const struct
 	{CB_KIND_CLUSTER, &cb_cluster_schema},
 	{CB_KIND_SECRET, &secret_schema},
 	{CB_KIND_CONFIGMAP, &configmap_schema},
+	{CB_KIND_OBJECTSTORE, &cb_objectstore_schema},
 };
 
 
@@ -1679,8 +1680,7 @@ typedef struct FillRule
 
 #define CS(path, kind, field) {path, kind, offsetof(CbClusterSpec, field)}
 #define EC(path, kind, field) {path, kind, offsetof(CbExternalCluster, field)}
-#define OS(path, kind, field) \
-	{"barmanObjectStore." path, kind, offsetof(CbExternalCluster, barman_object_store.field)}
+#define OS(path, kind, field) {path, kind, offsetof(CbObjectStore, field)}
 
 /* spec.<path> -> CbClusterSpec (externalClusters apart, see below) */
 static const FillRule cluster_rules[] = {
@@ -1777,7 +1777,10 @@ static const FillRule cluster_rules[] = {
 	CS("replica.minApplyDelay", FILL_STRING, replica.min_apply_delay),
 };
 
-/* spec.externalClusters[i].<path> -> CbExternalCluster */
+/*
+ * spec.externalClusters[i].<path> -> CbExternalCluster; the fields below
+ * barmanObjectStore are filled by object_store_rules.
+ */
 static const FillRule external_cluster_rules[] = {
 	EC("name", FILL_STRING, name),
 	EC("connectionParameters", FILL_MAP, connection_parameters),
@@ -1786,6 +1789,17 @@ static const FillRule external_cluster_rules[] = {
 	EC("sslRootCert", FILL_KEYREF, ssl_root_cert),
 	EC("password", FILL_KEYREF, password),
 	EC("barmanObjectStore", FILL_PRESENT, barman_object_store.present),
+	EC("plugin", FILL_PRESENT, has_plugin),
+	EC("plugin.name", FILL_STRING, plugin_name),
+	EC("plugin.parameters", FILL_MAP, plugin_parameters),
+};
+
+/*
+ * A Barman object store -> CbObjectStore: one table for both places it is
+ * written, spec.externalClusters[].barmanObjectStore of a Cluster and
+ * spec.configuration of an ObjectStore (the plugin's copy of the same type).
+ */
+static const FillRule object_store_rules[] = {
 	OS("destinationPath", FILL_STRING, destination_path),
 	OS("endpointURL", FILL_STRING, endpoint_url),
 	OS("endpointCA", FILL_KEYREF, endpoint_ca),
@@ -1811,9 +1825,6 @@ static const FillRule external_cluster_rules[] = {
 	OS("wal.restoreAdditionalCommandArgs", FILL_LIST, wal_restore_additional_command_args),
 	OS("data.compression", FILL_STRING, data_compression),
 	OS("data.restoreAdditionalCommandArgs", FILL_LIST, data_restore_additional_command_args),
-	EC("plugin", FILL_PRESENT, has_plugin),
-	EC("plugin.name", FILL_STRING, plugin_name),
-	EC("plugin.parameters", FILL_MAP, plugin_parameters),
 };
 
 /*
@@ -2028,8 +2039,15 @@ fill_external_clusters(DocCtx *c, CbClusterSpec *spec, const CbNode *seq)
 	{
 		char	   *prefix = psprintf("spec.externalClusters[%d]", i);
 
+		CbExternalCluster *ec = &spec->external_clusters[i];
+
 		if (!fill_rules(c, prefix, seq->items[i], external_cluster_rules,
-						lengthof(external_cluster_rules), &spec->external_clusters[i]))
+						lengthof(external_cluster_rules), ec))
+			return false;
+		if (ec->barman_object_store.present &&
+			!fill_rules(c, psprintf("%s.barmanObjectStore", prefix),
+						node_at(seq->items[i], "barmanObjectStore"), object_store_rules,
+						lengthof(object_store_rules), &ec->barman_object_store))
 			return false;
 		spec->nexternal_clusters++;
 	}
@@ -2044,15 +2062,22 @@ typedef enum Acted
 	ACTED_BELOW
 } Acted;
 
+/* a kind's acted-on prefixes (acted_on_paths and the like) */
+typedef struct ActedOn
+{
+	const char *const *paths;
+	int			npaths;
+} ActedOn;
+
 static Acted
-acted_on(const char *path)
+acted_on(const ActedOn *table, const char *path)
 {
 	size_t		len = strlen(path);
 	Acted		result = ACTED_NO;
 
-	for (int i = 0; i < NELEMS(acted_on_paths); i++)
+	for (int i = 0; i < table->npaths; i++)
 	{
-		const char *a = acted_on_paths[i];
+		const char *a = table->paths[i];
 		size_t		alen = strlen(a);
 
 		if (len >= alen && strncmp(path, a, alen) == 0 && (path[alen] == '\0' || path[alen] == '.'))
@@ -2065,7 +2090,8 @@ acted_on(const char *path)
 
 /* the shallowest written paths below node that we do not act on */
 static void
-collect_ignored(CbStringList *out, const CbNode *node, const char *path)
+collect_ignored(CbStringList *out, const ActedOn *table, const CbNode *node,
+				const char *path)
 {
 	for (int i = 0; node->type == CB_NODE_MAP && i < node->nitems; i++)
 	{
@@ -2073,12 +2099,12 @@ collect_ignored(CbStringList *out, const CbNode *node, const char *path)
 
 		if (node->items[i]->type == CB_NODE_NULL)
 			continue;
-		switch (acted_on(child))
+		switch (acted_on(table, child))
 		{
 			case ACTED_YES:
 				break;
 			case ACTED_BELOW:
-				collect_ignored(out, node->items[i], child);
+				collect_ignored(out, table, node->items[i], child);
 				break;
 			case ACTED_NO:
 				string_list_append(out, child);
@@ -2108,8 +2134,38 @@ fill_cluster(DocCtx *c, CbDocument *doc, const CbNode *root)
 		if (node_at(node_at(specnode, "bootstrap"), methods[i]))
 			spec->bootstrap_methods_written++;
 	if (specnode)
-		collect_ignored(&doc->ignored_paths, specnode, "spec");
+	{
+		ActedOn		table = {acted_on_paths, NELEMS(acted_on_paths)};
+
+		collect_ignored(&doc->ignored_paths, &table, specnode, "spec");
+	}
 	doc->cluster = spec;
+	return true;
+}
+
+/*
+ * ObjectStore: spec.configuration is a barmanObjectStore and is filled by
+ * the same rules; the rest of spec (retentionPolicy, the sidecar) concerns
+ * backups taken on Kubernetes, so it is reported as not acted on.
+ */
+static bool
+fill_objectstore(DocCtx *c, CbDocument *doc, const CbNode *root)
+{
+	static const char *const objectstore_acted_on[] = {"spec.configuration"};
+	ActedOn		table = {objectstore_acted_on, NELEMS(objectstore_acted_on)};
+	CbObjectStoreDoc *os = palloc0(sizeof(CbObjectStoreDoc));
+	const CbNode *specnode = node_at(root, "spec");
+	const CbNode *conf = node_at(specnode, "configuration");
+
+	os->name = doc->name;
+	os->namespace = string_at(node_at(root, "metadata"), "namespace");
+	os->configuration.present = conf != NULL;
+	if (!fill_rules(c, "spec.configuration", conf, object_store_rules,
+					lengthof(object_store_rules), &os->configuration))
+		return false;
+	if (specnode)
+		collect_ignored(&doc->ignored_paths, &table, specnode, "spec");
+	doc->objectstore = os;
 	return true;
 }
 
@@ -2383,6 +2439,9 @@ add_document(CbManifest *m, CbNode *root, int line, CbError *err)
 			break;
 		case CB_KIND_CONFIGMAP:
 			ok = fill_configmap(&c, doc, root);
+			break;
+		case CB_KIND_OBJECTSTORE:
+			ok = fill_objectstore(&c, doc, root);
 			break;
 		default:
 			ok = false;

@@ -213,6 +213,9 @@ typedef struct CbObjectStore
 	CbStringList data_restore_additional_command_args;
 } CbObjectStore;
 
+/* the CNPG-i plugin whose externalClusters entries name an ObjectStore */
+#define CB_BARMAN_CLOUD_PLUGIN "barman-cloud.cloudnative-pg.io"
+
 typedef struct CbExternalCluster
 {
 	char	   *name;
@@ -312,17 +315,27 @@ typedef struct CbConfigMap
 	CbMap		data;
 } CbConfigMap;
 
+/* ObjectStore (barmancloud.cnpg.io/v1): the Barman Cloud plugin's store */
+typedef struct CbObjectStoreDoc
+{
+	char	   *name;
+	char	   *namespace;
+	CbObjectStore configuration;	/* spec.configuration */
+} CbObjectStoreDoc;
+
 typedef enum CbKind
 {
 	CB_KIND_CLUSTER,
 	CB_KIND_SECRET,
-	CB_KIND_CONFIGMAP
+	CB_KIND_CONFIGMAP,
+	CB_KIND_OBJECTSTORE
 } CbKind;
 
 typedef struct CbDocument
 {
 	CbKind		kind;
-	const char *kind_name;		/* "Cluster", "Secret", "ConfigMap" */
+	const char *kind_name;		/* "Cluster", "Secret", "ConfigMap",
+								 * "ObjectStore" */
 	char	   *name;
 	int			index;			/* 0-based position in the stream */
 	int			line;			/* first line of the document */
@@ -330,6 +343,7 @@ typedef struct CbDocument
 	CbClusterSpec *cluster;		/* kind == CB_KIND_CLUSTER */
 	CbSecret   *secret;			/* kind == CB_KIND_SECRET */
 	CbConfigMap *configmap;		/* kind == CB_KIND_CONFIGMAP */
+	CbObjectStoreDoc *objectstore;	/* kind == CB_KIND_OBJECTSTORE */
 	CbStringList ignored_paths; /* known fields we do not act on (NOTICE) */
 	CbStringList warnings;		/* e.g. Secret value ending in a newline */
 } CbDocument;
@@ -364,6 +378,8 @@ extern bool cb_is_replica_cluster(const CbClusterSpec *spec);
 extern const CbExternalCluster *cb_find_external_cluster(const CbClusterSpec *spec,
 														 const char *name);
 extern const char *cb_map_get(const CbMap *map, const char *key);
+/* the ObjectStore an externalCluster names through the Barman Cloud plugin */
+extern const char *cb_plugin_object_store(const CbExternalCluster *ec);
 
 /* the operator's default image (SPEC-cnpg.md section 1.1) */
 #define CB_DEFAULT_IMAGE "ghcr.io/cloudnative-pg/postgresql:18.6-system-trixie"

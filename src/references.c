@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * references.c
- *	  The Secrets and ConfigMaps a Cluster names.  Used to refuse deleting
- *	  an object a stored Cluster still needs, and by the worker to resolve
- *	  references before any destructive step.
+ *	  The Secrets, ConfigMaps and ObjectStores a Cluster names.  Used to
+ *	  refuse deleting an object a stored Cluster still needs, and by the
+ *	  worker to resolve references before any destructive step.
  *
  *-------------------------------------------------------------------------
  */
@@ -48,8 +48,9 @@ add_sql_refs(CbReferenceList *list, const CbSQLRefs *refs, const char *path)
 			psprintf("%s.configMapRefs[%d]", path, i));
 }
 
-static void
-add_object_store(CbReferenceList *list, const CbObjectStore *os, const char *path)
+void
+cb_object_store_references(CbReferenceList *list, const CbObjectStore *os,
+						   const char *path)
 {
 	const struct
 	{
@@ -107,8 +108,10 @@ cb_cluster_references(const CbClusterSpec *spec)
 		add_ref(&list, &ec->ssl_key, psprintf("%s.sslKey", base));
 		add_ref(&list, &ec->ssl_root_cert, psprintf("%s.sslRootCert", base));
 		add_ref(&list, &ec->password, psprintf("%s.password", base));
-		add_object_store(&list, &ec->barman_object_store,
-						 psprintf("%s.barmanObjectStore", base));
+		cb_object_store_references(&list, &ec->barman_object_store,
+								   psprintf("%s.barmanObjectStore", base));
+		add(&list, CB_KIND_OBJECTSTORE, cb_plugin_object_store(ec), NULL,
+			psprintf("%s.plugin.parameters.barmanObjectName", base));
 	}
 	return list;
 }

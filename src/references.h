@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * references.h
- *	  Which Secrets and ConfigMaps a Cluster spec names, and where (pure
- *	  model code, like manifest.c and validate.c).
+ *	  Which Secrets, ConfigMaps and ObjectStores a Cluster spec names, and
+ *	  where (pure model code, like manifest.c and validate.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -13,7 +13,7 @@
 
 typedef struct CbReference
 {
-	CbKind		kind;			/* CB_KIND_SECRET or CB_KIND_CONFIGMAP */
+	CbKind		kind;			/* CB_KIND_SECRET, _CONFIGMAP or _OBJECTSTORE */
 	const char *name;
 	const char *key;			/* NULL when the whole object is meant */
 	const char *path;			/* field path naming it */
@@ -25,7 +25,16 @@ typedef struct CbReferenceList
 	CbReference *items;
 } CbReferenceList;
 
-/* every Secret/ConfigMap the spec names, in field order */
+/*
+ * every Secret/ConfigMap/ObjectStore the spec names, in field order; the
+ * Secrets of a named ObjectStore are not included (the model cannot read
+ * the catalog): add them with cb_object_store_references()
+ */
 extern CbReferenceList cb_cluster_references(const CbClusterSpec *spec);
+
+/* append the Secrets a Barman object store names, below path */
+extern void cb_object_store_references(CbReferenceList *list,
+									   const CbObjectStore *os,
+									   const char *path);
 
 #endif							/* CB_REFERENCES_H */

@@ -70,6 +70,42 @@ lookup_secret(const char *name, CbMap *data)
 
 /* ---------- store step ---------- */
 
+/*
+ * The Barman Cloud plugin form of a recovery source: the ObjectStore named
+ * by parameters.barmanObjectName, in the folder parameters.serverName, else
+ * the Cluster's own name (as plugin-barman-cloud's RecoveryServerName).
+ */
+static void
+find_plugin_store(CbCluster *c, CbRestore *r, const char *name)
+{
+	const CbExternalCluster *ec = r->source;
+	const char *store = cb_plugin_object_store(ec);
+	const char *server = cb_map_get(&ec->plugin_parameters, "serverName");
+	CbObjectStore *os;
+
+	if (ec->plugin_name == NULL || strcmp(ec->plugin_name, CB_BARMAN_CLOUD_PLUGIN) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("plugin \"%s\" of spec.externalClusters[%s] is not supported for recovery",
+						ec->plugin_name ? ec->plugin_name : "", name),
+				 errhint("cnpg_bootstrap restores through barmanObjectStore or the %s plugin only.",
+						 CB_BARMAN_CLOUD_PLUGIN)));
+	if (store == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("spec.externalClusters[%s].plugin.parameters.barmanObjectName is missing", name),
+				 errhint("Name the ObjectStore to restore from in plugin.parameters.barmanObjectName.")));
+	os = palloc0(sizeof(CbObjectStore));
+	if (!cb_catalog_load_objectstore_tx(store, os))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("ObjectStore \"%s\" referenced by spec.externalClusters[%s].plugin.parameters.barmanObjectName does not exist",
+						store, name),
+				 errhint("Apply the ObjectStore (kind ObjectStore, apiVersion barmancloud.cnpg.io/v1) with cnpg_bootstrap_apply before the Cluster, e.g. in the same manifest.")));
+	r->store = os;
+	r->server_name = pstrdup(server && server[0] ? server : c->spec->name);
+}
+
 /* the externalCluster named by recovery.source, with its store */
 static void
 find_source(CbCluster *c, CbRestore *r)
@@ -86,15 +122,18 @@ find_source(CbCluster *c, CbRestore *r)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("missing external cluster %s (named by spec.bootstrap.recovery.source)", name)));
-	if (!r->source->barman_object_store.present)
+	if (r->source->barman_object_store.present)
+	{
+		r->store = &r->source->barman_object_store;
+		r->server_name = r->store->server_name && r->store->server_name[0] ?
+			r->store->server_name : r->source->name;
+		return;
+	}
+	if (!r->source->has_plugin)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("missing barman object store configuration for source: %s", name),
-				 r->source->has_plugin ?
-				 errhint("The Barman Cloud plugin form is not supported yet: give the externalCluster a barmanObjectStore.") : 0));
-	r->store = &r->source->barman_object_store;
-	r->server_name = r->store->server_name && r->store->server_name[0] ?
-		r->store->server_name : r->source->name;
+				 errmsg("missing barman object store configuration for source: %s", name)));
+	find_plugin_store(c, r, name);
 }
 
 /* the backup CloudNativePG would pick, and its files; ERROR names why none */

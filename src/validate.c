@@ -775,6 +775,22 @@ cb_find_external_cluster(const CbClusterSpec *spec, const char *name)
 }
 
 /*
+ * The ObjectStore named by an externalCluster's Barman Cloud plugin form,
+ * plugin: {name: barman-cloud.cloudnative-pg.io, parameters:
+ * {barmanObjectName: X}}; NULL for any other source.
+ */
+const char *
+cb_plugin_object_store(const CbExternalCluster *ec)
+{
+	const char *name;
+
+	if (!ec->has_plugin || !str_eq(ec->plugin_name, CB_BARMAN_CLOUD_PLUGIN))
+		return NULL;
+	name = cb_map_get(&ec->plugin_parameters, "barmanObjectName");
+	return str_empty(name) ? NULL : name;
+}
+
+/*
  * CloudNativePG's IsReplica: an explicit "enabled" decides; otherwise the
  * cluster is a replica unless it is the designated primary, so a stanza
  * holding only "source" makes a replica.
@@ -1573,26 +1589,6 @@ static const struct
 	{"sslKey", offsetof(CbExternalCluster, ssl_key), false, true},
 	{"sslRootCert", offsetof(CbExternalCluster, ssl_root_cert), false, true},
 	{"password", offsetof(CbExternalCluster, password), false, false},
-	{"barmanObjectStore.endpointCA",
-	offsetof(CbExternalCluster, barman_object_store.endpoint_ca), true, false},
-	{"barmanObjectStore.s3Credentials.accessKeyId",
-	offsetof(CbExternalCluster, barman_object_store.s3_access_key_id), true, false},
-	{"barmanObjectStore.s3Credentials.secretAccessKey",
-	offsetof(CbExternalCluster, barman_object_store.s3_secret_access_key), true, false},
-	{"barmanObjectStore.s3Credentials.region",
-	offsetof(CbExternalCluster, barman_object_store.s3_region), true, false},
-	{"barmanObjectStore.s3Credentials.sessionToken",
-	offsetof(CbExternalCluster, barman_object_store.s3_session_token), true, false},
-	{"barmanObjectStore.azureCredentials.connectionString",
-	offsetof(CbExternalCluster, barman_object_store.azure_connection_string), true, false},
-	{"barmanObjectStore.azureCredentials.storageAccount",
-	offsetof(CbExternalCluster, barman_object_store.azure_storage_account), true, false},
-	{"barmanObjectStore.azureCredentials.storageKey",
-	offsetof(CbExternalCluster, barman_object_store.azure_storage_key), true, false},
-	{"barmanObjectStore.azureCredentials.storageSasToken",
-	offsetof(CbExternalCluster, barman_object_store.azure_storage_sas_token), true, false},
-	{"barmanObjectStore.googleCredentials.applicationCredentials",
-	offsetof(CbExternalCluster, barman_object_store.google_application_credentials), true, false},
 };
 
 static const CbKeyRef *
@@ -1601,11 +1597,65 @@ external_selector(const CbExternalCluster *ec, int i)
 	return (const CbKeyRef *) ((const char *) ec + external_selectors[i].offset);
 }
 
+/* the key selectors of a Barman object store: name and key both required */
+static const struct
+{
+	const char *path;			/* below the store */
+	size_t		offset;			/* of the CbKeyRef in CbObjectStore */
+}			store_selectors[] = {
+	{"endpointCA", offsetof(CbObjectStore, endpoint_ca)},
+	{"s3Credentials.accessKeyId", offsetof(CbObjectStore, s3_access_key_id)},
+	{"s3Credentials.secretAccessKey", offsetof(CbObjectStore, s3_secret_access_key)},
+	{"s3Credentials.region", offsetof(CbObjectStore, s3_region)},
+	{"s3Credentials.sessionToken", offsetof(CbObjectStore, s3_session_token)},
+	{"azureCredentials.connectionString", offsetof(CbObjectStore, azure_connection_string)},
+	{"azureCredentials.storageAccount", offsetof(CbObjectStore, azure_storage_account)},
+	{"azureCredentials.storageKey", offsetof(CbObjectStore, azure_storage_key)},
+	{"azureCredentials.storageSasToken", offsetof(CbObjectStore, azure_storage_sas_token)},
+	{"googleCredentials.applicationCredentials",
+	offsetof(CbObjectStore, google_application_credentials)},
+};
+
+/*
+ * The schema of a Barman object store, wherever it is written: a Cluster's
+ * spec.externalClusters[i].barmanObjectStore or an ObjectStore's
+ * spec.configuration (path names it).
+ */
+static void
+schema_object_store(CbValidation *v, const CbObjectStore *store, const char *path)
+{
+	int			i;
+
+	for (i = 0; i < NELEM(store_selectors); i++)
+	{
+		const CbKeyRef *ref = (const CbKeyRef *)
+		((const char *) store + store_selectors[i].offset);
+		char	   *ref_path = psprintf("%s.%s", path, store_selectors[i].path);
+
+		if (!ref->present)
+			continue;
+		if (ref->name == NULL)
+			required(v, psprintf("%s.name", ref_path), NULL,
+					 "A secret key selector needs a name and a key.");
+		if (ref->key == NULL)
+			required(v, psprintf("%s.key", ref_path), NULL,
+					 "A secret key selector needs a name and a key.");
+	}
+	schema_required_string(v, psprintf("%s.destinationPath", path),
+						   store->destination_path, true);
+	if (store->wal_max_parallel != 0)
+		schema_bounds(v, psprintf("%s.wal.maxParallel", path),
+					  store->wal_max_parallel, 1, PG_INT64_MAX);
+	schema_enum(v, psprintf("%s.wal.compression", path),
+				store->wal_compression, wal_compressions);
+	schema_enum(v, psprintf("%s.data.compression", path),
+				store->data_compression, data_compressions);
+}
+
 static void
 schema_external_cluster(CbValidation *v, const CbExternalCluster *ec,
 						const char *path)
 {
-	const CbObjectStore *store = &ec->barman_object_store;
 	int			i;
 
 	if (ec->name == NULL)
@@ -1625,17 +1675,9 @@ schema_external_cluster(CbValidation *v, const CbExternalCluster *ec,
 			required(v, psprintf("%s.key", ref_path), NULL,
 					 "A secret key selector needs a name and a key.");
 	}
-	if (!store->present)
-		return;
-	schema_required_string(v, psprintf("%s.barmanObjectStore.destinationPath", path),
-						   store->destination_path, true);
-	if (store->wal_max_parallel != 0)
-		schema_bounds(v, psprintf("%s.barmanObjectStore.wal.maxParallel", path),
-					  store->wal_max_parallel, 1, PG_INT64_MAX);
-	schema_enum(v, psprintf("%s.barmanObjectStore.wal.compression", path),
-				store->wal_compression, wal_compressions);
-	schema_enum(v, psprintf("%s.barmanObjectStore.data.compression", path),
-				store->data_compression, data_compressions);
+	if (ec->barman_object_store.present)
+		schema_object_store(v, &ec->barman_object_store,
+							psprintf("%s.barmanObjectStore", path));
 }
 
 static void
@@ -2916,6 +2958,27 @@ validate_cluster(CbClusterSpec *spec, const CbStringList *existing_clusters,
 }
 
 /*
+ * An ObjectStore: object metadata, then its configuration as a Cluster's
+ * barmanObjectStore is checked, plus the CRD's CEL rule against serverName
+ * (the plugin takes it from the Cluster's plugin parameters).
+ */
+static void
+validate_objectstore(CbObjectStoreDoc *os, CbFieldErrors *errors)
+{
+	CbValidation v = {0};
+
+	if (str_empty(os->namespace))
+		os->namespace = pstrdup("default");
+	check_object_meta(&v.errors, os->name, os->namespace);
+	schema_cel(&v, os->configuration.server_name == NULL, "spec.configuration",
+			   "use the 'serverName' plugin parameter in the Cluster resource",
+			   "Remove spec.configuration.serverName; give serverName in the Cluster's "
+			   "externalClusters[].plugin.parameters instead.");
+	schema_object_store(&v, &os->configuration, "spec.configuration");
+	*errors = v.errors;
+}
+
+/*
  * The first error names the document and the field in errmsg; errdetail is
  * the API server's rejection with every error, duplicates removed as
  * Kubernetes does; errhint says what the first field allows.
@@ -2928,6 +2991,7 @@ report_errors(CbError *err, const CbDocument *doc, const char *name,
 		[CB_KIND_CLUSTER] = {"Cluster", "Cluster.postgresql.cnpg.io"},
 		[CB_KIND_SECRET] = {"Secret", "Secret"},
 		[CB_KIND_CONFIGMAP] = {"ConfigMap", "ConfigMap"},
+		[CB_KIND_OBJECTSTORE] = {"ObjectStore", "ObjectStore.barmancloud.cnpg.io"},
 	};
 	const CbFieldError *first = &errors->items[0];
 	char	  **texts = palloc(errors->n * sizeof(char *));
@@ -3009,6 +3073,8 @@ cb_manifest_validate(CbManifest *manifest, const CbStringList *existing_clusters
 			check_data_keys(&errors, &doc->configmap->data);
 			name = doc->configmap->name;
 		}
+		else if (doc->kind == CB_KIND_OBJECTSTORE && doc->objectstore != NULL)
+			validate_objectstore(doc->objectstore, &errors);
 		if (errors.n > 0)
 		{
 			report_errors(err, doc, name, &errors);
