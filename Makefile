@@ -29,9 +29,9 @@ include $(PGXS)
 # The WAL fetcher links the module's object-store code built without the
 # backend (-DCB_OS_NO_BACKEND) and PostgreSQL's frontend libpgcommon.
 WALRESTORE_SRCS = src/bin/cnpg_bootstrap_wal_restore.c src/bin/wal_restore_shim.c \
-	src/objectstore.c src/barman.c src/walrestore_conf.c
+	src/objectstore.c src/azureblob.c src/barman.c src/walrestore_conf.c
 all: $(WALRESTORE)
-$(WALRESTORE): $(WALRESTORE_SRCS) src/bin/wal_restore_shim.h src/objectstore.h src/barman.h \
+$(WALRESTORE): $(WALRESTORE_SRCS) src/bin/wal_restore_shim.h src/objectstore.h src/azureblob.h src/barman.h \
 		src/walrestore_conf.h src/model.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -DCB_OS_NO_BACKEND -I$(srcdir)/src/bin -o $@ $(WALRESTORE_SRCS) \
 		$(LDFLAGS) -L$(shell $(PG_CONFIG) --pkglibdir) -lpgcommon -lpgport -lcurl -lssl -lcrypto -larchive

@@ -1,10 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * objectstore.c
- *	  The S3 client of the recovery method: configuration from a
+ *	  The object-store client of the recovery method: configuration from a
  *	  barmanObjectStore stanza, AWS Signature V4 computed here (OpenSSL
  *	  HMAC-SHA256), ListObjectsV2, streamed/ranged GET and HEAD over
- *	  libcurl's multi interface.
+ *	  libcurl's multi interface.  Azure Blob Storage goes through the same
+ *	  transfers: what differs per provider is where a request goes
+ *	  (os_client_setup), how it is signed (os_request_headers), the listing's
+ *	  query and document (os_list_page) and a few error codes; the Azure
+ *	  protocol pieces themselves are in azureblob.c.
  *
  * Why our own signing rather than CURLOPT_AWS_SIGV4: libcurl 7.88.1 (Debian
  * 12) leaves out x-amz-content-sha256, takes the region from the host name
@@ -52,6 +56,7 @@
 #include "utils/wait_event.h"
 #endif
 
+#include "azureblob.h"
 #include "objectstore.h"
 
 #define OS_DEFAULT_REGION		"us-east-1"
@@ -73,11 +78,15 @@ struct CbOsClient
 	MemoryContextCallback cleanup;
 #endif
 	CbOsConfig	cfg;			/* own copies, defaults applied */
-	char	   *bucket;
+	const char *kind;			/* "S3" or "Azure", for messages */
+	char	   *bucket;			/* or the Azure container */
 	char	   *prefix;			/* "" or "some/prefix/" */
 	char	   *origin;			/* scheme://authority of every request */
 	char	   *host;			/* the Host header, signed */
 	char	   *base_path;		/* "/bucket" (path-style) or "" */
+	char	   *account;		/* Azure: the account that signs */
+	char	   *sas_query;		/* Azure: SAS without '?', NULL if none */
+	char	   *sas_sig;		/* its sig= value, scrubbed from texts */
 	CURLM	   *multi;
 	int			nsocks;			/* sockets libcurl wants watched */
 	int			maxsocks;
@@ -106,6 +115,8 @@ typedef struct OsTransfer
 	OsOp		op;
 	char	   *key;			/* full key in the bucket, "" for a listing */
 	char	   *query;			/* canonical query, "" if none */
+	int			nparams;		/* the query's parts, not encoded (Azure */
+	CbOsHeader *params;			/* signs them) */
 	char	   *url_text;		/* s3://... for messages */
 	int64		offset;
 	int64		length;			/* -1: to the end */
@@ -123,6 +134,8 @@ typedef struct OsTransfer
 	char	   *resp_etag;
 	char	   *resp_range;		/* Content-Range */
 	char	   *resp_last_modified;
+	char	   *resp_error_code;	/* x-ms-error-code (Azure, HEAD has no
+									 * body) */
 	bool		stopped_by_fn;
 	bool		got_all;		/* range complete, rest not wanted */
 	int64		last_progress;	/* ms: attempt start or last byte in */
@@ -192,6 +205,9 @@ os_scrub(const CbOsClient *c, char *s)
 	s = os_redact(s, c->cfg.secret_access_key);
 	s = os_redact(s, c->cfg.session_token);
 	s = os_redact(s, c->cfg.access_key_id);
+	s = os_redact(s, c->cfg.azure_key);
+	s = os_redact(s, c->cfg.azure_sas_token);
+	s = os_redact(s, c->sas_sig);
 	return s;
 }
 
@@ -375,6 +391,67 @@ os_config_s3(const CbObjectStore *store, CbOsSecretLookup lookup,
 	return true;
 }
 
+/*
+ * The Azure part: barman-cloud takes a connection string first, then a SAS
+ * token, then the key (AzureCloudInterface._reinit_session); the account
+ * it signs with is the destinationPath's, or the connection string's.
+ */
+static bool
+os_config_azure(const CbObjectStore *store, CbOsSecretLookup lookup,
+				CbOsConfig *cfg, CbOsError *err)
+{
+	const struct
+	{
+		const CbKeyRef *ref;
+		char	  **dest;
+	}			keys[] = {
+		{&store->azure_storage_account, &cfg->azure_account},
+		{&store->azure_storage_key, &cfg->azure_key},
+		{&store->azure_storage_sas_token, &cfg->azure_sas_token},
+	};
+
+	if (store->azure_inherit_from_azure_ad || store->azure_use_default_credentials)
+	{
+		os_fail(NULL, err, 0, NULL,
+				"Give storageKey or storageSasToken (or a connectionString) from a Secret: a host has no Azure identity to use.",
+				"azureCredentials.%s not supported yet",
+				store->azure_inherit_from_azure_ad ? "inheritFromAzureAD" :
+				"useDefaultAzureCredentials");
+		return false;
+	}
+	if (store->azure_connection_string.present)
+	{
+		char	   *cs = os_secret_value(lookup, &store->azure_connection_string, err);
+		CbAzConnection conn;
+		char	   *errmsg;
+
+		if (cs == NULL)
+			return false;
+		if (!cb_az_parse_connection_string(cs, &conn, &errmsg))
+		{
+			os_fail(NULL, err, 0, NULL, NULL, "azureCredentials connectionString: %s", errmsg);
+			return false;
+		}
+		explicit_bzero(cs, strlen(cs));
+		cfg->azure_account = conn.account;
+		cfg->azure_key = conn.key;
+		cfg->azure_sas_token = conn.sas_token;
+		cfg->azure_endpoint = conn.endpoint;
+		return true;
+	}
+	for (int i = 0; i < (int) lengthof(keys); i++)
+		if (keys[i].ref->present &&
+			(*keys[i].dest = os_secret_value(lookup, keys[i].ref, err)) == NULL)
+			return false;
+	if (cfg->azure_key == NULL && cfg->azure_sas_token == NULL)
+	{
+		os_fail(NULL, err, 0, NULL, NULL,
+				"ObjectStoreConfiguration invalid: azureCredentials needs storageKey or storageSasToken, or a connectionString");
+		return false;
+	}
+	return true;
+}
+
 /* credentials of stores this client does not speak yet */
 static const struct
 {
@@ -383,19 +460,48 @@ static const struct
 	const char *field;
 	const char *hint;
 }			os_unsupported[] = {
-	{offsetof(CbObjectStore, has_azure), CB_OS_PROVIDER_AZURE, "azureCredentials",
-	"cnpg_bootstrap restores from S3 and S3-compatible stores for now; Azure Blob Storage comes next."},
 	{offsetof(CbObjectStore, has_google), CB_OS_PROVIDER_GOOGLE, "googleCredentials",
 	"Google Cloud Storage also speaks S3: use HMAC keys in s3Credentials, endpointURL https://storage.googleapis.com and an s3:// destinationPath."},
 };
+
+/* destinationPath and credentials of the provider the stanza names */
+static bool
+os_config_provider(const CbObjectStore *store, CbOsSecretLookup lookup,
+				   CbOsConfig *cfg, CbOsError *err)
+{
+	char	   *bucket;
+	char	   *prefix;
+	CbAzDestination dest;
+	char	   *errmsg;
+	char	   *hint;
+
+	cfg->destination_path = pstrdup(store->destination_path);
+	if (store->has_azure)
+	{
+		/* barman-cloud does not use endpointURL for Azure: neither do we */
+		cfg->provider = CB_OS_PROVIDER_AZURE;
+		if (!os_config_azure(store, lookup, cfg, err))
+			return false;
+		if (!cb_az_parse_destination(store->destination_path, cfg->azure_endpoint,
+									 &dest, &errmsg, &hint))
+		{
+			os_fail(NULL, err, 0, NULL, hint, "%s", errmsg);
+			return false;
+		}
+		return true;
+	}
+	cfg->provider = CB_OS_PROVIDER_S3;
+	if (!cb_os_parse_destination(store->destination_path, &bucket, &prefix, err))
+		return false;
+	if (store->endpoint_url && store->endpoint_url[0])
+		cfg->endpoint_url = pstrdup(store->endpoint_url);
+	return os_config_s3(store, lookup, cfg, err);
+}
 
 bool
 cb_os_config_from_store(const CbObjectStore *store, CbOsSecretLookup lookup,
 						const char *ca_file, CbOsConfig *cfg, CbOsError *err)
 {
-	char	   *bucket;
-	char	   *prefix;
-
 	memset(cfg, 0, sizeof(CbOsConfig));
 	os_error_clear(err);
 	if (!store->present)
@@ -411,19 +517,13 @@ cb_os_config_from_store(const CbObjectStore *store, CbOsSecretLookup lookup,
 					"%s not supported yet", os_unsupported[i].field);
 			return false;
 		}
-	if (!store->has_s3)
+	if (!store->has_s3 && !store->has_azure)
 	{
 		os_fail(NULL, err, 0, NULL, NULL,
 				"ObjectStoreConfiguration invalid: no credentials defined");
 		return false;
 	}
-	cfg->provider = CB_OS_PROVIDER_S3;
-	if (!cb_os_parse_destination(store->destination_path, &bucket, &prefix, err))
-		return false;
-	cfg->destination_path = pstrdup(store->destination_path);
-	if (store->endpoint_url && store->endpoint_url[0])
-		cfg->endpoint_url = pstrdup(store->endpoint_url);
-	if (!os_config_s3(store, lookup, cfg, err))
+	if (!os_config_provider(store, lookup, cfg, err))
 		return false;
 	if (store->endpoint_ca.present)
 	{
@@ -825,6 +925,9 @@ xml_walk(const char *xml, size_t len, XmlFn fn, void *arg, char **errmsg)
 	const char *p = xml;
 
 	memset(&w, 0, sizeof(w));
+	/* Azure starts its documents with a UTF-8 byte order mark */
+	if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
 	w.end = xml + len;
 	w.fn = fn;
 	w.arg = arg;
@@ -988,6 +1091,83 @@ cb_os_parse_list_xml(const char *xml, size_t len, CbOsListPage *page,
 	if (lp.bad_size)
 	{
 		*errmsg = pstrdup("a ListBucketResult entry lacks its Key, Size or Prefix");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * List Blobs: EnumerationResults / Blobs / Blob (Name, Properties /
+ * Content-Length, Etag, Last-Modified) and Blobs / BlobPrefix / Name;
+ * NextMarker, empty on the last page.
+ */
+static void
+azure_list_event(void *arg, XmlEvent ev, int depth, const char *const *names,
+				 const char *text)
+{
+	ListParse  *lp = arg;
+	CbOsListPage *page = lp->page;
+	const char *name = xml_local(names[depth - 1]);
+
+	if (depth == 1 && ev == XML_START)
+		lp->root_ok = strcmp(name, "EnumerationResults") == 0;
+	if (!lp->root_ok || depth < 2)
+		return;
+	if (depth == 2 && ev == XML_LEAF && strcmp(name, "NextMarker") == 0)
+	{
+		page->is_truncated = text[0] != '\0';
+		page->next_token = pstrdup(text);
+	}
+	else if (depth == 3 && ev == XML_START && strcmp(xml_local(names[1]), "Blobs") == 0)
+	{
+		/* the same rows as ListObjectsV2's Contents and CommonPrefixes */
+		if (strcmp(name, "Blob") == 0)
+			list_xml_event(arg, XML_START, 2, (const char *const[]) {"", "Contents"}, NULL);
+		else if (strcmp(name, "BlobPrefix") == 0)
+			list_xml_event(arg, XML_START, 2, (const char *const[]) {"", "CommonPrefixes"}, NULL);
+	}
+	else if (ev == XML_LEAF && (depth == 4 || depth == 5))
+	{
+		const char *row = xml_local(names[2]);
+		const char *field = strcmp(name, "Name") == 0 ?
+			(strcmp(row, "Blob") == 0 ? "Key" : "Prefix") :
+			strcmp(name, "Content-Length") == 0 ? "Size" :
+			strcmp(name, "Etag") == 0 ? "ETag" :
+			strcmp(name, "Last-Modified") == 0 ? "LastModified" : NULL;
+
+		if (field == NULL || (depth == 4) != (strcmp(name, "Name") == 0))
+			return;
+		list_xml_event(arg, XML_LEAF, 3, (const char *const[]) {"",
+					   strcmp(row, "Blob") == 0 ? "Contents" : "CommonPrefixes", field},
+					   text);
+	}
+}
+
+bool
+cb_os_parse_azure_list_xml(const char *xml, size_t len, CbOsListPage *page,
+						   char **errmsg)
+{
+	ListParse	lp;
+
+	memset(page, 0, sizeof(CbOsListPage));
+	memset(&lp, 0, sizeof(lp));
+	lp.page = page;
+	if (!xml_walk(xml, len, azure_list_event, &lp, errmsg))
+		return false;
+	if (!lp.root_ok)
+	{
+		*errmsg = pstrdup("the answer is not an EnumerationResults");
+		return false;
+	}
+	for (int i = 0; i < page->nobjects; i++)
+		if (page->objects[i].key == NULL || page->objects[i].size < 0)
+			lp.bad_size = true;
+	for (int i = 0; i < page->nprefixes; i++)
+		if (page->prefixes[i] == NULL)
+			lp.bad_size = true;
+	if (lp.bad_size)
+	{
+		*errmsg = pstrdup("a List Blobs entry lacks its Name or Content-Length");
 		return false;
 	}
 	return true;
@@ -1160,6 +1340,12 @@ os_client_cleanup(void *arg)
 		explicit_bzero(c->cfg.secret_access_key, strlen(c->cfg.secret_access_key));
 	if (c->cfg.session_token)
 		explicit_bzero(c->cfg.session_token, strlen(c->cfg.session_token));
+	if (c->cfg.azure_key)
+		explicit_bzero(c->cfg.azure_key, strlen(c->cfg.azure_key));
+	if (c->cfg.azure_sas_token)
+		explicit_bzero(c->cfg.azure_sas_token, strlen(c->cfg.azure_sas_token));
+	if (c->sas_query)
+		explicit_bzero(c->sas_query, strlen(c->sas_query));
 }
 
 /* tuning defaults, for fields left at 0 */
@@ -1176,16 +1362,21 @@ static const struct
 	{offsetof(CbOsConfig, max_parallel), 8},
 };
 
-/* credentials that go into headers or the signature, as given */
+/* credentials that go into headers, URLs or the signature, as given */
 static const struct
 {
+	CbOsProvider provider;
 	const char *name;
 	size_t		offset;
 }			os_credentials[] = {
-	{"accessKeyId", offsetof(CbOsConfig, access_key_id)},
-	{"secretAccessKey", offsetof(CbOsConfig, secret_access_key)},
-	{"region", offsetof(CbOsConfig, region)},
-	{"sessionToken", offsetof(CbOsConfig, session_token)},
+	{CB_OS_PROVIDER_S3, "s3Credentials accessKeyId", offsetof(CbOsConfig, access_key_id)},
+	{CB_OS_PROVIDER_S3, "s3Credentials secretAccessKey", offsetof(CbOsConfig, secret_access_key)},
+	{CB_OS_PROVIDER_S3, "s3Credentials region", offsetof(CbOsConfig, region)},
+	{CB_OS_PROVIDER_S3, "s3Credentials sessionToken", offsetof(CbOsConfig, session_token)},
+	{CB_OS_PROVIDER_AZURE, "azureCredentials storageAccount", offsetof(CbOsConfig, azure_account)},
+	{CB_OS_PROVIDER_AZURE, "azureCredentials storageKey", offsetof(CbOsConfig, azure_key)},
+	{CB_OS_PROVIDER_AZURE, "azureCredentials storageSasToken", offsetof(CbOsConfig, azure_sas_token)},
+	{CB_OS_PROVIDER_AZURE, "azureCredentials BlobEndpoint", offsetof(CbOsConfig, azure_endpoint)},
 };
 
 /* c->cfg: own copies of cfg's strings, defaults applied */
@@ -1209,6 +1400,10 @@ os_copy_config(CbOsClient *c, const CbOsConfig *cfg)
 	c->cfg.secret_access_key = os_strdup_or_null(cfg->secret_access_key);
 	c->cfg.region = pstrdup(cfg->region && cfg->region[0] ? cfg->region : OS_DEFAULT_REGION);
 	c->cfg.session_token = os_strdup_or_null(cfg->session_token);
+	c->cfg.azure_account = os_strdup_or_null(cfg->azure_account);
+	c->cfg.azure_key = os_strdup_or_null(cfg->azure_key);
+	c->cfg.azure_sas_token = os_strdup_or_null(cfg->azure_sas_token);
+	c->cfg.azure_endpoint = os_strdup_or_null(cfg->azure_endpoint);
 #ifndef CB_OS_NO_BACKEND
 	if (c->cfg.wait == NULL)
 		c->cfg.wait = cb_os_latch_wait;
@@ -1231,7 +1426,9 @@ os_check_config(const CbOsClient *c, CbOsError *err)
 		os_fail(NULL, err, 0, NULL, NULL, "no wait function given");
 		return false;
 	}
-	if (c->cfg.access_key_id == NULL || c->cfg.secret_access_key == NULL)
+	if (c->cfg.provider == CB_OS_PROVIDER_AZURE ?
+		(c->cfg.azure_key == NULL && c->cfg.azure_sas_token == NULL) :
+		(c->cfg.access_key_id == NULL || c->cfg.secret_access_key == NULL))
 	{
 		os_fail(NULL, err, 0, NULL, NULL,
 				"ObjectStoreConfiguration invalid: no credentials defined");
@@ -1241,11 +1438,64 @@ os_check_config(const CbOsClient *c, CbOsError *err)
 	{
 		const char *v = *(char *const *) ((const char *) &c->cfg + os_credentials[i].offset);
 
-		if (v && os_has_control(v, strlen(v)))
+		if (v && c->cfg.provider == os_credentials[i].provider &&
+			os_has_control(v, strlen(v)))
 		{
 			os_fail(NULL, err, 0, NULL,
 					"A Secret made from a file often ends with a newline: remove it.",
-					"s3Credentials %s holds a control character", os_credentials[i].name);
+					"%s holds a control character", os_credentials[i].name);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Azure: container, prefix and where requests go from the destinationPath
+ * (or the connection string's endpoint); a SAS token rides in every URL,
+ * else the key signs each request.
+ */
+static bool
+os_azure_setup(CbOsClient *c, CbOsError *err)
+{
+	CbAzDestination dest;
+	char	   *errmsg;
+	char	   *hint;
+	const char *sas = c->cfg.azure_sas_token;
+	const char *authority;
+
+	if (!cb_az_parse_destination(c->cfg.destination_path, c->cfg.azure_endpoint,
+								 &dest, &errmsg, &hint))
+	{
+		os_fail(NULL, err, 0, NULL, hint, "%s", errmsg);
+		return false;
+	}
+	c->kind = "Azure";
+	c->bucket = dest.container;
+	c->prefix = dest.prefix[0] ? psprintf("%s/", dest.prefix) : dest.prefix;
+	c->origin = dest.origin;
+	c->base_path = dest.base_path;
+	authority = strstr(dest.origin, "://") + 3;
+	c->host = pstrdup(authority);
+	c->account = (c->cfg.azure_endpoint && c->cfg.azure_account) ?
+		c->cfg.azure_account : dest.account;
+	if (sas)
+	{
+		while (*sas == '?')
+			sas++;
+		c->sas_query = pstrdup(sas);
+		c->sas_sig = cb_az_sas_signature(sas);
+	}
+	else
+	{
+		/* refuse a key that is not base64 now, not at every request */
+		CbAzSharedKey probe = {"GET", c->account, c->cfg.azure_key, "/"};
+
+		if (cb_az_shared_key_authorization(&probe, NULL, &errmsg) == NULL)
+		{
+			os_fail(NULL, err, 0, NULL,
+					"The key is the base64 text the Azure portal shows under Access keys.",
+					"%s", errmsg);
 			return false;
 		}
 	}
@@ -1260,8 +1510,12 @@ os_client_setup(CbOsClient *c, const CbOsConfig *cfg, CbOsError *err)
 	c->timer_deadline = -1;
 	c->maxsocks = 8;
 	c->socks = palloc0(sizeof(CbOsWaitSocket) * c->maxsocks);
-	if (!os_check_config(c, err) ||
-		!cb_os_parse_destination(c->cfg.destination_path, &c->bucket, &c->prefix, err))
+	c->kind = "S3";
+	if (!os_check_config(c, err))
+		return false;
+	if (c->cfg.provider == CB_OS_PROVIDER_AZURE)
+		return os_azure_setup(c, err);
+	if (!cb_os_parse_destination(c->cfg.destination_path, &c->bucket, &c->prefix, err))
 		return false;
 	if (c->prefix[0])
 		c->prefix = psprintf("%s/", c->prefix);
@@ -1351,6 +1605,9 @@ cb_os_client_free(CbOsClient *client)
 char *
 cb_os_url(const CbOsClient *client, const char *key)
 {
+	if (client->cfg.provider == CB_OS_PROVIDER_AZURE)
+		return psprintf("%s%s/%s%s", client->origin, client->base_path,
+						client->prefix, key);
 	return psprintf("s3://%s/%s%s", client->bucket, client->prefix, key);
 }
 
@@ -1375,6 +1632,7 @@ os_header_cb(char *data, size_t size, size_t nitems, void *userp)
 		{"etag:", offsetof(OsTransfer, resp_etag)},
 		{"content-range:", offsetof(OsTransfer, resp_range)},
 		{"last-modified:", offsetof(OsTransfer, resp_last_modified)},
+		{"x-ms-error-code:", offsetof(OsTransfer, resp_error_code)},
 	};
 
 	t->last_progress = os_now_ms();
@@ -1382,6 +1640,7 @@ os_header_cb(char *data, size_t size, size_t nitems, void *userp)
 	{
 		/* a new response (after 100 Continue or a redirect): start over */
 		t->resp_etag = t->resp_range = t->resp_last_modified = NULL;
+		t->resp_error_code = NULL;
 		return len;
 	}
 	for (int i = 0; i < (int) lengthof(wanted); i++)
@@ -1511,33 +1770,44 @@ os_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return t->got_all ? 0 : size * nmemb;
 }
 
-/* the signed headers of this attempt, as a libcurl list */
-static struct curl_slist *
-os_request_headers(OsTransfer *t, const char *method, const char *path)
+/* Range (under range_name) and If-Match of this attempt; how many */
+static int
+os_range_headers(OsTransfer *t, CbOsHeader *h, const char *range_name)
+{
+	int64		start = t->offset + t->delivered;
+	int			n = 0;
+
+	if (t->op != OS_OP_GET)
+		return 0;
+	if (start > 0 || t->length >= 0)
+		h[n++] = (CbOsHeader) {range_name, t->length >= 0 ?
+			psprintf("bytes=" INT64_FORMAT "-" INT64_FORMAT, start, t->offset + t->length - 1) :
+		psprintf("bytes=" INT64_FORMAT "-", start)};
+	/* a resume must get the same version of the object */
+	if (t->etag && t->delivered > 0)
+		h[n++] = (CbOsHeader) {"If-Match", t->etag};
+	return n;
+}
+
+/* S3: Signature V4 over every header sent; returns the number in h */
+static int
+os_s3_sign(OsTransfer *t, const char *method, const char *path, CbOsHeader *h)
 {
 	CbOsClient *c = t->client;
-	CbOsHeader	h[8];
 	int			n = 0;
-	char		amz_date[17];
+	char	   *amz_date = palloc(17);
 	time_t		now = time(NULL);
 	struct tm	tm;
 	CbOsSigV4	sig;
-	struct curl_slist *list = NULL;
-	int64		start = t->offset + t->delivered;
 
 	gmtime_r(&now, &tm);
-	strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm);
+	strftime(amz_date, 17, "%Y%m%dT%H%M%SZ", &tm);
 	h[n++] = (CbOsHeader) {"Host", c->host};
 	h[n++] = (CbOsHeader) {"x-amz-content-sha256", OS_UNSIGNED_PAYLOAD};
 	h[n++] = (CbOsHeader) {"x-amz-date", amz_date};
 	if (c->cfg.session_token)
 		h[n++] = (CbOsHeader) {"x-amz-security-token", c->cfg.session_token};
-	if (t->op == OS_OP_GET && (start > 0 || t->length >= 0))
-		h[n++] = (CbOsHeader) {"Range", t->length >= 0 ?
-			psprintf("bytes=" INT64_FORMAT "-" INT64_FORMAT, start, t->offset + t->length - 1) :
-		psprintf("bytes=" INT64_FORMAT "-", start)};
-	if (t->op == OS_OP_GET && t->etag && t->delivered > 0)
-		h[n++] = (CbOsHeader) {"If-Match", t->etag};
+	n += os_range_headers(t, h + n, "Range");
 
 	memset(&sig, 0, sizeof(sig));
 	sig.method = method;
@@ -1552,7 +1822,51 @@ os_request_headers(OsTransfer *t, const char *method, const char *path)
 	sig.access_key_id = c->cfg.access_key_id;
 	sig.secret_access_key = c->cfg.secret_access_key;
 	h[n++] = (CbOsHeader) {"Authorization", cb_os_sigv4_authorization(&sig, NULL, NULL)};
+	return n;
+}
 
+/* Azure: x-ms-date and x-ms-version, Shared Key unless a SAS is in the URL */
+static int
+os_azure_sign(OsTransfer *t, const char *method, const char *path, CbOsHeader *h)
+{
+	CbOsClient *c = t->client;
+	int			n = 0;
+	char	   *date = palloc(32);
+	CbAzSharedKey sk;
+	char	   *auth;
+	char	   *errmsg;
+
+	cb_az_http_date(time(NULL), date);
+	h[n++] = (CbOsHeader) {"x-ms-date", date};
+	h[n++] = (CbOsHeader) {"x-ms-version", CB_AZ_VERSION};
+	n += os_range_headers(t, h + n, "x-ms-range");
+	if (c->sas_query)
+		return n;
+	memset(&sk, 0, sizeof(sk));
+	sk.method = method;
+	sk.account = c->account;
+	sk.key = c->cfg.azure_key;
+	sk.path = path;
+	sk.nparams = t->nparams;
+	sk.params = t->params;
+	sk.nheaders = n;
+	sk.headers = h;
+	/* the key was checked at setup: a failure here cannot happen */
+	if ((auth = cb_az_shared_key_authorization(&sk, NULL, &errmsg)) != NULL)
+		h[n++] = (CbOsHeader) {"Authorization", auth};
+	return n;
+}
+
+/* the headers of this attempt, signed, as a libcurl list */
+static struct curl_slist *
+os_request_headers(OsTransfer *t, const char *method, const char *path)
+{
+	CbOsHeader	h[8];
+	int			n;
+	struct curl_slist *list = NULL;
+
+	n = t->client->cfg.provider == CB_OS_PROVIDER_AZURE ?
+		os_azure_sign(t, method, path, h) : os_s3_sign(t, method, path, h);
 	/* what is signed is exactly what is sent; libcurl adds only Accept */
 	for (int i = 0; i < n; i++)
 		list = curl_slist_append(list, psprintf("%s: %s", h[i].name, h[i].value));
@@ -1586,6 +1900,8 @@ os_start_attempt(OsTransfer *t)
 	else
 		path = psprintf("%s/%s", c->base_path, cb_os_uri_encode(t->key, true));
 	url = psprintf("%s%s%s%s", c->origin, path, t->query[0] ? "?" : "", t->query);
+	if (c->sas_query)
+		url = psprintf("%s%s%s", url, t->query[0] ? "&" : "?", c->sas_query);
 
 	t->http_status = 0;
 	t->to_fn = false;
@@ -1598,6 +1914,7 @@ os_start_attempt(OsTransfer *t)
 	if ((t->easy = e = curl_easy_init()) == NULL)
 		return false;
 	curl_easy_setopt(e, CURLOPT_URL, url);
+	/* url may hold a SAS token: it goes nowhere else */
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, os_write_cb);
@@ -1618,6 +1935,7 @@ os_start_attempt(OsTransfer *t)
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	if (c->cfg.endpoint_ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, c->cfg.endpoint_ca_file);
+	explicit_bzero(url, strlen(url));
 	pfree(url);
 	pfree(path);
 	c->stats.requests++;
@@ -1662,6 +1980,13 @@ static const struct
 	{"NoSuchBucket", "Check the bucket of destinationPath and endpointURL."},
 	{"RequestTimeTooSkewed", "The host's clock is off by more than 15 minutes."},
 	{"AuthorizationHeaderMalformed", "Check region in the s3Credentials Secret."},
+	{"AuthenticationFailed",
+	"Check storageKey or storageSasToken (its expiry too) in the azureCredentials Secret, the account in destinationPath, and the host's clock."},
+	{"AuthorizationFailure", "The SAS token or key has no access to this container."},
+	{"AuthorizationPermissionMismatch", "The SAS token lacks the read or list permission."},
+	{"AuthorizationResourceTypeMismatch", "The SAS token must allow the container and object resource types."},
+	{"ContainerNotFound", "Check the container in destinationPath."},
+	{"ResourceNotFound", "Check the account and container in destinationPath."},
 };
 
 /* names for an error answer without a document (HEAD) */
@@ -1675,10 +2000,17 @@ static const struct
 	{500, "InternalError"}, {503, "ServiceUnavailable"},
 };
 
+/* "S3 GET", "Azure List Blobs" ... for messages */
 static const char *
-os_op_name(OsOp op)
+os_op_name(const OsTransfer *t)
 {
-	return op == OS_OP_LIST ? "ListObjectsV2" : op == OS_OP_HEAD ? "HEAD" : "GET";
+	bool		azure = t->client->cfg.provider == CB_OS_PROVIDER_AZURE;
+
+	if (t->op == OS_OP_LIST)
+		return azure ? "Azure List Blobs" : "S3 ListObjectsV2";
+	if (t->op == OS_OP_HEAD)
+		return azure ? "Azure HEAD" : "S3 HEAD";
+	return azure ? "Azure GET" : "S3 GET";
 }
 
 static bool
@@ -1714,22 +2046,24 @@ os_final_error(OsTransfer *t, CURLcode rc, const char *code, const char *msg)
 		for (int i = 0; i < (int) lengthof(os_curl_hints); i++)
 			if (rc == os_curl_hints[i].code)
 				hint = os_curl_hints[i].hint;
-		os_fail(c, t->err, 0, NULL, hint, "S3 %s of \"%s\" failed%s: %s",
-				os_op_name(t->op), t->url_text, after, msg);
+		os_fail(c, t->err, 0, NULL, hint, "%s of \"%s\" failed%s: %s",
+				os_op_name(t), t->url_text, after, msg);
 		return;
 	}
 	for (int i = 0; code && i < (int) lengthof(os_store_hints); i++)
 		if (strcmp(code, os_store_hints[i].code) == 0)
 			hint = os_store_hints[i].hint;
-	if (code && strcmp(code, "NoSuchBucket") == 0)
+	if (code && (strcmp(code, "NoSuchBucket") == 0 ||
+				 strcmp(code, "ContainerNotFound") == 0))
 		os_fail(c, t->err, (int) t->http_status, code, hint,
-				"bucket \"%s\" does not exist at %s (HTTP %ld %s%s%s)",
+				"%s \"%s\" does not exist at %s (HTTP %ld %s%s%s)",
+				code[0] == 'N' ? "bucket" : "container",
 				c->bucket, c->origin, t->http_status, code,
 				msg ? ": " : "", msg ? msg : "");
 	else
 		os_fail(c, t->err, (int) t->http_status, code, hint,
-				"S3 %s of \"%s\" failed%s: HTTP %ld %s%s%s",
-				os_op_name(t->op), t->url_text, after, t->http_status,
+				"%s of \"%s\" failed%s: HTTP %ld %s%s%s",
+				os_op_name(t), t->url_text, after, t->http_status,
 				code ? code : "", msg ? ": " : "", msg ? msg : "");
 }
 
@@ -1748,8 +2082,8 @@ os_schedule_retry(OsTransfer *t, const char *why)
 	t->not_before = os_now_ms() + delay;
 	t->state = OS_WAITING;
 	ereport(LOG,
-			(errmsg("cnpg_bootstrap: S3 %s of \"%s\" failed (%s), retry %d of %d in " INT64_FORMAT " ms",
-					os_op_name(t->op), t->url_text, os_scrub(c, pstrdup(why)),
+			(errmsg("cnpg_bootstrap: %s of \"%s\" failed (%s), retry %d of %d in " INT64_FORMAT " ms",
+					os_op_name(t), t->url_text, os_scrub(c, pstrdup(why)),
 					t->attempt, c->cfg.max_retries, delay)));
 }
 
@@ -1778,7 +2112,7 @@ os_attempt_done(OsTransfer *t, CURLcode rc)
 	if (t->stopped_by_fn || t->abort_reason)
 	{
 		os_fail(t->client, t->err, (int) t->http_status, NULL, NULL,
-				"S3 %s of \"%s\" failed: %s", os_op_name(t->op), t->url_text,
+				"%s of \"%s\" failed: %s", os_op_name(t), t->url_text,
 				t->stopped_by_fn ? "stopped by the receiver" : t->abort_reason);
 		return;
 	}
@@ -1791,12 +2125,19 @@ os_attempt_done(OsTransfer *t, CURLcode rc)
 	{
 		/* an answer with an error status: the store's code and message */
 		if (!cb_os_parse_error_xml(t->body.data, t->body.len, &code, &msg))
-			for (int i = 0; i < (int) lengthof(os_status_codes); i++)
+		{
+			/* Azure names it in a header, even for HEAD */
+			code = t->resp_error_code;
+			for (int i = 0; code == NULL && i < (int) lengthof(os_status_codes); i++)
 				if (t->http_status == os_status_codes[i].status)
 					code = pstrdup(os_status_codes[i].code);
+		}
+		/* Azure appends "\nRequestId:...\nTime:..." to its message */
+		if (msg && strchr(msg, '\n'))
+			*strchr(msg, '\n') = '\0';
 		if (t->http_status == 404 && t->op != OS_OP_LIST &&
 			(code == NULL || strcmp(code, "NoSuchKey") == 0 ||
-			 strcmp(code, "NotFound") == 0))
+			 strcmp(code, "NotFound") == 0 || strcmp(code, "BlobNotFound") == 0))
 		{
 			t->result = CB_OS_NOT_FOUND;
 			os_fail(t->client, t->err, 404, code ? code : "NoSuchKey", NULL,
@@ -1833,7 +2174,7 @@ os_abandon(OsTransfer **ts, int n)
 		t->state = OS_DONE;
 		t->result = CB_OS_ERROR;
 		os_fail(t->client, t->err, 0, "Interrupted", NULL,
-				"S3 %s of \"%s\" interrupted", os_op_name(t->op), t->url_text);
+				"%s of \"%s\" interrupted", os_op_name(t), t->url_text);
 	}
 }
 
@@ -2043,30 +2384,48 @@ os_list_page(CbOsClient *c, const char *prefix, const char *delimiter,
 			 int max_keys, const char *token, CbOsListPage *page,
 			 CbOsError *err)
 {
-	CbOsHeader	params[5];
+	CbOsHeader *params = palloc(sizeof(CbOsHeader) * 6);
 	int			n = 0;
 	OsTransfer *t = os_transfer(c, OS_OP_LIST, prefix, err);
 	CbOsStatus	status;
 	char	   *errmsg;
+	bool		azure = c->cfg.provider == CB_OS_PROVIDER_AZURE;
+	bool		parsed;
 
-	params[n++] = (CbOsHeader) {"list-type", "2"};
+	/* ListObjectsV2, or List Blobs with the same meaning */
+	if (azure)
+	{
+		params[n++] = (CbOsHeader) {"restype", "container"};
+		params[n++] = (CbOsHeader) {"comp", "list"};
+	}
+	else
+		params[n++] = (CbOsHeader) {"list-type", "2"};
 	params[n++] = (CbOsHeader) {"prefix", t->key};
 	if (delimiter)
 		params[n++] = (CbOsHeader) {"delimiter", delimiter};
 	if (max_keys > 0)
-		params[n++] = (CbOsHeader) {"max-keys", psprintf("%d", max_keys)};
+		params[n++] = (CbOsHeader) {azure ? "maxresults" : "max-keys",
+		psprintf("%d", max_keys)};
 	if (token)
-		params[n++] = (CbOsHeader) {"continuation-token", token};
+		params[n++] = (CbOsHeader) {azure ? "marker" : "continuation-token", token};
 	t->query = cb_os_canonical_query(n, params);
+	t->nparams = n;
+	t->params = params;
 	os_run(c, &t, 1, 1);
 	status = t->result;
-	if (status == CB_OS_OK &&
-		!cb_os_parse_list_xml(t->body.data, t->body.len, page, &errmsg))
+	if (status == CB_OS_OK)
 	{
-		os_fail(c, err, (int) t->http_status, NULL, NULL,
-				"S3 ListObjectsV2 of \"%s\": %s", t->url_text, errmsg);
-		status = CB_OS_ERROR;
+		parsed = azure ?
+			cb_os_parse_azure_list_xml(t->body.data, t->body.len, page, &errmsg) :
+			cb_os_parse_list_xml(t->body.data, t->body.len, page, &errmsg);
+		if (!parsed)
+		{
+			os_fail(c, err, (int) t->http_status, NULL, NULL,
+					"%s of \"%s\": %s", os_op_name(t), t->url_text, errmsg);
+			status = CB_OS_ERROR;
+		}
 	}
+	pfree(params);
 	os_transfer_free(t);
 	return status;
 }
@@ -2130,7 +2489,9 @@ cb_os_list(CbOsClient *client, const char *prefix, const char *delimiter,
 			(token && strcmp(token, page.next_token) == 0))
 		{
 			os_fail(client, err, 0, NULL, NULL,
-					"S3 ListObjectsV2 of \"%s\": truncated answer without a new continuation token",
+					"%s of \"%s\": truncated answer without a new continuation token",
+					client->cfg.provider == CB_OS_PROVIDER_AZURE ?
+					"Azure List Blobs" : "S3 ListObjectsV2",
 					cb_os_url(client, prefix));
 			return CB_OS_ERROR;
 		}

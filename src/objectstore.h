@@ -1,12 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * objectstore.h
- *	  A small S3 client for background workers: libcurl's multi interface
- *	  driven by a wait function (the worker's latch in the server), AWS
- *	  Signature V4 computed here with OpenSSL, ListObjectsV2 with
- *	  continuation tokens, streamed and ranged GETs, HEAD, retries with
- *	  backoff.  Azure Blob and Google Cloud Storage are refused with a clear
- *	  message for now.
+ *	  A small object-store client for background workers: libcurl's multi
+ *	  interface driven by a wait function (the worker's latch in the
+ *	  server), streamed and ranged GETs, HEAD, listings that follow every
+ *	  page, retries with backoff.  Two providers behind the same calls: S3
+ *	  (AWS Signature V4 computed here with OpenSSL, ListObjectsV2) and Azure
+ *	  Blob Storage (Shared Key or SAS, List Blobs; see azureblob.h).  Google
+ *	  Cloud Storage is refused with a clear message for now.
  *
  * Nothing here throws for a failure of the store: every call returns a
  * CbOsStatus and fills a CbOsError whose texts never hold a credential.
@@ -15,7 +16,8 @@
  *
  * Keys given to and returned by the calls are relative to the
  * destinationPath: with s3://bucket/some/prefix, key "srv/base/x" is the
- * object "some/prefix/srv/base/x" of "bucket".
+ * object "some/prefix/srv/base/x" of "bucket"; likewise for an Azure
+ * container (https://account.blob.core.windows.net/container/some/prefix).
  *
  *-------------------------------------------------------------------------
  */
@@ -30,7 +32,8 @@
 typedef enum CbOsStatus
 {
 	CB_OS_OK = 0,
-	CB_OS_NOT_FOUND,			/* 404 NoSuchKey (or HEAD 404): not an error
+	CB_OS_NOT_FOUND,			/* 404 NoSuchKey or BlobNotFound (or HEAD
+								 * 404): not an error
 								 * for a WAL past the end of the archive */
 	CB_OS_ERROR
 } CbOsStatus;
@@ -85,13 +88,23 @@ typedef enum CbOsProvider
 typedef struct CbOsConfig
 {
 	CbOsProvider provider;
-	char	   *destination_path;	/* s3://bucket[/prefix] */
+	char	   *destination_path;	/* s3://bucket[/prefix], or an Azure URL */
 	char	   *endpoint_url;	/* NULL: AWS (virtual-hosted style) */
 	char	   *endpoint_ca_file;	/* PEM bundle, NULL: the system's */
 	char	   *access_key_id;
 	char	   *secret_access_key;
 	char	   *region;			/* NULL: us-east-1 */
 	char	   *session_token;	/* NULL: none */
+
+	/* Azure Blob Storage (azureCredentials; endpoint_url is not used) */
+	char	   *azure_account;	/* storageAccount or AccountName; signs
+								 * only with azure_endpoint, else the
+								 * destinationPath's account does */
+	char	   *azure_key;		/* base64 account key: Shared Key */
+	char	   *azure_sas_token;	/* SAS query ('?' optional); wins over
+									 * the key, as in barman-cloud */
+	char	   *azure_endpoint; /* a connection string's BlobEndpoint; NULL:
+								 * from destinationPath */
 
 	/* tuning; 0 means the default in brackets */
 	int			connect_timeout_ms; /* [10000] */
@@ -113,11 +126,13 @@ typedef bool (*CbOsSecretLookup) (const char *name, CbMap *data);
 
 /*
  * Fill cfg from a barmanObjectStore stanza: the provider from the
- * credentials given, the credentials resolved through lookup, endpointCA
- * written to ca_file (0600, atomically) when set.  Errors use
- * CloudNativePG's texts ("ObjectStoreConfiguration invalid: no credentials
- * defined", "missing key <k>, inside secret <s>"); Azure and Google give
- * "<field> not supported yet" with a hint.
+ * credentials given, the credentials resolved through lookup (an Azure
+ * connectionString is parsed into the azure_* fields), endpointCA written
+ * to ca_file (0600, atomically) when set.  Errors use CloudNativePG's
+ * texts ("ObjectStoreConfiguration invalid: no credentials defined",
+ * "missing key <k>, inside secret <s>"); Google, inheritFromIAMRole,
+ * inheritFromAzureAD and useDefaultAzureCredentials give "<field> not
+ * supported yet" with a hint.
  */
 extern bool cb_os_config_from_store(const CbObjectStore *store,
 									CbOsSecretLookup lookup,
@@ -141,7 +156,7 @@ typedef struct CbOsClient CbOsClient;
 extern CbOsClient *cb_os_client_create(const CbOsConfig *cfg, CbOsError *err);
 extern void cb_os_client_free(CbOsClient *client);
 
-/* "s3://bucket/prefix/<key>", for messages */
+/* "s3://bucket/prefix/<key>" or the blob's https URL, for messages */
 extern char *cb_os_url(const CbOsClient *client, const char *key);
 
 typedef struct CbOsObject
@@ -295,5 +310,9 @@ extern bool cb_os_parse_list_xml(const char *xml, size_t len,
 								 CbOsListPage *page, char **errmsg);
 extern bool cb_os_parse_error_xml(const char *xml, size_t len,
 								  char **code, char **message);
+
+/* the same parts of an Azure List Blobs answer (EnumerationResults) */
+extern bool cb_os_parse_azure_list_xml(const char *xml, size_t len,
+									   CbOsListPage *page, char **errmsg);
 
 #endif							/* CB_OBJECTSTORE_H */

@@ -79,7 +79,7 @@ ok( IPC::Run::run(
 			'cc', '-O2', '-g', '-Wall', '-DCB_OS_NO_BACKEND', "-I$srcdir/src",
 			"-I$pg{'includedir-server'}", "-I$pg{includedir}", '-o', $bin,
 			"$srcdir/test/unit/test_objectstore.c", "$srcdir/test/unit/unit_shim.c",
-			"$srcdir/src/objectstore.c", "$srcdir/src/barman.c",
+			"$srcdir/src/objectstore.c", "$srcdir/src/azureblob.c", "$srcdir/src/barman.c",
 			"-L$pg{pkglibdir}", '-lpgcommon', '-lpgport', '-lcurl', '-lssl', '-lcrypto'
 		],
 		'>', \$out, '2>', \$err),

@@ -36,7 +36,7 @@
  * Build from the repository root (t/005_objectstore.pl does the same):
  *   cc -O2 -g -Wall -DCB_OS_NO_BACKEND -I src -I "$(pg_config --includedir-server)" \
  *      -I "$(pg_config --includedir)" -o /tmp/test_objectstore \
- *      test/unit/test_objectstore.c test/unit/unit_shim.c src/objectstore.c \
+ *      test/unit/test_objectstore.c test/unit/unit_shim.c src/objectstore.c src/azureblob.c \
  *      src/barman.c -L"$(pg_config --pkglibdir)" -lpgcommon -lpgport \
  *      -lcurl -lssl -lcrypto
  *
@@ -340,9 +340,11 @@ test_config(const char *tmpdir)
 		  strcmp(err.message, "ObjectStoreConfiguration invalid: no credentials defined") == 0,
 		  "config: no credentials (CNPG's text)");
 	st.has_azure = true;
+	st.azure_inherit_from_azure_ad = true;
 	check(!cb_os_config_from_store(&st, fake_lookup, ca, &cfg, &err) &&
-		  strcmp(err.message, "azureCredentials not supported yet") == 0 && err.hint,
-		  "config: Azure not supported yet, with a hint");
+		  strcmp(err.message, "azureCredentials.inheritFromAzureAD not supported yet") == 0 && err.hint,
+		  "config: Azure AD identity not supported yet, with a hint (test_azureblob.c tests Azure)");
+	st.azure_inherit_from_azure_ad = false;
 	st.has_azure = false;
 	st.has_google = true;
 	check(!cb_os_config_from_store(&st, fake_lookup, ca, &cfg, &err) &&
