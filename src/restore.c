@@ -587,6 +587,12 @@ restore_command(CbCluster *c, CbRestore *r, bool replica)
 	conf.secret_access_key = r->cfg.secret_access_key;
 	conf.region = r->cfg.region;
 	conf.session_token = r->cfg.session_token;
+	if (r->cfg.provider == CB_OS_PROVIDER_AZURE)
+		conf.provider = "azure";
+	conf.azure_account = r->cfg.azure_account;
+	conf.azure_key = r->cfg.azure_key;
+	conf.azure_sas_token = r->cfg.azure_sas_token;
+	conf.azure_endpoint = r->cfg.azure_endpoint;
 	conf.server_name = r->server_name;
 	conf.spool_dir = psprintf("%s/spool", dir);
 	conf.prefetch = r->store->wal_max_parallel > 0 ?

@@ -31,13 +31,18 @@ static const struct
 	size_t		offset;
 	bool		required;
 }			conf_strings[] = {
+	{"provider", offsetof(CbWalRestoreConf, provider), false},
 	{"destination_path", offsetof(CbWalRestoreConf, destination_path), true},
 	{"endpoint_url", offsetof(CbWalRestoreConf, endpoint_url), false},
 	{"endpoint_ca_file", offsetof(CbWalRestoreConf, endpoint_ca_file), false},
-	{"access_key_id", offsetof(CbWalRestoreConf, access_key_id), true},
-	{"secret_access_key", offsetof(CbWalRestoreConf, secret_access_key), true},
+	{"access_key_id", offsetof(CbWalRestoreConf, access_key_id), false},
+	{"secret_access_key", offsetof(CbWalRestoreConf, secret_access_key), false},
 	{"region", offsetof(CbWalRestoreConf, region), false},
 	{"session_token", offsetof(CbWalRestoreConf, session_token), false},
+	{"azure_account", offsetof(CbWalRestoreConf, azure_account), false},
+	{"azure_key", offsetof(CbWalRestoreConf, azure_key), false},
+	{"azure_sas_token", offsetof(CbWalRestoreConf, azure_sas_token), false},
+	{"azure_endpoint", offsetof(CbWalRestoreConf, azure_endpoint), false},
 	{"server_name", offsetof(CbWalRestoreConf, server_name), true},
 	{"spool_dir", offsetof(CbWalRestoreConf, spool_dir), true},
 };
@@ -277,6 +282,33 @@ conf_set(CbWalRestoreConf *conf, const char *key, char *value,
 	return true;
 }
 
+/* the provider's credentials: s3 needs both keys, azure a key or a SAS */
+static bool
+conf_credentials_present(const CbWalRestoreConf *conf, char **errmsg)
+{
+	if (conf->provider == NULL || strcmp(conf->provider, "s3") == 0)
+	{
+		if (conf->access_key_id == NULL || conf->secret_access_key == NULL)
+		{
+			*errmsg = psprintf("key \"%s\" is missing",
+							   conf->access_key_id ? "secret_access_key" : "access_key_id");
+			return false;
+		}
+		return true;
+	}
+	if (strcmp(conf->provider, "azure") != 0)
+	{
+		*errmsg = pstrdup("provider must be s3 or azure");
+		return false;
+	}
+	if (conf->azure_key == NULL && conf->azure_sas_token == NULL)
+	{
+		*errmsg = pstrdup("key \"azure_key\" or \"azure_sas_token\" is missing");
+		return false;
+	}
+	return true;
+}
+
 static bool
 conf_parse(char *text, CbWalRestoreConf *conf, char **errmsg)
 {
@@ -320,6 +352,8 @@ conf_parse(char *text, CbWalRestoreConf *conf, char **errmsg)
 			*errmsg = psprintf("key \"%s\" is missing", conf_strings[i].key);
 			return false;
 		}
+	if (!conf_credentials_present(conf, errmsg))
+		return false;
 	if (!seen_prefetch)
 		conf->prefetch = 1;
 	if (conf->spool_dir[0] != '/')

@@ -25,13 +25,18 @@
 
 typedef struct CbWalRestoreConf
 {
-	char	   *destination_path;	/* s3://bucket[/prefix] */
+	char	   *provider;		/* "s3" (NULL means it too) or "azure" */
+	char	   *destination_path;	/* s3://bucket[/prefix] or an Azure URL */
 	char	   *endpoint_url;	/* may be NULL */
 	char	   *endpoint_ca_file;	/* may be NULL */
-	char	   *access_key_id;
-	char	   *secret_access_key;
+	char	   *access_key_id;	/* s3 */
+	char	   *secret_access_key;	/* s3 */
 	char	   *region;			/* may be NULL */
 	char	   *session_token;	/* may be NULL */
+	char	   *azure_account;	/* azure: CbOsConfig's azure_* fields */
+	char	   *azure_key;		/* azure: this or azure_sas_token */
+	char	   *azure_sas_token;
+	char	   *azure_endpoint; /* may be NULL */
 	char	   *server_name;	/* folder under destination_path */
 	char	   *spool_dir;		/* absolute dir for prefetched segments */
 	int			prefetch;		/* segments fetched at once
@@ -53,9 +58,10 @@ extern bool cb_walrestore_conf_write(const char *path,
 /*
  * Read path into conf (zeroed first).  Refuses a file that is not a
  * regular file owned by the current user with mode 0600 or stricter, an
- * unknown key, a missing required key (destination_path, access_key_id,
- * secret_access_key, server_name, spool_dir) and a bad number.  *errmsg
- * never quotes a value.
+ * unknown key, a missing required key (destination_path, server_name,
+ * spool_dir; access_key_id and secret_access_key for s3, azure_key or
+ * azure_sas_token for azure) and a bad number.  *errmsg never quotes a
+ * value.
  */
 extern bool cb_walrestore_conf_read(const char *path, CbWalRestoreConf *conf,
 									char **errmsg);

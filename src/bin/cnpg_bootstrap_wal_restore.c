@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * cnpg_bootstrap_wal_restore.c
- *	  restore_command for WAL archived by Barman Cloud in an S3 object
- *	  store, in C: what barman-cloud-wal-restore does, without Python, and
- *	  with prefetch.
+ *	  restore_command for WAL archived by Barman Cloud in an S3 or Azure
+ *	  Blob object store, in C: what barman-cloud-wal-restore does, without
+ *	  Python, and with prefetch.
  *
  *	  cnpg_bootstrap_wal_restore CONFIG-FILE %f %p
  *
@@ -520,7 +520,8 @@ make_client(const CbWalRestoreConf *conf)
 	CbOsClient *client;
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.provider = CB_OS_PROVIDER_S3;
+	cfg.provider = (conf->provider && strcmp(conf->provider, "azure") == 0) ?
+		CB_OS_PROVIDER_AZURE : CB_OS_PROVIDER_S3;
 	cfg.destination_path = conf->destination_path;
 	cfg.endpoint_url = conf->endpoint_url;
 	cfg.endpoint_ca_file = conf->endpoint_ca_file;
@@ -528,6 +529,10 @@ make_client(const CbWalRestoreConf *conf)
 	cfg.secret_access_key = conf->secret_access_key;
 	cfg.region = conf->region;
 	cfg.session_token = conf->session_token;
+	cfg.azure_account = conf->azure_account;
+	cfg.azure_key = conf->azure_key;
+	cfg.azure_sas_token = conf->azure_sas_token;
+	cfg.azure_endpoint = conf->azure_endpoint;
 	cfg.max_parallel = conf->prefetch;
 	cfg.wait = poll_wait;
 	if ((client = cb_os_client_create(&cfg, &err)) == NULL)
