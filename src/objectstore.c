@@ -1066,6 +1066,26 @@ list_xml_event(void *arg, XmlEvent ev, int depth, const char *const *names,
 	}
 }
 
+/* every entry of a parsed page has its key and size, every prefix its text */
+static bool
+list_page_complete(ListParse *lp, const char *complaint, char **errmsg)
+{
+	CbOsListPage *page = lp->page;
+
+	for (int i = 0; i < page->nobjects; i++)
+		if (page->objects[i].key == NULL || page->objects[i].size < 0)
+			lp->bad_size = true;
+	for (int i = 0; i < page->nprefixes; i++)
+		if (page->prefixes[i] == NULL)
+			lp->bad_size = true;
+	if (lp->bad_size)
+	{
+		*errmsg = pstrdup(complaint);
+		return false;
+	}
+	return true;
+}
+
 bool
 cb_os_parse_list_xml(const char *xml, size_t len, CbOsListPage *page,
 					 char **errmsg)
@@ -1082,18 +1102,8 @@ cb_os_parse_list_xml(const char *xml, size_t len, CbOsListPage *page,
 		*errmsg = pstrdup("the answer is not a ListBucketResult");
 		return false;
 	}
-	for (int i = 0; i < page->nobjects; i++)
-		if (page->objects[i].key == NULL || page->objects[i].size < 0)
-			lp.bad_size = true;
-	for (int i = 0; i < page->nprefixes; i++)
-		if (page->prefixes[i] == NULL)
-			lp.bad_size = true;
-	if (lp.bad_size)
-	{
-		*errmsg = pstrdup("a ListBucketResult entry lacks its Key, Size or Prefix");
-		return false;
-	}
-	return true;
+	return list_page_complete(&lp, "a ListBucketResult entry lacks its Key, Size or Prefix",
+							  errmsg);
 }
 
 /*
@@ -1159,18 +1169,8 @@ cb_os_parse_azure_list_xml(const char *xml, size_t len, CbOsListPage *page,
 		*errmsg = pstrdup("the answer is not an EnumerationResults");
 		return false;
 	}
-	for (int i = 0; i < page->nobjects; i++)
-		if (page->objects[i].key == NULL || page->objects[i].size < 0)
-			lp.bad_size = true;
-	for (int i = 0; i < page->nprefixes; i++)
-		if (page->prefixes[i] == NULL)
-			lp.bad_size = true;
-	if (lp.bad_size)
-	{
-		*errmsg = pstrdup("a List Blobs entry lacks its Name or Content-Length");
-		return false;
-	}
-	return true;
+	return list_page_complete(&lp, "a List Blobs entry lacks its Name or Content-Length",
+							  errmsg);
 }
 
 /* <Error><Code/><Message/></Error> */
@@ -1982,7 +1982,8 @@ static const struct
 	{"AuthorizationHeaderMalformed", "Check region in the s3Credentials Secret."},
 	{"AuthenticationFailed",
 	"Check storageKey or storageSasToken (its expiry too) in the azureCredentials Secret, the account in destinationPath, and the host's clock."},
-	{"AuthorizationFailure", "The SAS token or key has no access to this container."},
+	{"AuthorizationFailure",
+	"Check storageKey or storageSasToken in the azureCredentials Secret: the key is wrong, or it has no access to this container."},
 	{"AuthorizationPermissionMismatch", "The SAS token lacks the read or list permission."},
 	{"AuthorizationResourceTypeMismatch", "The SAS token must allow the container and object resource types."},
 	{"ContainerNotFound", "Check the container in destinationPath."},

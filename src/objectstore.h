@@ -178,10 +178,11 @@ typedef struct CbOsListing
 } CbOsListing;
 
 /*
- * ListObjectsV2 of everything under prefix (relative), following
- * continuation tokens.  delimiter may be NULL; max_keys 0 = the store's
- * default (1000).  A missing bucket is an error naming it; a prefix with
- * nothing under it is an empty listing.
+ * ListObjectsV2 (Azure: List Blobs) of everything under prefix (relative),
+ * following continuation tokens (NextMarker).  delimiter may be NULL;
+ * max_keys 0 = the store's default (1000, Azure 5000).  A missing bucket
+ * or container is an error naming it; a prefix with nothing under it is
+ * an empty listing.
  */
 extern CbOsStatus cb_os_list(CbOsClient *client, const char *prefix,
 							 const char *delimiter, int max_keys,
