@@ -11,8 +11,8 @@ SRCS = $(sort $(wildcard src/*.c))
 OBJS = cnpg_bootstrap.o $(patsubst %.c,%.o,$(filter-out src/fields_gen.c,$(SRCS))) src/fields_gen.o
 
 PG_CONFIG ?= pg_config
-# restore_command's WAL fetcher (src/bin/, outside the module's wildcard)
-WALRESTORE = src/bin/cnpg_bootstrap_wal_restore
+# restore_command's programs (src/bin/, outside the module's wildcard)
+WALRESTORE = src/bin/cnpg_bootstrap_wal_restore src/bin/cnpg_bootstrap_wal_fetch
 PG_CPPFLAGS = -I$(srcdir)/src -I$(shell $(PG_CONFIG) --includedir)
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = -lyaml -lssl -lcrypto -lcurl -larchive -L$(shell $(PG_CONFIG) --libdir) -lpq
@@ -26,15 +26,22 @@ EXTRA_CLEAN = src/fields_gen.c tmp_check_regress fuzz/fuzz_manifest $(WALRESTORE
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The WAL fetcher links the module's object-store code built without the
-# backend (-DCB_OS_NO_BACKEND) and PostgreSQL's frontend libpgcommon.
-WALRESTORE_SRCS = src/bin/cnpg_bootstrap_wal_restore.c src/bin/wal_restore_shim.c \
+# The restore_command: cnpg_bootstrap_wal_restore (wal_restore_front.c)
+# serves prefetched WAL with libc and the static libpgcommon only, fast to
+# start, and execs cnpg_bootstrap_wal_fetch (cnpg_bootstrap_wal_restore.c)
+# on a miss: the module's object-store code built without the backend
+# (-DCB_OS_NO_BACKEND), libcurl, OpenSSL, libarchive.
+PGLIBS_FE = -L$(shell $(PG_CONFIG) --pkglibdir) -lpgcommon -lpgport
+WALFETCH_SRCS = src/bin/cnpg_bootstrap_wal_restore.c src/bin/wal_restore_shim.c \
 	src/objectstore.c src/azureblob.c src/barman.c src/walrestore_conf.c
 all: $(WALRESTORE)
-$(WALRESTORE): $(WALRESTORE_SRCS) src/bin/wal_restore_shim.h src/objectstore.h src/azureblob.h src/barman.h \
-		src/walrestore_conf.h src/model.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) -DCB_OS_NO_BACKEND -I$(srcdir)/src/bin -o $@ $(WALRESTORE_SRCS) \
-		$(LDFLAGS) -L$(shell $(PG_CONFIG) --pkglibdir) -lpgcommon -lpgport -lcurl -lssl -lcrypto -larchive
+src/bin/cnpg_bootstrap_wal_restore: src/bin/wal_restore_front.c src/walrestore_conf.c \
+		src/walrestore_conf.h src/bin/wal_restore_shim.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(srcdir)/src/bin -o $@ $(filter %.c,$^) $(LDFLAGS) $(PGLIBS_FE)
+src/bin/cnpg_bootstrap_wal_fetch: $(WALFETCH_SRCS) src/bin/wal_restore_shim.h src/objectstore.h \
+		src/azureblob.h src/barman.h src/walrestore_conf.h src/model.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DCB_OS_NO_BACKEND -I$(srcdir)/src/bin -o $@ $(WALFETCH_SRCS) \
+		$(LDFLAGS) $(PGLIBS_FE) -lcurl -lssl -lcrypto -larchive
 
 .PHONY: install-walrestore uninstall-walrestore
 install: install-walrestore
@@ -43,7 +50,7 @@ install-walrestore: $(WALRESTORE)
 	$(INSTALL_PROGRAM) $(WALRESTORE) '$(DESTDIR)$(bindir)/'
 uninstall: uninstall-walrestore
 uninstall-walrestore:
-	rm -f '$(DESTDIR)$(bindir)/$(notdir $(WALRESTORE))'
+	rm -f $(addprefix '$(DESTDIR)$(bindir)'/,$(notdir $(WALRESTORE)))
 
 src/fields_gen.c: tools/gen_fields.pl data/cnpg-cluster-fields.tsv data/cnpg-objectstore-fields.tsv
 	perl tools/gen_fields.pl data/cnpg-cluster-fields.tsv data/cnpg-objectstore-fields.tsv > $@.tmp && mv $@.tmp $@

@@ -87,7 +87,8 @@ conf_text(const CbWalRestoreConf *conf)
 			append_value(&buf, conf_strings[i].key, v);
 	}
 	appendStringInfo(&buf, "prefetch=%d\nstandby=%s\n",
-					 conf->prefetch, conf->standby ? "on" : "off");
+					 Max(1, Min(conf->prefetch, CB_WALRESTORE_MAX_PREFETCH)),
+					 conf->standby ? "on" : "off");
 	return buf.data;
 }
 
@@ -270,14 +271,13 @@ conf_set(CbWalRestoreConf *conf, const char *key, char *value,
 	}
 	errno = 0;
 	n = strtol(value, &end, 10);
-	if (errno != 0 || end == value || *end != '\0' ||
-		n < 1 || n > CB_WALRESTORE_MAX_PREFETCH)
+	if (errno != 0 || end == value || *end != '\0' || n < 1)
 	{
-		*errmsg = psprintf("prefetch must be an integer from 1 to %d",
-						   CB_WALRESTORE_MAX_PREFETCH);
+		*errmsg = pstrdup("prefetch must be a positive integer");
 		return false;
 	}
-	conf->prefetch = (int) n;
+	/* wal.maxParallel has no upper bound: more at once would not help */
+	conf->prefetch = (int) Min(n, CB_WALRESTORE_MAX_PREFETCH);
 	*seen_prefetch = true;
 	return true;
 }

@@ -40,8 +40,9 @@ typedef struct CbWalRestoreConf
 	char	   *server_name;	/* folder under destination_path */
 	char	   *spool_dir;		/* absolute dir for prefetched segments */
 	int			prefetch;		/* segments fetched at once
-								 * (wal.maxParallel), 1 ..
-								 * CB_WALRESTORE_MAX_PREFETCH */
+								 * (wal.maxParallel), >= 1; more than
+								 * CB_WALRESTORE_MAX_PREFETCH is taken as
+								 * that */
 	bool		standby;		/* true: replica cluster (errors are soft),
 								 * false: recovery */
 } CbWalRestoreConf;

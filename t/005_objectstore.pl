@@ -3,11 +3,17 @@
 # test/s3rig.sh) holding real backups and WAL made by barman-cloud from a
 # real PostgreSQL.  The code is not part of a bootstrap method yet, so it is
 # driven through test/unit/test_objectstore.c, built here with the same
-# sources.  Skipped when Node/npm, barman-cloud or the store are missing.
+# sources.  Then cnpg_bootstrap_wal_restore (restore_command), built here
+# too, against the same WAL archive.  Skipped when Node/npm, barman-cloud or
+# the store are missing.
 use strict;
 use warnings;
 use Cwd qw(getcwd);
 use Digest::SHA;
+use File::Copy;
+use File::Path qw(rmtree);
+use IO::Socket::INET;
+use IO::Uncompress::Gunzip;
 use JSON::PP;
 use List::Util qw(max);
 use POSIX qw(strftime);
@@ -79,7 +85,7 @@ ok( IPC::Run::run(
 			'cc', '-O2', '-g', '-Wall', '-DCB_OS_NO_BACKEND', "-I$srcdir/src",
 			"-I$pg{'includedir-server'}", "-I$pg{includedir}", '-o', $bin,
 			"$srcdir/test/unit/test_objectstore.c", "$srcdir/test/unit/unit_shim.c",
-			"$srcdir/src/objectstore.c", "$srcdir/src/azureblob.c", "$srcdir/src/barman.c",
+			"$srcdir/src/objectstore.c", "$srcdir/src/azureblob.c", "$srcdir/src/barman.c", "$srcdir/src/walrestore_conf.c",
 			"-L$pg{pkglibdir}", '-lpgcommon', '-lpgport', '-lcurl', '-lssl', '-lcrypto'
 		],
 		'>', \$out, '2>', \$err),
@@ -87,7 +93,7 @@ ok( IPC::Run::run(
 
 IPC::Run::run([ $bin, 'selftest' ], '>', \$out, '2>', \$err);
 like($out, qr/^\d+ passed, 0 failed$/m,
-	'self-tests: SigV4 vectors, XML, backup.info, choice rules, retries/resume/stall/cancel on a fake server')
+	'self-tests: SigV4 vectors, XML, backup.info, choice rules, walrestore conf, retries/resume/stall/cancel on a fake server')
   or diag(join("\n", grep { /^not ok|^#/ } split /\n/, $out) . $err);
 note((split /\n/, $out)[-1]);
 
@@ -307,6 +313,196 @@ for my $k ('many/sp ace+plus=eq~tilde.txt', $utf8_key)
 	$h = tool('s3://backups', 'get', $k, "$tmp/k");
 	is(slurp_file("$tmp/k"), $k, "GET of a key that needs escaping: $k");
 }
+
+# ---------- cnpg_bootstrap_wal_restore: restore_command on the real archive ----------
+# as the Makefile builds them: the front (spool hits, libc only) and the
+# fetcher it execs on a miss, side by side
+my $wr = "$tmp/cnpg_bootstrap_wal_restore";
+my @wrcc = ('cc', '-O1', '-g', '-Wall', "-I$srcdir/src", "-I$srcdir/src/bin",
+	"-I$pg{'includedir-server'}", "-I$pg{includedir}");
+ok( IPC::Run::run(
+		[
+			@wrcc, '-o', $wr, "$srcdir/src/bin/wal_restore_front.c", "$srcdir/src/walrestore_conf.c",
+			"-L$pg{pkglibdir}", '-lpgcommon', '-lpgport'
+		],
+		'>', \$out, '2>', \$err)
+	  && IPC::Run::run(
+		[
+			@wrcc, '-DCB_OS_NO_BACKEND', '-o', "$tmp/cnpg_bootstrap_wal_fetch",
+			map({ "$srcdir/src/$_" } qw(bin/cnpg_bootstrap_wal_restore.c bin/wal_restore_shim.c
+				  objectstore.c azureblob.c barman.c walrestore_conf.c)),
+			"-L$pg{pkglibdir}", '-lpgcommon', '-lpgport', '-lcurl', '-lssl', '-lcrypto', '-larchive'
+		],
+		'>', \$out, '2>', \$err),
+	'cnpg_bootstrap_wal_restore and cnpg_bootstrap_wal_fetch build')
+  or BAIL_OUT("cannot build cnpg_bootstrap_wal_restore: $err");
+
+# one more segment, archived (gzip) by barman-cloud-wal-archive; its copy
+# from pg_wal (before a checkpoint can recycle it) is the reference
+my $last = $pgn->safe_psql('postgres',
+	'INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g;'
+	  . ' SELECT pg_walfile_name(pg_current_wal_lsn())');
+$pgn->safe_psql('postgres', 'SELECT pg_switch_wal()');
+ok($pgn->poll_query_until('postgres', "SELECT last_archived_wal = '$last' FROM pg_stat_archiver"),
+	"one more segment archived ($last)");
+mkdir "$tmp/orig";
+File::Copy::copy($pgn->data_dir . "/pg_wal/$last", "$tmp/orig/$last") or die "copy: $!";
+# the last five archived segments; the others' reference is their stored object, gunzipped
+$h = tool('s3://backups', 'walobjects', 'pg');
+my %gzkey = map { my ($n, $c, $k) = split / /; ($n => $k) } @{ $h->{wal} // [] };
+my @segs = (sort grep { /^[0-9A-F]{24}$/ } keys %gzkey)[-5 .. -1];
+ok(@segs == 5 && $segs[-1] eq $last
+	  && 4 == grep({ hex(substr($segs[$_], 16)) == hex(substr($segs[0], 16)) + $_ } 1 .. 4),
+	"five consecutive segments in the archive: @segs");
+for my $s (@segs)
+{
+	my $plain;
+	IO::Uncompress::Gunzip::gunzip(stored($gzkey{$s}) => \$plain) or die;
+	if ($s eq $last)
+	{
+		is(length($plain) . ' ' . Digest::SHA::sha256_hex($plain),
+			(-s "$tmp/orig/$s") . ' ' . sha_file("$tmp/orig/$s"),
+			'barman\'s gzip object of the segment is its pg_wal file');
+		next;
+	}
+	PostgreSQL::Test::Utils::append_to_file("$tmp/orig/$s", $plain);
+}
+my %orig = map { ($_ => sha_file("$tmp/orig/$_")) } @segs;
+# the same segment archived uncompressed, and a history file (gzip)
+run_ok('a segment archived plain (server pg-plain)',
+	'barman-cloud-wal-archive', '--endpoint-url', $ep, 's3://backups', 'pg-plain', "$tmp/orig/$last");
+mkdir "$tmp/hist";
+my $history = "1\t0/9000000\tno recovery target specified\n";
+PostgreSQL::Test::Utils::append_to_file("$tmp/hist/00000002.history", $history);
+run_ok('a history file archived (gzip)',
+	'barman-cloud-wal-archive', '--endpoint-url', $ep, '-z', 's3://backups', 'pg', "$tmp/hist/00000002.history");
+
+# the configuration file, as documented in src/walrestore_conf.h
+my $spool = "$tmp/spool";
+sub wr_conf
+{
+	my (%o) = @_;
+	my %c = (
+		destination_path => 's3://backups', endpoint_url => $ep, access_key_id => 'testkey',
+		secret_access_key => 'testsecret', region => 'us-east-1', server_name => 'pg',
+		spool_dir => $spool, prefetch => 1, standby => 'off', %o);
+	my $path = "$tmp/wr.conf";
+	unlink $path;
+	open(my $fh, '>', $path) or die;
+	chmod 0600, $path;
+	for my $k (sort keys %c)
+	{
+		(my $v = $c{$k}) =~ s/\\/\\\\/g;
+		$v =~ s/\n/\\n/g;
+		print $fh "$k=$v\n";
+	}
+	close $fh;
+	return $path;
+}
+
+# restore_command's call; rc is the exit status, or "signal N"
+sub wr
+{
+	my ($conf, $f, $p) = @_;
+	my ($o, $e) = ('', '');
+	my $t0 = time;
+	IPC::Run::run([ $wr, $conf, $f, $p ], '>', \$o, '2>', \$e);
+	my $rc = ($? & 127) ? 'signal ' . ($? & 127) : $? >> 8;
+	return { rc => $rc, err => $o . $e, wall => time - $t0 };
+}
+sub spooled { opendir(my $d, $spool) or return ''; return join(' ', sort grep { !/^\./ } readdir $d); }
+
+my $p = "$tmp/RECOVERYXLOG";
+my $conf = wr_conf();
+$h = wr($conf, $last, $p);
+is($h->{rc}, 0, "gzip segment $last fetched") or diag($h->{err});
+is(sha_file($p), $orig{$last}, 'gzip segment: byte-identical to the source\'s pg_wal');
+my $t_single = $h->{wall};
+unlink $p;
+$h = wr(wr_conf(server_name => 'pg-plain'), $last, $p);
+is($h->{rc}, 0, 'plain segment fetched') or diag($h->{err});
+is(sha_file($p), $orig{$last}, 'plain segment: byte-identical to the source\'s pg_wal');
+is(sha_file($p), sha_file(stored("pg-plain/wals/" . substr($last, 0, 16) . "/$last")),
+	'plain segment: byte-identical to the stored object');
+unlink $p;
+
+# prefetch: one listing and four parallel GETs, then spool hits
+$conf = wr_conf(prefetch => 4);
+$h = wr($conf, $segs[0], $p);
+my $t_fetch = $h->{wall};
+is($h->{rc} . ' ' . sha_file($p), "0 $orig{$segs[0]}", 'prefetch 4: the segment asked for, at %p');
+is(spooled(), join(' ', @segs[ 1 .. 3 ]), 'prefetch 4: the next three segments in the spool, no temporary left');
+is(scalar(grep { sha_file("$spool/$_") eq $orig{$_} } @segs[ 1 .. 3 ]), 3,
+	'prefetch 4: each spooled segment byte-identical to pg_wal');
+unlink $p;
+$h = wr($conf, $segs[1], $p);
+my $t_hit = $h->{wall};
+ok($h->{rc} == 0 && sha_file($p) eq $orig{ $segs[1] } && !-e "$spool/$segs[1]",
+	'the next segment is a spool hit, moved out of the spool') or diag($h->{err});
+ok($t_hit < $t_fetch / 2,
+	sprintf('spool hit %.0f ms, fetch of 4 segments %.0f ms, of 1 segment %.0f ms',
+		1000 * $t_hit, 1000 * $t_fetch, 1000 * $t_single));
+$h = wr($conf, $segs[3], $p);
+$h = wr($conf, $segs[4], $p);
+ok($h->{rc} == 0 && sha_file($p) eq $orig{ $segs[4] } && spooled() eq $segs[2],
+	'past the spool: fetched again (the untaken spooled segment stays)');
+rmtree($spool);
+
+{
+	my ($bw, $t0) = ("$tmp/barman-wal", time);
+	system('barman-cloud-wal-restore', '--endpoint-url', $ep, 's3://backups', 'pg', $segs[0], $bw);
+	note(sprintf('barman-cloud-wal-restore of the same segment: %.0f ms', 1000 * (time - $t0)));
+}
+
+# other WAL names: history, .backup; missing ones
+unlink $p;
+$h = wr($conf, '00000002.history', $p);
+ok($h->{rc} == 0 && slurp_file($p) eq $history, 'history file fetched (gzip, in wals/)')
+  or diag($h->{err});
+my ($bkey) = grep { /\.backup\.gz$/ } @wals;
+my ($bname) = $bkey =~ m{/([^/]+)\.gz$};
+$h = wr($conf, $bname, $p);
+my $want_backup;
+IO::Uncompress::Gunzip::gunzip(stored($bkey) => \$want_backup);
+ok($h->{rc} == 0 && slurp_file($p) eq $want_backup, "backup label file $bname fetched");
+unlink $p;
+my $missing = substr($segs[0], 0, 16) . '000000FE';
+$h = wr($conf, $missing, $p);
+ok($h->{rc} eq '1' && !-e $p && !-e "$p.tmp" && spooled() eq '',
+	'missing segment: exit 1, nothing written') or diag($h->{err});
+like($h->{err}, qr/not found/, 'missing segment: said on stderr');
+$h = wr($conf, '00000009.history', $p);
+is($h->{rc}, 1, 'missing history file: exit 1');
+
+# failures: 128 in recovery (PostgreSQL aborts), 1 for a replica (it retries)
+$h = wr(wr_conf(secret_access_key => 'Wr0ngS3cretK3y'), $segs[0], $p);
+ok($h->{rc} eq '128' && $h->{err} =~ /SignatureDoesNotMatch/ && !-e $p,
+	sprintf('wrong secret key in recovery: exit 128, SignatureDoesNotMatch (%.2f s)', $h->{wall}))
+  or diag($h->{err});
+unlike($h->{err}, qr/Wr0ngS3cretK3y|testsecret/, 'wrong secret key: no secret on stderr');
+$h = wr(wr_conf(secret_access_key => 'Wr0ngS3cretK3y', standby => 'on'), $segs[0], $p);
+ok($h->{rc} eq '1' && $h->{err} =~ /SignatureDoesNotMatch/, 'wrong secret key on a replica: exit 1');
+$conf = wr_conf();
+chmod 0644, $conf;
+$h = wr($conf, $segs[0], $p);
+ok($h->{rc} eq '128' && $h->{err} =~ /mode 0644/ && !-e $p, 'a configuration file of mode 0644 is refused')
+  or diag($h->{err});
+$h = wr("$tmp/nothere.conf", $segs[0], $p);
+ok($h->{rc} eq '128' && $h->{err} =~ /could not open configuration file/, 'a missing configuration file: exit 128');
+
+# SIGTERM (a shutdown) while the store does not answer: ended at once
+my $silent = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1', LocalPort => 0) or die;
+$conf = wr_conf(endpoint_url => 'http://127.0.0.1:' . $silent->sockport);
+my $run = IPC::Run::start([ $wr, $conf, $segs[0], $p ], '>', \$out, '2>', \$err);
+usleep(500_000);
+my $t_term = time;
+$run->signal('TERM');
+$run->finish;
+my $term_status = $run->full_result;
+ok(($term_status & 127) == 15 && time - $t_term < 1.0 && !-e $p && !-e "$p.tmp",
+	sprintf('SIGTERM during a request: ended by SIGTERM in %.0f ms, nothing left', 1000 * (time - $t_term)))
+  or diag("status $term_status: $err");
+close $silent;
 
 note(sprintf('005_objectstore: %.0f s', time - $t_start));
 done_testing();

@@ -20,9 +20,17 @@
  *	    with consecutive numbers, up to `prefetch` in all; GET them in
  *	    parallel, decompress (libarchive: gzip, bzip2, xz, zstd, lz4;
  *	    snappy is refused), write %f to %p and the others to the spool,
- *	    each through "<name>.tmp" and a rename.  History, .partial and
- *	    .backup files are fetched alone, after a listing of their name as
- *	    prefix (to learn the suffix).
+ *	    each through "<name>.tmp" and a rename (no fsync: PostgreSQL
+ *	    fsyncs what it keeps).  History, .partial and .backup files are
+ *	    fetched alone, after a listing of their name as prefix (to learn
+ *	    the suffix).  A failure to prefetch is only a warning.
+ *   3. Not in the store: exit 1, one line on stderr.
+ *
+ * Installed as cnpg_bootstrap_wal_fetch, behind cnpg_bootstrap_wal_restore
+ * built from wal_restore_front.c: loading libcurl, OpenSSL and libarchive
+ * (some forty shared libraries) costs more than step 1 itself, so the
+ * front does step 1 with libc alone and execs this program on a miss.
+ * Built under its own name (the TAP tests), it does all the steps alone.
  *
  * Exit status, as PostgreSQL reads it (docs: "Recovering Using a
  * Continuous Archive Backup", restore_command):

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * test_objectstore.c
- *	  Standalone tests of src/objectstore.c and src/barman.c, without a
- *	  server: the transfer loop waits with poll() instead of the latch
+ *	  Standalone tests of src/objectstore.c, src/barman.c and
+ *	  src/walrestore_conf.c, without a server: the transfer loop waits with poll() instead of the latch
  *	  (objectstore.c built with -DCB_OS_NO_BACKEND).
  *
  *	  test_objectstore selftest
@@ -37,7 +37,7 @@
  *   cc -O2 -g -Wall -DCB_OS_NO_BACKEND -I src -I "$(pg_config --includedir-server)" \
  *      -I "$(pg_config --includedir)" -o /tmp/test_objectstore \
  *      test/unit/test_objectstore.c test/unit/unit_shim.c src/objectstore.c src/azureblob.c \
- *      src/barman.c -L"$(pg_config --pkglibdir)" -lpgcommon -lpgport \
+ *      src/barman.c src/walrestore_conf.c -L"$(pg_config --pkglibdir)" -lpgcommon -lpgport \
  *      -lcurl -lssl -lcrypto
  *
  *-------------------------------------------------------------------------
@@ -58,6 +58,7 @@
 
 #include "barman.h"
 #include "objectstore.h"
+#include "walrestore_conf.h"
 
 /* test reporting, in unit_shim.c */
 extern void unit_check(bool cond, const char *what);
@@ -421,6 +422,80 @@ static const char *sample_info =
 "timeline=1\n"
 "version=150018\n"
 "xlog_segment_size=16777216\n";
+
+/* ---------- cnpg_bootstrap_wal_restore's configuration file ---------- */
+
+static void
+write_raw(const char *path, const char *text)
+{
+	int			fd;
+
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t) strlen(text))
+		perror(path);
+	close(fd);
+}
+
+static void
+test_walrestore_conf(const char *tmpdir)
+{
+	static const char *bad[] = {
+		"prefetch=0\n", "prefetch=-3\n", "prefetch=2x\n", "bogus=1\n",
+		"standby=maybe\n", "region=a\\q\n", "no equals sign\n",
+		"region=a\nregion=b\n", "spool_dir=relative\n",
+	};
+	char	   *path = psprintf("%s/walrestore.conf", tmpdir);
+	const char *secret = "se\\cr=et\nline2 #x\r";
+	CbWalRestoreConf w;
+	CbWalRestoreConf r;
+	char	   *errmsg = NULL;
+	struct stat sb;
+
+	memset(&w, 0, sizeof(w));
+	w.destination_path = "s3://bkt/some prefix";
+	w.endpoint_url = "http://127.0.0.1:9000";
+	w.access_key_id = "AKID";
+	w.secret_access_key = (char *) secret;
+	w.server_name = "pg";
+	w.spool_dir = "/tmp/spool dir";
+	w.prefetch = 8;
+	w.standby = true;
+	check(cb_walrestore_conf_write(path, &w, &errmsg), "walrestore conf: written");
+	check(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600, "walrestore conf: mode 0600");
+	check(cb_walrestore_conf_read(path, &r, &errmsg) &&
+		  strcmp(r.secret_access_key, secret) == 0 &&
+		  strcmp(r.destination_path, w.destination_path) == 0 &&
+		  strcmp(r.spool_dir, w.spool_dir) == 0 && r.endpoint_ca_file == NULL &&
+		  r.region == NULL && r.session_token == NULL && r.prefetch == 8 && r.standby,
+		  "walrestore conf: read back, escapes undone, NULLs left out");
+	chmod(path, 0640);
+	check(!cb_walrestore_conf_read(path, &r, &errmsg) && contains(errmsg, "mode 0640"),
+		  "walrestore conf: group-readable file refused");
+	for (int i = 0; i < (int) lengthof(bad); i++)
+	{
+		bool		refused;
+
+		write_raw(path, psprintf("destination_path=s3://b\naccess_key_id=k\n"
+								 "secret_access_key=Zecret\nserver_name=pg\n%s%s",
+								 strncmp(bad[i], "spool_dir", 9) ? "spool_dir=/s\n" : "",
+								 bad[i]));
+		refused = !cb_walrestore_conf_read(path, &r, &errmsg) && errmsg &&
+			!contains(errmsg, "Zecret");
+		check(refused, psprintf("walrestore conf: bad file %d refused: %s",
+								i, refused ? strstr(errmsg, "\": ") + 3 : "(read)"));
+	}
+	write_raw(path, "destination_path=s3://b\naccess_key_id=k\nsecret_access_key=s\n"
+			  "server_name=pg\nspool_dir=/s\nprefetch=1000\n");
+	check(cb_walrestore_conf_read(path, &r, &errmsg) &&
+		  r.prefetch == CB_WALRESTORE_MAX_PREFETCH && !r.standby,
+		  "walrestore conf: prefetch capped, standby off by default");
+	write_raw(path, "destination_path=s3://b\naccess_key_id=k\nserver_name=pg\nspool_dir=/s\n");
+	check(!cb_walrestore_conf_read(path, &r, &errmsg) &&
+		  contains(errmsg, "\"secret_access_key\" is missing"),
+		  "walrestore conf: a missing secret key is named");
+	unlink(path);
+}
 
 static void
 test_backup_info(void)
@@ -1239,6 +1314,7 @@ selftest(void)
 	test_backup_info();
 	test_times();
 	test_names();
+	test_walrestore_conf(dir);
 	test_choice();
 	test_fake_errors(log);
 	test_fake_resume(log);
