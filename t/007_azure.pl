@@ -6,7 +6,7 @@
 # ranged GETs, HEAD, errors, SAS, a connection string), the WAL program
 # cnpg_bootstrap_wal_restore with provider=azure, and, when the installed
 # extension speaks Azure, a full recovery through cnpg_bootstrap_apply.
-# Skipped without Node/npm (azurite runs on Node >= 20).
+# Without Node/npm (azurite runs on Node >= 20) only the self-tests run.
 use strict;
 use warnings;
 use Cwd qw(getcwd);
@@ -45,16 +45,7 @@ sub prerequisite_missing
 }
 END { system('bash', $rigsh, 'stop') if $rig_started; }
 
-my $why = prerequisite_missing();
-plan skip_all => $why if defined $why;
 my $t_start = time;
-my $port = $ENV{AZRIG_PORT};
-my $dest = "http://127.0.0.1:$port/$account/backups/cluster1";
-delete @ENV{qw(AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_SAS_TOKEN)};
-$ENV{AZURE_STORAGE_ACCOUNT} = $account;
-$ENV{AZURE_STORAGE_KEY} = $key;
-$ENV{TZ} = 'UTC';
-
 # ---------- the test programs, from the same sources ----------
 my $pgc = $ENV{PG_CONFIG} // 'pg_config';
 my %pg = map { my $v = `$pgc --$_`; chomp $v; ($_ => $v) } qw(includedir-server includedir pkglibdir);
@@ -76,6 +67,21 @@ IPC::Run::run([ $bin, 'selftest' ], '>', \$out, '2>', \$err);
 like($out, qr/^\d+ passed, 0 failed$/m,
 	'self-tests: Shared Key vector, destinationPath forms, connection strings, List Blobs XML, configuration')
   or diag(join("\n", grep { /^not ok/ } split /\n/, $out) . $err);
+
+# the self-tests need no store; the rest does
+my $why = prerequisite_missing();
+if (defined $why)
+{
+	note("the tests against azurite are skipped: $why");
+	done_testing();
+	exit 0;
+}
+my $port = $ENV{AZRIG_PORT};
+my $dest = "http://127.0.0.1:$port/$account/backups/cluster1";
+delete @ENV{qw(AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_SAS_TOKEN)};
+$ENV{AZURE_STORAGE_ACCOUNT} = $account;
+$ENV{AZURE_STORAGE_KEY} = $key;
+$ENV{TZ} = 'UTC';
 
 # one operation; "k=v" lines -> { k => [v, ...] }
 sub tool
