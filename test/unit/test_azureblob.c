@@ -10,8 +10,11 @@
  *		A Shared Key signature computed independently (Python's hmac),
  *		the x-ms-date, destinationPath in barman-cloud's two forms,
  *		connection strings, List Blobs and error documents (with the BOM
- *		Azure sends), configuration from an azureCredentials stanza, and
- *		no key or SAS token in any message.  Ends with "N passed, N failed".
+ *		Azure sends), configuration from an azureCredentials stanza, no
+ *		key or SAS token in any message; then, against a fake server forked
+ *		here, a 503 ServerBusy retried and a cut download resumed with
+ *		x-ms-range and If-Match, each request signed again.  Ends with
+ *		"N passed, N failed".
  *
  *	  test_azureblob rig DEST CMD ARGS...
  *		One operation against a real store (t/007_azure.pl runs them
@@ -39,11 +42,16 @@
  */
 #include "postgres.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "azureblob.h"
 #include "barman.h"
@@ -391,6 +399,173 @@ test_config(void)
 	}
 }
 
+/* ---------- retries and resume against a fake server ---------- */
+
+#define FAKE_SIZE 100000
+static char fake_object[FAKE_SIZE];
+
+static void
+fake_send(int fd, const char *data, size_t len)
+{
+	while (len > 0)
+	{
+		ssize_t		w = write(fd, data, len);
+
+		if (w <= 0)
+			return;
+		data += w;
+		len -= w;
+	}
+}
+
+/* request n: 503 ServerBusy, then half the blob and a cut, then the rest */
+static void
+fake_answer(int fd, int n, const char *req)
+{
+	char	   *head;
+
+	if (n == 0)
+	{
+		const char *body = "\xEF\xBB\xBF<?xml version=\"1.0\"?><Error><Code>ServerBusy</Code>"
+			"<Message>Busy.\nRequestId:1</Message></Error>";
+
+		head = psprintf("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+						"Content-Length: %zu\r\nx-ms-error-code: ServerBusy\r\n\r\n", strlen(body));
+		fake_send(fd, head, strlen(head));
+		fake_send(fd, body, strlen(body));
+	}
+	else if (n == 1)
+	{
+		head = psprintf("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n"
+						"ETag: \"0x8D1\"\r\n\r\n", FAKE_SIZE);
+		fake_send(fd, head, strlen(head));
+		fake_send(fd, fake_object, 40000);
+	}
+	else if (strstr(req, "\r\nx-ms-range: bytes=40000-\r\n") &&
+			 strstr(req, "\r\nIf-Match: \"0x8D1\"\r\n"))
+	{
+		head = psprintf("HTTP/1.1 206 Partial Content\r\nConnection: close\r\nContent-Length: %d\r\n"
+						"Content-Range: bytes 40000-%d/%d\r\nETag: \"0x8D1\"\r\n\r\n",
+						FAKE_SIZE - 40000, FAKE_SIZE - 1, FAKE_SIZE);
+		fake_send(fd, head, strlen(head));
+		fake_send(fd, fake_object + 40000, FAKE_SIZE - 40000);
+	}
+	else
+	{
+		head = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+		fake_send(fd, head, strlen(head));
+	}
+}
+
+/* fork a server on 127.0.0.1 answering with fake_answer; requests to log */
+static pid_t
+fake_start(const char *log, int *port)
+{
+	int			ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in addr;
+	socklen_t	alen = sizeof(addr);
+	pid_t		pid;
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(ls, (struct sockaddr *) &addr, sizeof(addr)) != 0 || listen(ls, 16) != 0 ||
+		getsockname(ls, (struct sockaddr *) &addr, &alen) != 0)
+		exit(2);
+	*port = ntohs(addr.sin_port);
+	unlink(log);
+	if ((pid = fork()) == 0)
+	{
+		for (int n = 0;; n++)
+		{
+			int			fd = accept(ls, NULL, NULL);
+			char		req[8192];
+			size_t		len = 0;
+			FILE	   *f;
+			ssize_t		r;
+
+			if (fd < 0)
+				_exit(0);
+			while (len < sizeof(req) - 1 &&
+				   (r = read(fd, req + len, sizeof(req) - 1 - len)) > 0)
+			{
+				len += r;
+				req[len] = '\0';
+				if (strstr(req, "\r\n\r\n"))
+					break;
+			}
+			req[len] = '\0';
+			if ((f = fopen(log, "a")) != NULL)
+			{
+				fputs(req, f);
+				fclose(f);
+			}
+			fake_answer(fd, n, req);
+			close(fd);
+		}
+	}
+	close(ls);
+	return pid;
+}
+
+static bool
+collect(void *arg, const char *data, size_t len)
+{
+	appendBinaryStringInfo((StringInfo) arg, data, len);
+	return true;
+}
+
+static void
+test_fake_resume(const char *tmpdir)
+{
+	char	   *log = psprintf("%s/azure-fake.log", tmpdir);
+	int			port;
+	pid_t		pid;
+	CbOsConfig	cfg;
+	CbOsClient *c;
+	CbOsError	err;
+	CbOsStats	st;
+	StringInfoData got;
+	StringInfoData reqs;
+	FILE	   *f;
+	char		buf[4096];
+	size_t		n;
+	int			auths = 0;
+
+	for (int i = 0; i < FAKE_SIZE; i++)
+		fake_object[i] = (char) (i * 7 + i / 251);
+	pid = fake_start(log, &port);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.provider = CB_OS_PROVIDER_AZURE;
+	cfg.destination_path = psprintf("http://127.0.0.1:%d/devstoreaccount1/backups/pg", port);
+	cfg.azure_key = DEV_KEY;
+	cfg.retry_base_ms = 20;
+	cfg.wait = poll_wait;
+	c = cb_os_client_create(&cfg, &err);
+	initStringInfo(&got);
+	check(c && cb_os_get(c, "base/data.tar", 0, -1, collect, &got, NULL, &err) == CB_OS_OK &&
+		  got.len == FAKE_SIZE && memcmp(got.data, fake_object, FAKE_SIZE) == 0,
+		  "fake: 503 retried, a cut download resumed, every byte once");
+	cb_os_get_stats(c, &st);
+	check(st.requests == 3 && st.retries == 2, "fake: three requests, two retries");
+	cb_os_client_free(c);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	initStringInfo(&reqs);
+	if ((f = fopen(log, "r")) != NULL)
+	{
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			appendBinaryStringInfo(&reqs, buf, n);
+		fclose(f);
+	}
+	for (const char *p = reqs.data; (p = strstr(p, "\r\nAuthorization: SharedKey devstoreaccount1:")); p++)
+		auths++;
+	check(auths == 3 && contains(reqs.data, "GET /devstoreaccount1/backups/pg/base/data.tar HTTP/1.1") &&
+		  contains(reqs.data, "\r\nx-ms-version: " CB_AZ_VERSION "\r\n"),
+		  "fake: each attempt signed anew with Shared Key, path-style URL");
+}
+
 static int
 selftest(void)
 {
@@ -400,6 +575,7 @@ selftest(void)
 	test_connection_string();
 	test_list_xml();
 	test_config();
+	test_fake_resume(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	return unit_finish();
 }
 
