@@ -44,10 +44,12 @@ sub apply
 		  . " FROM cnpg_bootstrap_apply(\$yaml\$$yaml\$yaml\$)");
 }
 
+# an optional timeout (an interval, e.g. '6 minutes'); default 4 minutes
 sub wait_cluster
 {
-	my ($name) = @_;
-	return q1("SELECT cnpg_bootstrap_wait('$name', '4 minutes')");
+	my ($name, $timeout) = @_;
+	$timeout //= '4 minutes';
+	return q1("SELECT cnpg_bootstrap_wait('$name', '$timeout')");
 }
 
 sub status { my ($name, $col) = @_; return q1("SELECT $col FROM cnpg_bootstrap_status('$name')"); }
