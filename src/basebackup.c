@@ -176,6 +176,7 @@ cb_basebackup_configure(CbCluster *c, const CbSource *src, bool replica)
 	unlink(psprintf("%s/standby.signal", inst->pgdata));
 	unlink(psprintf("%s/recovery.signal", inst->pgdata));
 	cb_write_file(psprintf("%s/.check-empty-wal-archive", inst->pgdata), "", 0, 0600);
+	cb_reset_postgresql_conf(inst->pgdata);
 
 	if (replica)
 	{

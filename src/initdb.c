@@ -205,6 +205,28 @@ write_conf(const char *pgdata, const char *file, const char *content)
 	cb_write_file_ext(psprintf("%s/%s", pgdata, file), content, strlen(content), 0600, false);
 }
 
+/*
+ * A copy (pg_basebackup, a restored backup) brings the source's
+ * postgresql.conf, whose settings (max_wal_senders = 0, archive_command,
+ * ports) are not this cluster's: as CloudNativePG regenerates the file, it
+ * is set aside as postgresql.conf.source and replaced by one that only
+ * includes ours (cb_write_instance_config adds the includes).
+ */
+void
+cb_reset_postgresql_conf(const char *pgdata)
+{
+	char	   *path = psprintf("%s/postgresql.conf", pgdata);
+	char	   *kept = psprintf("%s/postgresql.conf.source", pgdata);
+	size_t		len = 0;
+	char	   *old = cb_read_file(path, &len);
+
+	if (old && strstr(old, "include 'custom.conf'") == NULL)
+		cb_write_file(kept, old, len, 0600);
+	write_conf(pgdata, "postgresql.conf",
+			   "# written by cnpg_bootstrap: the source's own settings are in\n"
+			   "# postgresql.conf.source, not used\n");
+}
+
 void
 cb_write_instance_config(CbCluster *c, CbInstance *inst, const char *pgdata,
 						 const char *override)

@@ -637,6 +637,7 @@ cb_restore_configure(CbCluster *c, CbRestore *r, bool replica)
 	unlink(psprintf("%s/standby.signal", inst->pgdata));
 	unlink(psprintf("%s/recovery.signal", inst->pgdata));
 	cb_write_file(psprintf("%s/.check-empty-wal-archive", inst->pgdata), "", 0, 0600);
+	cb_reset_postgresql_conf(inst->pgdata);
 	if (replica)
 	{
 		/* WAL shipping from the store; streaming too if the source has a server */
@@ -724,7 +725,11 @@ cb_restore_wait(CbCluster *c, bool replica)
 					 errhint("See the logs under \"%s\".", inst->logdir)));
 		v = probe(c, "SELECT pg_catalog.pg_is_in_recovery()::text || ' ' ||"
 				  " coalesce(pg_catalog.pg_last_wal_replay_lsn()::text, '')");
-		if (v && strncmp(v, replica ? "true" : "false", replica ? 4 : 5) == 0)
+		if (v && !replica && strncmp(v, "false", 5) == 0)
+			break;
+		/* a replica is ready once it has replayed what the store holds */
+		if (v && replica && strncmp(v, "true", 4) == 0 &&
+			cb_path_exists(psprintf("%s/wal-restore/spool/.end-of-archive", inst->dir)))
 			break;
 		if (v && TimestampDifferenceExceeds(last, GetCurrentTimestamp(), 1000))
 		{

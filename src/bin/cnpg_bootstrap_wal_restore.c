@@ -551,6 +551,23 @@ make_client(const CbWalRestoreConf *conf)
 	return client;
 }
 
+/*
+ * <spool_dir>/.end-of-archive names the first segment the store does not
+ * have: the worker waits for it to know that a replica cluster has
+ * replayed everything archived so far (PostgreSQL does not say so).
+ */
+static void
+mark_end_of_archive(const CbWalRestoreConf *conf, const char *name)
+{
+	char	   *path = psprintf("%s/.end-of-archive", conf->spool_dir);
+	char	   *tmp = psprintf("%s.tmp", path);
+	FILE	   *f = fopen(tmp, "w");
+
+	if (f == NULL || fprintf(f, "%s\n", name) < 0 || fclose(f) != 0 ||
+		rename(tmp, path) != 0)
+		complain("WARNING", "could not write \"%s\": %s", path, strerror(errno));
+}
+
 /* step 2 and 3: from the store */
 static int
 fetch_from_store(const CbWalRestoreConf *conf, const char *name,
@@ -571,6 +588,8 @@ fetch_from_store(const CbWalRestoreConf *conf, const char *name,
 	{
 		complain("LOG", "WAL file %s not found in %s", name,
 				 cb_os_url(client, dir));
+		if (segment)
+			mark_end_of_archive(conf, name);
 		return EXIT_NOT_FOUND;
 	}
 	if (batch[0].compression == CB_COMPRESSION_SNAPPY)
