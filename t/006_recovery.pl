@@ -274,6 +274,7 @@ sub recovery_cluster
 		while (my ($k, $v) = splice(@t, 0, 2)) { $target .= "        $k: $v\n"; }
 	}
 	my $region = $o{region} ? "        region:\n          name: $sec\n          key: ACCESS_REGION\n" : '';
+	my $replica = $o{replica} ? "  replica:\n    enabled: true\n    source: origin\n" : '';
 	return <<"YAML";
 apiVersion: v1
 kind: Secret
@@ -292,7 +293,7 @@ spec:
   instances: $inst
   storage:
     size: 1Gi
-  bootstrap:
+$replica  bootstrap:
     recovery:
       source: origin
 $target  externalClusters:
@@ -331,12 +332,56 @@ my %m = (
 	'rec-badid' => recovery_cluster('rec-badid', target => [ backupID => '20000101T000000' ]),
 	'rec-corrupt' => recovery_cluster('rec-corrupt', server => 'pg-corrupt'),
 	'rec-crash' => recovery_cluster('rec-crash', server => 'pg-plain'),
+	'rec-replica' => recovery_cluster('rec-replica', replica => 1),
+	# the Barman Cloud plugin form: an ObjectStore document holds the store
+	'rec-plugin' => <<"YAML",
+apiVersion: v1
+kind: Secret
+metadata:
+  name: rec-s3p
+stringData:
+  ACCESS_KEY_ID: $key_id
+  ACCESS_SECRET_KEY: $secret_key
+---
+apiVersion: barmancloud.cnpg.io/v1
+kind: ObjectStore
+metadata:
+  name: rec-store
+spec:
+  configuration:
+    destinationPath: s3://backups
+    endpointURL: $ep
+    s3Credentials:
+      accessKeyId: {name: rec-s3p, key: ACCESS_KEY_ID}
+      secretAccessKey: {name: rec-s3p, key: ACCESS_SECRET_KEY}
+    wal:
+      maxParallel: 4
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata:
+  name: rec-plugin
+spec:
+  instances: 1
+  storage:
+    size: 1Gi
+  bootstrap:
+    recovery:
+      source: origin
+  externalClusters:
+  - name: origin
+    plugin:
+      name: barman-cloud.cloudnative-pg.io
+      parameters:
+        barmanObjectName: rec-store
+        serverName: pg-gz
+YAML
 );
 for my $c (sort keys %m)
 {
 	my $r = $node->safe_psql('postgres', "SELECT string_agg(kind || '/' || name, ', ' ORDER BY kind)"
 		  . " FROM cnpg_bootstrap_apply(\$yaml\$$m{$c}\$yaml\$, dry_run => true)");
-	like($r, qr{^Cluster/$c, Secret/rec-}, "$c: the manifest passes validation (dry run)");
+	like($r, qr{^Cluster/$c, (?:ObjectStore/rec-store, )?Secret/rec-}, "$c: the manifest passes validation (dry run)");
 }
 note(sprintf('fixtures ready after %.0f s', time - $t_start));
 
@@ -490,6 +535,35 @@ is(wait_cluster('rec-xidx', '6 minutes'), 'Cluster in healthy state', 'rec-xidx:
   or diag(status('rec-xidx', 'phase_reason'));
 check_restored('rec-xidx', 'early:10', "targetXID $xid exclusive: the earlier rows, not that transaction's");
 done_with($_) for qw(rec-name rec-time rec-lsn rec-xid rec-xidx);
+
+# ---------- a replica cluster fed from the store; the plugin form ----------
+apply($m{$_}) for qw(rec-replica rec-plugin);
+is(wait_cluster('rec-replica', '6 minutes'), 'Cluster in healthy state', 'rec-replica: replica cluster healthy')
+  or diag(status('rec-replica', 'phase_reason'));
+like(status('rec-replica', 'phase_reason'), qr/Replica cluster: rec-replica-1 follows source origin/,
+	'rec-replica: status says it is a replica cluster');
+is(tq('rec-replica', 'postgres', 'SELECT pg_is_in_recovery()'), 't', 'rec-replica: in continuous recovery');
+is(tq('rec-replica', 'postgres', $ev_sql), $full_ev, 'rec-replica: everything archived so far replayed');
+is(tq('rec-replica', 'postgres', "SELECT count(*) FROM pg_database WHERE datname = 'app'"), '0',
+	'rec-replica: no application database on a replica cluster');
+# new WAL on the source reaches the replica through the store alone
+$pgn->safe_psql('postgres', "INSERT INTO ev SELECT 'shipped', g FROM generate_series(1, 7) g");
+my $shipped_seg = $pgn->safe_psql('postgres', 'SELECT pg_walfile_name(pg_current_wal_lsn())');
+$pgn->safe_psql('postgres', 'SELECT pg_switch_wal()');
+my $shipped = '';
+for (1 .. 600)
+{
+	$shipped = tq('rec-replica', 'postgres', "SELECT count(*) FROM ev WHERE tag = 'shipped'") // '';
+	last if $shipped eq '7';
+	usleep(100_000);
+}
+is($shipped, '7', "rec-replica: rows written on the source after the bootstrap arrive by WAL shipping ($shipped_seg)");
+# the archive now ends later: later full recoveries replay the shipped rows too
+$full_ev = $pgn->safe_psql('postgres', $ev_sql);
+is(wait_cluster('rec-plugin', '6 minutes'), 'Cluster in healthy state', 'rec-plugin: recovery through an ObjectStore healthy')
+  or diag(status('rec-plugin', 'phase_reason'));
+is(tq('rec-plugin', 'postgres', 'SELECT count(*) FROM big'), '250000', 'rec-plugin: the data of the newest backup');
+done_with($_) for qw(rec-replica rec-plugin);
 
 # ---------- failures: the store, then the restore ----------
 apply($m{$_}) for qw(rec-badkey rec-nobucket rec-none rec-badid rec-corrupt);
