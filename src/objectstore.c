@@ -41,6 +41,8 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <poll.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sys/stat.h>
@@ -2725,5 +2727,35 @@ cb_os_latch_wait(void *arg, CbOsWaitSocket *socks, int nsocks, long timeout_ms)
 		ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();
 	return true;
+}
+#else							/* CB_OS_NO_BACKEND */
+
+bool
+cb_os_poll_wait(void *arg, CbOsWaitSocket *socks, int nsocks, long timeout_ms)
+{
+	volatile sig_atomic_t *stop = arg;
+	struct pollfd pfd[128];
+
+	if (stop && *stop)
+		return false;
+	nsocks = Min(nsocks, (int) lengthof(pfd));
+	for (int i = 0; i < nsocks; i++)
+	{
+		pfd[i].fd = socks[i].fd;
+		pfd[i].events = ((socks[i].events & CB_OS_WAIT_READ) ? POLLIN : 0) |
+			((socks[i].events & CB_OS_WAIT_WRITE) ? POLLOUT : 0);
+		pfd[i].revents = 0;
+	}
+	if (poll(pfd, nsocks, (int) Min(timeout_ms, OS_WAIT_MAX_MS)) > 0)
+		for (int i = 0; i < nsocks; i++)
+		{
+			/* an error or a hang-up is for libcurl to read */
+			if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL))
+				socks[i].revents = socks[i].events;
+			else
+				socks[i].revents = ((pfd[i].revents & POLLIN) ? CB_OS_WAIT_READ : 0) |
+					((pfd[i].revents & POLLOUT) ? CB_OS_WAIT_WRITE : 0);
+		}
+	return !(stop && *stop);
 }
 #endif

@@ -74,6 +74,13 @@ typedef bool (*CbOsWaitFn) (void *arg, CbOsWaitSocket *socks, int nsocks,
 #ifndef CB_OS_NO_BACKEND
 extern bool cb_os_latch_wait(void *arg, CbOsWaitSocket *socks, int nsocks,
 							 long timeout_ms);
+#else
+/*
+ * The same with poll(), for the standalone programs: arg points to a
+ * volatile sig_atomic_t that a signal handler sets to stop (or is NULL).
+ */
+extern bool cb_os_poll_wait(void *arg, CbOsWaitSocket *socks, int nsocks,
+							long timeout_ms);
 #endif
 
 /* ---------- configuration ---------- */

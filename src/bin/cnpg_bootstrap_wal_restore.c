@@ -167,35 +167,6 @@ store_failure(const char *what, const CbOsError *err)
 
 /* ---------- the wait function of the S3 client ---------- */
 
-/* poll(); false (abandon the transfers) once SIGTERM came */
-static bool
-poll_wait(void *arg, CbOsWaitSocket *socks, int nsocks, long timeout_ms)
-{
-	struct pollfd pfd[128];
-
-	if (got_sigterm)
-		return false;
-	nsocks = Min(nsocks, (int) lengthof(pfd));
-	for (int i = 0; i < nsocks; i++)
-	{
-		pfd[i].fd = socks[i].fd;
-		pfd[i].events = ((socks[i].events & CB_OS_WAIT_READ) ? POLLIN : 0) |
-			((socks[i].events & CB_OS_WAIT_WRITE) ? POLLOUT : 0);
-		pfd[i].revents = 0;
-	}
-	if (poll(pfd, nsocks, (int) timeout_ms) > 0)
-		for (int i = 0; i < nsocks; i++)
-		{
-			/* an error or a hang-up is for libcurl to read */
-			if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL))
-				socks[i].revents = socks[i].events;
-			else
-				socks[i].revents = ((pfd[i].revents & POLLIN) ? CB_OS_WAIT_READ : 0) |
-					((pfd[i].revents & POLLOUT) ? CB_OS_WAIT_WRITE : 0);
-		}
-	return !got_sigterm;
-}
-
 /* ---------- files ---------- */
 
 static bool
@@ -542,7 +513,8 @@ make_client(const CbWalRestoreConf *conf)
 	cfg.azure_sas_token = conf->azure_sas_token;
 	cfg.azure_endpoint = conf->azure_endpoint;
 	cfg.max_parallel = conf->prefetch;
-	cfg.wait = poll_wait;
+	cfg.wait = cb_os_poll_wait;
+	cfg.wait_arg = (void *) &got_sigterm;
 	if ((client = cb_os_client_create(&cfg, &err)) == NULL)
 	{
 		complain("ERROR", "%s", err.message);

@@ -86,33 +86,6 @@ stop_handler(int sig)
 }
 
 static bool
-poll_wait(void *arg, CbOsWaitSocket *socks, int nsocks, long timeout_ms)
-{
-	struct pollfd pfd[64];
-
-	if (stop_requested)
-		return false;
-	nsocks = Min(nsocks, 64);
-	for (int i = 0; i < nsocks; i++)
-	{
-		pfd[i].fd = socks[i].fd;
-		pfd[i].events = ((socks[i].events & CB_OS_WAIT_READ) ? POLLIN : 0) |
-			((socks[i].events & CB_OS_WAIT_WRITE) ? POLLOUT : 0);
-		pfd[i].revents = 0;
-	}
-	if (poll(pfd, nsocks, (int) timeout_ms) > 0)
-		for (int i = 0; i < nsocks; i++)
-		{
-			if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL))
-				socks[i].revents = socks[i].events;
-			else
-				socks[i].revents = ((pfd[i].revents & POLLIN) ? CB_OS_WAIT_READ : 0) |
-					((pfd[i].revents & POLLOUT) ? CB_OS_WAIT_WRITE : 0);
-		}
-	return !stop_requested;
-}
-
-static bool
 contains(const char *s, const char *what)
 {
 	return s != NULL && strstr(s, what) != NULL;
@@ -370,7 +343,8 @@ test_config(void)
 	cfg.provider = CB_OS_PROVIDER_AZURE;
 	cfg.destination_path = "http://127.0.0.1:1/devstoreaccount1/backups";
 	cfg.azure_key = DEV_KEY "\n";
-	cfg.wait = poll_wait;
+	cfg.wait = cb_os_poll_wait;
+	cfg.wait_arg = (void *) &stop_requested;
 	check((c = cb_os_client_create(&cfg, &err)) == NULL &&
 		  contains(err.message, "storageKey holds a control character") && no_secret(&err),
 		  "client: a key ending in a newline is named, not shown");
@@ -540,7 +514,8 @@ test_fake_resume(const char *tmpdir)
 	cfg.destination_path = psprintf("http://127.0.0.1:%d/devstoreaccount1/backups/pg", port);
 	cfg.azure_key = DEV_KEY;
 	cfg.retry_base_ms = 20;
-	cfg.wait = poll_wait;
+	cfg.wait = cb_os_poll_wait;
+	cfg.wait_arg = (void *) &stop_requested;
 	c = cb_os_client_create(&cfg, &err);
 	initStringInfo(&got);
 	check(c && cb_os_get(c, "base/data.tar", 0, -1, collect, &got, NULL, &err) == CB_OS_OK &&
@@ -643,7 +618,8 @@ rig_config(const char *dest, CbOsConfig *cfg)
 		cfg->azure_account = getenv("AZURE_STORAGE_ACCOUNT");
 	cfg->max_retries = getenv("CB_MAX_RETRIES") ? atoi(getenv("CB_MAX_RETRIES")) : 0;
 	cfg->retry_base_ms = 50;
-	cfg->wait = poll_wait;
+	cfg->wait = cb_os_poll_wait;
+	cfg->wait_arg = (void *) &stop_requested;
 	return true;
 }
 

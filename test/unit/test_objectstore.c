@@ -87,36 +87,6 @@ stop_handler(int sig)
 	stop_time = now_s();
 }
 
-/* the wait function: poll(), abandoned once a signal asked to stop */
-static bool
-poll_wait(void *arg, CbOsWaitSocket *socks, int nsocks, long timeout_ms)
-{
-	struct pollfd pfd[64];
-
-	if (stop_requested)
-		return false;
-	if (nsocks > 64)
-		nsocks = 64;
-	for (int i = 0; i < nsocks; i++)
-	{
-		pfd[i].fd = socks[i].fd;
-		pfd[i].events = ((socks[i].events & CB_OS_WAIT_READ) ? POLLIN : 0) |
-			((socks[i].events & CB_OS_WAIT_WRITE) ? POLLOUT : 0);
-		pfd[i].revents = 0;
-	}
-	if (poll(pfd, nsocks, (int) timeout_ms) > 0)
-		for (int i = 0; i < nsocks; i++)
-		{
-			/* an error or hang-up is for libcurl to read */
-			if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL))
-				socks[i].revents = socks[i].events;
-			else
-				socks[i].revents = ((pfd[i].revents & POLLIN) ? CB_OS_WAIT_READ : 0) |
-					((pfd[i].revents & POLLOUT) ? CB_OS_WAIT_WRITE : 0);
-		}
-	return !stop_requested;
-}
-
 static bool
 contains(const char *s, const char *what)
 {
@@ -381,7 +351,8 @@ test_config(const char *tmpdir)
 	check(stat(ca, &sb) == 0 && (sb.st_mode & 0777) == 0600 && sb.st_size == 59,
 		  "config: endpointCA written 0600");
 
-	cfg.wait = poll_wait;
+	cfg.wait = cb_os_poll_wait;
+	cfg.wait_arg = (void *) &stop_requested;
 	cfg.endpoint_url = "ftp://x";
 	check(cb_os_client_create(&cfg, &err) == NULL && contains(err.message, "not an http or https URL"),
 		  "client: ftp endpoint refused");
@@ -1069,7 +1040,8 @@ fake_client(int port, int max_retries, int stall_s)
 	cfg.retry_max_ms = 100;
 	cfg.stall_timeout_s = stall_s;
 	cfg.connect_timeout_ms = 2000;
-	cfg.wait = poll_wait;
+	cfg.wait = cb_os_poll_wait;
+	cfg.wait_arg = (void *) &stop_requested;
 	c = cb_os_client_create(&cfg, &err);
 	if (c == NULL)
 	{
@@ -1643,7 +1615,8 @@ rig(int argc, char **argv)
 	cfg.region = getenv("AWS_DEFAULT_REGION");
 	cfg.session_token = getenv("AWS_SESSION_TOKEN");
 	cfg.max_parallel = getenv("CB_MAX_PARALLEL") ? atoi(getenv("CB_MAX_PARALLEL")) : 0;
-	cfg.wait = poll_wait;
+	cfg.wait = cb_os_poll_wait;
+	cfg.wait_arg = (void *) &stop_requested;
 	signal(SIGTERM, stop_handler);
 	signal(SIGINT, stop_handler);
 	if ((c = cb_os_client_create(&cfg, &err)) == NULL)
