@@ -100,7 +100,8 @@ AWS_ENV=(AWS_ACCESS_KEY_ID=testkey AWS_SECRET_ACCESS_KEY=testsecret AWS_DEFAULT_
 rig() { S3RIG_DIR=$RIG S3RIG_PORT=$S3RIG_PORT S3RIG_NODE_DIR=$S3RIG_NODE_DIR bash "$HERE/../test/s3rig.sh" "$@"; }
 recovery_cleanup() {
 	local rc=$?
-	rig stop >/dev/null 2>&1 || true
+	set +e	# or the (exit) below would end the trap before bench_cleanup
+	rig stop >/dev/null 2>&1
 	(exit $rc)
 	bench_cleanup
 }
