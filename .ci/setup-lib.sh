@@ -32,3 +32,17 @@ ensure_packages() {
 			apt_get install --no-install-recommends "$dev"
 	fi
 }
+
+# What the object-store tests (t/005 to t/007) need besides the build: real
+# barman-cloud to make backups and boto3 for it.  Node.js and npm (for the
+# s3rver and azurite test stores) come with the machine; Debian's npm would
+# conflict with its Node 20, so a machine without them skips those tests.
+ensure_test_packages() {
+	local p need=()
+	for p in barman-cli-cloud python3-boto3; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+	done
+	[ ${#need[@]} -eq 0 ] && return 0
+	apt_get update
+	apt_get install --no-install-recommends "${need[@]}"
+}

@@ -20,49 +20,17 @@ use POSIX qw(strftime);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use lib 't';
+use StoreRig;
 use Time::HiRes qw(time usleep);
 use Time::Local qw(timegm);
 
 my $srcdir = getcwd();
-my $rigsh = "$srcdir/test/s3rig.sh";
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $rigdir = "$tmp/rig";
-my $rig_started = 0;
 
-sub have { return system('sh', '-c', "command -v $_[0] >/dev/null 2>&1") == 0; }
 
-# the telling lines of a failed start (npm writes many)
-sub reason_in
-{
-	my ($file) = @_;
-	return '' unless -f $file;
-	my @lines = split /\n/, slurp_file($file);
-	my @telling = grep { /^s3rig: |npm error (code|request)/ } @lines;
-	return join(' / ', @telling ? @telling : @lines[ max(0, $#lines - 2) .. $#lines ]);
-}
-
-# why the test cannot run here, or undef (and the store is up)
-sub prerequisite_missing
-{
-	return 'node or npm not found (Node.js >= 20 runs the S3 test store)'
-	  unless have('node') && have('npm');
-	system('bash', $rigsh, 'deps') if $> == 0 && !have('barman-cloud-backup');
-	return 'barman-cloud-backup not found (as root: apt-get install barman-cli-cloud)'
-	  unless have('barman-cloud-backup') && have('barman-cloud-wal-archive');
-	return 'python3-boto3 not found'
-	  unless system('python3', '-c', 'import boto3') == 0;
-	$ENV{S3RIG_DIR} = $rigdir;
-	$ENV{S3RIG_PORT} = PostgreSQL::Test::Cluster::get_free_port();
-	$ENV{S3RIG_NODE_DIR} //= "$rigdir/node";
-	$rig_started = 1;
-	system("bash '$rigsh' start >'$tmp/rig-start.log' 2>&1") == 0
-	  or return "the S3 test store could not start: " . reason_in("$tmp/rig-start.log");
-	return undef;
-}
-
-END { system('bash', $rigsh, 'stop') if $rig_started; }
-
-my $why = prerequisite_missing();
+my $why = rig_start('s3', $rigdir);
 plan skip_all => $why if defined $why;
 
 my $ep = "http://127.0.0.1:$ENV{S3RIG_PORT}";

@@ -20,30 +20,15 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
 use lib 't';
+use StoreRig;
 use CbTest;
 
 my $srcdir = getcwd();
-my $rigsh = "$srcdir/test/azrig.sh";
 my $tmp = PostgreSQL::Test::Utils::tempdir();
-my $rig_started = 0;
 my $account = 'devstoreaccount1';
 # azurite's published development key (its README): not a secret
 my $key = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
-sub have { return system('sh', '-c', "command -v $_[0] >/dev/null 2>&1") == 0; }
-
-sub prerequisite_missing
-{
-	return 'node or npm not found (Node.js >= 20 runs azurite)' unless have('node') && have('npm');
-	$ENV{AZRIG_DIR} = "$tmp/rig";
-	$ENV{AZRIG_PORT} = PostgreSQL::Test::Cluster::get_free_port();
-	$ENV{AZRIG_NODE_DIR} //= "$tmp/rig/node";
-	$rig_started = 1;
-	return undef if system("bash '$rigsh' start >'$tmp/rig-start.log' 2>&1") == 0;
-	my @lines = grep { /^azrig: |npm error (code|request)/ } split /\n/, slurp_file("$tmp/rig-start.log");
-	return 'azurite could not start: ' . join(' / ', @lines);
-}
-END { system('bash', $rigsh, 'stop') if $rig_started; }
 
 my $t_start = time;
 # ---------- the test programs, from the same sources ----------
@@ -75,7 +60,7 @@ like($out, qr/^\d+ passed, 0 failed$/m,
   or diag(join("\n", grep { /^not ok/ } split /\n/, $out) . $err);
 
 # the self-tests need no store; the rest does
-my $why = prerequisite_missing();
+my $why = rig_start('azure', "$tmp/rig");
 if (defined $why)
 {
 	note("the tests against azurite are skipped: $why");

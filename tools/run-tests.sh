@@ -10,8 +10,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/.ci/setup-lib.sh"
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 
+# the test stores' node_modules are installed once per run, not once per test
 as_pg() { runuser -u postgres -- env -i PATH="$PGBIN:/usr/local/bin:/usr/bin:/bin" HOME="$W" \
-	LANG=C.UTF-8 TMPDIR=/tmp PG_TEST_TIMEOUT_DEFAULT=300 "$@"; }
+	LANG=C.UTF-8 TMPDIR=/tmp PG_TEST_TIMEOUT_DEFAULT=300 \
+	S3RIG_NODE_DIR="$W/node-s3rver" AZRIG_NODE_DIR="$W/node-azurite" "$@"; }
 cleanup() {
 	local rc=$?
 	set +e    # a failing find must not turn the exit status into 1
@@ -26,6 +28,7 @@ cleanup() {
 
 [ "$(id -u)" -eq 0 ] || { echo "run as root (servers run as the postgres OS user)" >&2; exit 2; }
 ensure_packages
+ensure_test_packages || echo "warning: barman-cli-cloud/python3-boto3 missing: the object-store tests will skip" >&2
 W=$(mktemp -d /tmp/ci.XXXXXX); trap cleanup EXIT; S=$W/src; mkdir "$S"
 tar -C "$ROOT" --exclude=.git -cf - . | tar -C "$S" -xf -
 # the shared specs and samples, when present beside the project
