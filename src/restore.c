@@ -25,6 +25,8 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -707,6 +709,38 @@ probe(CbCluster *c, const char *sql)
 	return v;
 }
 
+/*
+ * After promotion nothing asks for WAL any more: tell the WAL program's
+ * background prefetcher to stop, wait (5 s at most) until it has let go of
+ * its lock, and remove the spool with what it fetched beyond the end.
+ */
+static void
+stop_prefetcher(CbInstance *inst)
+{
+	char	   *spool = psprintf("%s/wal-restore/spool", inst->dir);
+	int			fd;
+
+	if (!cb_path_exists(spool))
+		return;
+	cb_write_file(psprintf("%s/.stop", spool), "", 0, 0600);
+	fd = open(psprintf("%s/.prefetcher", spool), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	for (int waited = 0; fd >= 0 && waited < 5000; waited += 20)
+	{
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 20, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (!cb_rmtree(spool))
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not remove \"%s\": %m", spool)));
+	if (fd >= 0)
+		close(fd);
+}
+
 void
 cb_restore_wait(CbCluster *c, bool replica)
 {
@@ -746,6 +780,8 @@ cb_restore_wait(CbCluster *c, bool replica)
 	}
 	if (replica)
 		return;
+
+	stop_prefetcher(inst);
 
 	/*
 	 * Promoted on a new timeline.  The raised settings and the recovery

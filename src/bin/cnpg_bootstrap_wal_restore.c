@@ -60,7 +60,10 @@
 #include <archive.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <dirent.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,6 +101,9 @@ static char *temp_files[CB_WALRESTORE_MAX_PREFETCH];
 static int	ntemp_files;
 
 static int	fail_status = EXIT_FATAL;
+
+/* the detached prefetcher: its failures are not PostgreSQL's */
+static bool in_background = false;
 
 /* ---------- signals, exit, messages ---------- */
 
@@ -146,7 +152,9 @@ complain(const char *level, const char *fmt,...)
 {
 	va_list		ap;
 
-	fprintf(stderr, "%s: %s: ", WR_PROGNAME, level);
+	if (in_background && strcmp(level, "ERROR") == 0)
+		level = "WARNING";
+	fprintf(stderr, "%s%s: %s: ", WR_PROGNAME, in_background ? " (prefetch)" : "", level);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -540,22 +548,224 @@ mark_end_of_archive(const CbWalRestoreConf *conf, const char *name)
 		complain("WARNING", "could not write \"%s\": %s", path, strerror(errno));
 }
 
+/* ---------- the background prefetcher ---------- */
+
+#define PREFETCH_IDLE_EXIT_MS	30000
+#define PREFETCH_POLL_MS		20
+#define PREFETCH_TMP_WAIT_MS	30000
+
+/* segments waiting in the spool */
+static int
+spool_depth(const char *spool_dir)
+{
+	DIR		   *dir = opendir(spool_dir);
+	struct dirent *de;
+	int			n = 0;
+
+	while (dir && (de = readdir(dir)) != NULL)
+		if (strlen(de->d_name) == 24 && cb_barman_wal_kind(de->d_name) == CB_WAL_SEGMENT)
+			n++;
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+/*
+ * The segments that follow `last` in the store, consecutive, at most max;
+ * the folder of `last`, then the next one (a new log id).
+ */
+static int
+batch_after(CbOsClient *client, const CbWalRestoreConf *conf, const char *last,
+			int max, WalObject *batch)
+{
+	uint32		tli,
+				log,
+				seg;
+
+	if (sscanf(last, "%08X%08X%08X", &tli, &log, &seg) != 3)
+		return 0;
+	for (int folder = 0; folder < 2; folder++)
+	{
+		char	   *dir = psprintf("%s/wals/%08X%08X/", conf->server_name, tli, log + folder);
+		WalObject  *objs;
+		int			n = list_wal_objects(client, dir, &objs);
+
+		for (int i = 0; i < n; i++)
+			if (cb_barman_wal_kind(objs[i].name) == CB_WAL_SEGMENT &&
+				strncmp(objs[i].name, last, 8) == 0 &&
+				segment_number(objs[i].name) == segment_number(last) + 1)
+				return choose_batch(objs, n, objs[i].name, max, batch);
+	}
+	return 0;
+}
+
+/* the last miss (note_miss) was on another timeline than `last`'s */
+static bool
+other_timeline_wanted(const CbWalRestoreConf *conf, const char *last)
+{
+	FILE	   *f = fopen(psprintf("%s/.wanted", conf->spool_dir), "r");
+	char		wanted[64] = "";
+	bool		other;
+
+	if (f == NULL)
+		return false;
+	other = fgets(wanted, sizeof(wanted), f) != NULL && strncmp(wanted, last, 8) != 0;
+	fclose(f);
+	return other;
+}
+
+/*
+ * Keeps up to twice `prefetch` segments in the spool while PostgreSQL
+ * replays, so that downloads overlap replay instead of stopping it every
+ * `prefetch` segments.  One at a time (an flock on <spool>/.prefetcher);
+ * ends at the end of the archive, on any failure (the foreground fetches
+ * what is missing), when PostgreSQL follows another timeline, when the
+ * worker says recovery has ended (<spool>/.stop), or when nothing is taken
+ * from the spool for 30 s.
+ */
+static void
+run_prefetcher(const CbWalRestoreConf *conf, const char *after)
+{
+	CbOsClient *client = make_client(conf);
+	char	   *last = pstrdup(after);
+	int			idle_ms = 0;
+	int			depth = -1;
+
+	while (!got_sigterm && idle_ms < PREFETCH_IDLE_EXIT_MS)
+	{
+		WalObject	batch[CB_WALRESTORE_MAX_PREFETCH];
+		int			now = spool_depth(conf->spool_dir);
+		int			n;
+
+		if (other_timeline_wanted(conf, last) ||
+			access(psprintf("%s/.stop", conf->spool_dir), F_OK) == 0)
+			break;				/* another timeline, or recovery has ended */
+		idle_ms = now < depth || now < conf->prefetch ? 0 : idle_ms;
+		depth = now;
+		if (now >= 2 * conf->prefetch)
+		{
+			pg_usleep(PREFETCH_POLL_MS * 1000L);
+			idle_ms += PREFETCH_POLL_MS;
+			continue;
+		}
+		n = batch_after(client, conf, last, conf->prefetch, batch);
+		if (n == 0 || batch[0].compression == CB_COMPRESSION_SNAPPY)
+			break;				/* the end of the archive, for now */
+		fetch_batch(client, conf, psprintf("%s/%s", conf->spool_dir, batch[0].name),
+					batch, n);
+		last = batch[n - 1].name;
+	}
+	cb_os_client_free(client);
+}
+
+/* a detached process (double fork: nobody's child, no zombie) */
+static void
+start_prefetcher(const CbWalRestoreConf *conf, const char *after)
+{
+	char	   *lock = psprintf("%s/.prefetcher", conf->spool_dir);
+	int			fd;
+	pid_t		pid;
+
+	if (mkdir(conf->spool_dir, 0700) != 0 && errno != EEXIST)
+	{
+		complain("WARNING", "could not create spool directory \"%s\", not prefetching: %m",
+				 conf->spool_dir);
+		return;
+	}
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0)
+	{
+		if (fd >= 0)
+			close(fd);
+		return;					/* one is running: it keeps the spool full */
+	}
+	fflush(stderr);
+	if ((pid = fork()) != 0)
+	{
+		close(fd);				/* the lock stays with the prefetcher's copy */
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		return;
+	}
+	setsid();
+	if (fork() != 0)
+		_exit(0);
+	in_background = true;
+	ntemp_files = 0;
+	run_prefetcher(conf, after);
+	_exit(0);
+}
+
+/*
+ * A miss while the prefetcher is downloading that very segment: wait for
+ * it rather than fetch it twice.  True if it may be in the spool now.
+ */
+static bool
+wait_for_prefetcher(const char *spool_dir, const char *name)
+{
+	char	   *tmp = psprintf("%s/%s.tmp", spool_dir, name);
+	int			waited = 0;
+
+	if (access(tmp, F_OK) != 0)
+		return false;
+	while (access(tmp, F_OK) == 0 && waited < PREFETCH_TMP_WAIT_MS)
+	{
+		if (got_sigterm)
+			die_by_sigterm();
+		pg_usleep(5 * 1000L);
+		waited += 5;
+	}
+	return true;
+}
+
+/*
+ * A miss: what the spool still holds at or before %f will never be asked
+ * for (a race with the prefetcher, or another timeline), and the
+ * prefetcher is told which timeline PostgreSQL follows.
+ */
+static void
+note_miss(const CbWalRestoreConf *conf, const char *name)
+{
+	DIR		   *dir = opendir(conf->spool_dir);
+	struct dirent *de;
+	char	   *wanted = psprintf("%s/.wanted", conf->spool_dir);
+	FILE	   *f;
+
+	while (dir && (de = readdir(dir)) != NULL)
+		if (strlen(de->d_name) == 24 && cb_barman_wal_kind(de->d_name) == CB_WAL_SEGMENT &&
+			strcmp(de->d_name, name) <= 0)
+			unlink(psprintf("%s/%s", conf->spool_dir, de->d_name));
+	if (dir)
+		closedir(dir);
+	if ((f = fopen(wanted, "w")) != NULL)
+	{
+		fprintf(f, "%s\n", name);
+		fclose(f);
+	}
+}
+
 /* step 2 and 3: from the store */
 static int
 fetch_from_store(const CbWalRestoreConf *conf, const char *name,
 				 const char *dest)
 {
-	CbOsClient *client = make_client(conf);
 	char	   *dir = cb_barman_wal_dir(conf->server_name, name);
 	bool		segment = cb_barman_wal_kind(name) == CB_WAL_SEGMENT;
+	CbOsClient *client;
 	WalObject  *objs;
 	WalObject	batch[CB_WALRESTORE_MAX_PREFETCH];
 	int			n;
 
-	/* a segment: its whole folder, to see what follows; else the name */
-	n = list_wal_objects(client, segment ? dir : psprintf("%s%s", dir, name),
-						 &objs);
-	n = choose_batch(objs, n, name, segment ? conf->prefetch : 1, batch);
+	if (segment && wait_for_prefetcher(conf->spool_dir, name) &&
+		take_from_spool(conf->spool_dir, name, dest))
+		return 0;
+	if (segment)
+		note_miss(conf, name);
+	/* the name as a prefix: its object, whatever its compression suffix */
+	client = make_client(conf);
+	n = list_wal_objects(client, psprintf("%s%s", dir, name), &objs);
+	n = choose_batch(objs, n, name, 1, batch);
 	if (n == 0)
 	{
 		complain("LOG", "WAL file %s not found in %s", name,
@@ -570,8 +780,11 @@ fetch_from_store(const CbWalRestoreConf *conf, const char *name,
 				 name, WR_PROGNAME);
 		return fail_status;
 	}
-	fetch_batch(client, conf, dest, batch, n);
+	/* %f alone: PostgreSQL waits for it; what follows comes in the background */
+	fetch_batch(client, conf, dest, batch, 1);
 	cb_os_client_free(client);
+	if (segment && conf->prefetch > 1)
+		start_prefetcher(conf, name);
 	return 0;
 }
 
