@@ -401,9 +401,9 @@ $conf = wr_conf(prefetch => 4);
 $h = wr($conf, $segs[0], $p);
 my $t_fetch = $h->{wall};
 is($h->{rc} . ' ' . sha_file($p), "0 $orig{$segs[0]}", 'prefetch 4: the segment asked for, at %p');
-my $want = join(' ', @segs[ 1 .. 4 ]);
-for (1 .. 200) { last if spooled() eq $want; usleep(50_000); }
-is(spooled(), $want, 'prefetch 4: the background prefetcher spools the four that follow, no temporary left');
+my $want_spool = join(' ', @segs[ 1 .. 4 ]);
+for (1 .. 200) { last if spooled() eq $want_spool; usleep(50_000); }
+is(spooled(), $want_spool, 'prefetch 4: the background prefetcher spools the four that follow, no temporary left');
 is(scalar(grep { sha_file("$spool/$_") eq $orig{$_} } @segs[ 1 .. 4 ]), 4,
 	'prefetch 4: each spooled segment byte-identical to pg_wal');
 unlink $p;
