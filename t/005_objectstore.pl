@@ -52,7 +52,8 @@ ok( IPC::Run::run(
 		[
 			'cc', '-O2', '-g', '-Wall', '-DCB_OS_NO_BACKEND', "-I$srcdir/src",
 			"-I$pg{'includedir-server'}", "-I$pg{includedir}", '-o', $bin,
-			"$srcdir/test/unit/test_objectstore.c", "$srcdir/test/unit/unit_shim.c",
+			"$srcdir/test/unit/test_objectstore.c", "$srcdir/test/unit/os_testkit.c",
+			"$srcdir/test/unit/unit_shim.c",
 			"$srcdir/src/objectstore.c", "$srcdir/src/azureblob.c", "$srcdir/src/barman.c", "$srcdir/src/walrestore_conf.c",
 			"-L$pg{pkglibdir}", '-lpgcommon', '-lpgport', '-lcurl', '-lssl', '-lcrypto'
 		],

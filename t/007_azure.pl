@@ -41,7 +41,7 @@ my $bin = "$tmp/test_azureblob";
 my $wr = "$tmp/cnpg_bootstrap_wal_restore";
 my ($out, $err);
 ok(IPC::Run::run([ @cc, '-o', $bin, map({ "$srcdir/$_" } qw(test/unit/test_azureblob.c
-	test/unit/unit_shim.c src/objectstore.c src/azureblob.c src/barman.c)), @ld ], '>', \$out, '2>', \$err),
+	test/unit/os_testkit.c test/unit/unit_shim.c src/objectstore.c src/azureblob.c src/barman.c)), @ld ], '>', \$out, '2>', \$err),
 	'test program builds') or BAIL_OUT("cannot build test_azureblob: $err");
 # as the Makefile builds them: the front (spool hits) and the fetcher it
 # execs on a miss, side by side

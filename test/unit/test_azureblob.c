@@ -34,28 +34,25 @@
  * Build from the repository root (t/007_azure.pl does the same):
  *   cc -O2 -g -Wall -DCB_OS_NO_BACKEND -I src -I "$(pg_config --includedir-server)" \
  *      -I "$(pg_config --includedir)" -o /tmp/test_azureblob \
- *      test/unit/test_azureblob.c test/unit/unit_shim.c src/objectstore.c \
- *      src/azureblob.c src/barman.c -L"$(pg_config --pkglibdir)" -lpgcommon \
+ *      test/unit/test_azureblob.c test/unit/os_testkit.c test/unit/unit_shim.c \
+ *      src/objectstore.c src/azureblob.c src/barman.c -L"$(pg_config --pkglibdir)" -lpgcommon \
  *      -lpgport -lcurl -lssl -lcrypto
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "azureblob.h"
 #include "barman.h"
 #include "objectstore.h"
+#include "os_testkit.h"
 
 extern void unit_check(bool cond, const char *what);
 extern void unit_check_str(const char *got, const char *want, const char *what);
@@ -67,29 +64,6 @@ extern int	unit_finish(void);
 /* azurite's published development key (not a secret) */
 #define DEV_KEY \
 	"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-static volatile sig_atomic_t stop_requested = 0;
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void
-stop_handler(int sig)
-{
-	stop_requested = 1;
-}
-
-static bool
-contains(const char *s, const char *what)
-{
-	return s != NULL && strstr(s, what) != NULL;
-}
 
 /* ---------- self-tests ---------- */
 
@@ -373,120 +347,39 @@ test_config(void)
 	}
 }
 
-/* ---------- retries and resume against a fake server ---------- */
+/* ---------- retries and resume against the fake server (os_testkit.c) ---------- */
 
 #define FAKE_SIZE 100000
 static char fake_object[FAKE_SIZE];
 
-static void
-fake_send(int fd, const char *data, size_t len)
-{
-	while (len > 0)
-	{
-		ssize_t		w = write(fd, data, len);
-
-		if (w <= 0)
-			return;
-		data += w;
-		len -= w;
-	}
-}
-
 /* request n: 503 ServerBusy, then half the blob and a cut, then the rest */
 static void
-fake_answer(int fd, int n, const char *req)
+h_busy_cut(int fd, int n, const char *req)
 {
-	char	   *head;
-
 	if (n == 0)
 	{
 		const char *body = "\xEF\xBB\xBF<?xml version=\"1.0\"?><Error><Code>ServerBusy</Code>"
 			"<Message>Busy.\nRequestId:1</Message></Error>";
 
-		head = psprintf("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
-						"Content-Length: %zu\r\nx-ms-error-code: ServerBusy\r\n\r\n", strlen(body));
-		fake_send(fd, head, strlen(head));
-		fake_send(fd, body, strlen(body));
+		fake_reply(fd, "503 Service Unavailable", "x-ms-error-code: ServerBusy\r\n",
+				   body, strlen(body));
 	}
 	else if (n == 1)
 	{
-		head = psprintf("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n"
-						"ETag: \"0x8D1\"\r\n\r\n", FAKE_SIZE);
+		char	   *head = psprintf("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n"
+									"ETag: \"0x8D1\"\r\n\r\n", FAKE_SIZE);
+
 		fake_send(fd, head, strlen(head));
 		fake_send(fd, fake_object, 40000);
 	}
 	else if (strstr(req, "\r\nx-ms-range: bytes=40000-\r\n") &&
 			 strstr(req, "\r\nIf-Match: \"0x8D1\"\r\n"))
-	{
-		head = psprintf("HTTP/1.1 206 Partial Content\r\nConnection: close\r\nContent-Length: %d\r\n"
-						"Content-Range: bytes 40000-%d/%d\r\nETag: \"0x8D1\"\r\n\r\n",
-						FAKE_SIZE - 40000, FAKE_SIZE - 1, FAKE_SIZE);
-		fake_send(fd, head, strlen(head));
-		fake_send(fd, fake_object + 40000, FAKE_SIZE - 40000);
-	}
+		fake_reply(fd, "206 Partial Content",
+				   psprintf("Content-Range: bytes 40000-%d/%d\r\nETag: \"0x8D1\"\r\n",
+							FAKE_SIZE - 1, FAKE_SIZE),
+				   fake_object + 40000, FAKE_SIZE - 40000);
 	else
-	{
-		head = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
-		fake_send(fd, head, strlen(head));
-	}
-}
-
-/* fork a server on 127.0.0.1 answering with fake_answer; requests to log */
-static pid_t
-fake_start(const char *log, int *port)
-{
-	int			ls = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in addr;
-	socklen_t	alen = sizeof(addr);
-	pid_t		pid;
-
-	memset(&addr, 0, sizeof(addr));
-	addr.sin_family = AF_INET;
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(ls, (struct sockaddr *) &addr, sizeof(addr)) != 0 || listen(ls, 16) != 0 ||
-		getsockname(ls, (struct sockaddr *) &addr, &alen) != 0)
-		exit(2);
-	*port = ntohs(addr.sin_port);
-	unlink(log);
-	if ((pid = fork()) == 0)
-	{
-		for (int n = 0;; n++)
-		{
-			int			fd = accept(ls, NULL, NULL);
-			char		req[8192];
-			size_t		len = 0;
-			FILE	   *f;
-			ssize_t		r;
-
-			if (fd < 0)
-				_exit(0);
-			while (len < sizeof(req) - 1 &&
-				   (r = read(fd, req + len, sizeof(req) - 1 - len)) > 0)
-			{
-				len += r;
-				req[len] = '\0';
-				if (strstr(req, "\r\n\r\n"))
-					break;
-			}
-			req[len] = '\0';
-			if ((f = fopen(log, "a")) != NULL)
-			{
-				fputs(req, f);
-				fclose(f);
-			}
-			fake_answer(fd, n, req);
-			close(fd);
-		}
-	}
-	close(ls);
-	return pid;
-}
-
-static bool
-collect(void *arg, const char *data, size_t len)
-{
-	appendBinaryStringInfo((StringInfo) arg, data, len);
-	return true;
+		fake_reply(fd, "400 Bad Request", NULL, "", 0);
 }
 
 static void
@@ -500,15 +393,12 @@ test_fake_resume(const char *tmpdir)
 	CbOsError	err;
 	CbOsStats	st;
 	StringInfoData got;
-	StringInfoData reqs;
-	FILE	   *f;
-	char		buf[4096];
-	size_t		n;
+	char	   *reqs;
 	int			auths = 0;
 
 	for (int i = 0; i < FAKE_SIZE; i++)
 		fake_object[i] = (char) (i * 7 + i / 251);
-	pid = fake_start(log, &port);
+	pid = fake_start(h_busy_cut, log, &port);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.provider = CB_OS_PROVIDER_AZURE;
 	cfg.destination_path = psprintf("http://127.0.0.1:%d/devstoreaccount1/backups/pg", port);
@@ -524,20 +414,13 @@ test_fake_resume(const char *tmpdir)
 	cb_os_get_stats(c, &st);
 	check(st.requests == 3 && st.retries == 2, "fake: three requests, two retries");
 	cb_os_client_free(c);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	fake_stop(pid);
 
-	initStringInfo(&reqs);
-	if ((f = fopen(log, "r")) != NULL)
-	{
-		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-			appendBinaryStringInfo(&reqs, buf, n);
-		fclose(f);
-	}
-	for (const char *p = reqs.data; (p = strstr(p, "\r\nAuthorization: SharedKey devstoreaccount1:")); p++)
+	reqs = slurp(log);
+	for (const char *p = reqs; (p = strstr(p, "\r\nAuthorization: SharedKey devstoreaccount1:")); p++)
 		auths++;
-	check(auths == 3 && contains(reqs.data, "GET /devstoreaccount1/backups/pg/base/data.tar HTTP/1.1") &&
-		  contains(reqs.data, "\r\nx-ms-version: " CB_AZ_VERSION "\r\n"),
+	check(auths == 3 && contains(reqs, "GET /devstoreaccount1/backups/pg/base/data.tar HTTP/1.1") &&
+		  contains(reqs, "\r\nx-ms-version: " CB_AZ_VERSION "\r\n"),
 		  "fake: each attempt signed anew with Shared Key, path-style URL");
 }
 
@@ -555,36 +438,6 @@ selftest(void)
 }
 
 /* ---------- the real store ---------- */
-
-static void
-print_error(const char *what, const CbOsError *err)
-{
-	printf("status=%s\nhttp=%d\ncode=%s\nmessage=%s\n", what, err->http_status,
-		   err->code ? err->code : "", err->message ? err->message : "");
-	if (err->hint)
-		printf("hint=%s\n", err->hint);
-}
-
-static const char *
-status_word(CbOsStatus s)
-{
-	return s == CB_OS_OK ? "ok" : s == CB_OS_NOT_FOUND ? "notfound" : "error";
-}
-
-typedef struct FileSink
-{
-	FILE	   *f;
-	int64		bytes;
-} FileSink;
-
-static bool
-file_write(void *arg, const char *data, size_t len)
-{
-	FileSink   *s = arg;
-
-	s->bytes += len;
-	return fwrite(data, 1, len, s->f) == len;
-}
 
 /* the configuration from the environment, as barman-cloud reads it */
 static bool
@@ -703,29 +556,6 @@ rig_upload(const CbOsConfig *cfg, const char *key, const char *file)
 }
 
 static int
-rig_list(CbOsClient *c, int argc, char **argv)
-{
-	CbOsListing l;
-	CbOsError	err;
-	double		t0 = now_s();
-
-	if (argc != 3)
-		return 2;
-	if (cb_os_list(c, argv[0], strcmp(argv[1], "-") ? argv[1] : NULL, atoi(argv[2]), &l, &err) != CB_OS_OK)
-	{
-		print_error("error", &err);
-		return 1;
-	}
-	printf("status=ok\npages=%d\nobjects=%d\nprefixes=%d\nseconds=%.3f\n",
-		   l.npages, l.nobjects, l.nprefixes, now_s() - t0);
-	for (int i = 0; i < l.nobjects; i++)
-		printf("object=%s " INT64_FORMAT "\n", l.objects[i].key, l.objects[i].size);
-	for (int i = 0; i < l.nprefixes; i++)
-		printf("prefix=%s\n", l.prefixes[i]);
-	return 0;
-}
-
-static int
 rig_get(CbOsClient *c, int argc, char **argv)
 {
 	FileSink	sink = {NULL, 0};
@@ -748,24 +578,6 @@ rig_get(CbOsClient *c, int argc, char **argv)
 	}
 	printf("status=ok\nsize=" INT64_FORMAT "\nbytes=" INT64_FORMAT "\nseconds=%.3f\n",
 		   size, sink.bytes, now_s() - t0);
-	return 0;
-}
-
-static int
-rig_head(CbOsClient *c, int argc, char **argv)
-{
-	CbOsObject	info;
-	CbOsError	err;
-	CbOsStatus	s;
-
-	if (argc != 1)
-		return 2;
-	if ((s = cb_os_head(c, argv[0], &info, &err)) != CB_OS_OK)
-	{
-		print_error(status_word(s), &err);
-		return 1;
-	}
-	printf("status=ok\nsize=" INT64_FORMAT "\netag=%s\n", info.size, info.etag ? info.etag : "");
 	return 0;
 }
 
