@@ -13,13 +13,7 @@ use CbTest;
 my ($node, $root) = start_control('56100-56199', "cnpg_bootstrap.max_workers = 4\n");
 
 # ps sampler: every 20 ms, all command lines, until stopped
-my $ps_file = "$root/ps.txt";
-my $sampler = fork();
-if ($sampler == 0)
-{
-	open(my $fh, '>>', $ps_file) or die;
-	while (1) { print $fh `ps -eo args 2>/dev/null`; usleep(20_000); }
-}
+my $sampler = ps_sampler_start("$root/ps.txt", 20);
 
 # ---------- 1. every initdb option, post-init in order, user Secret + refs ----
 is(apply(<<'YAML'), 'Secret/owner-secret created, Secret/sql-secret created, ConfigMap/sql-config created, Cluster/opts created', 'apply opts');
@@ -306,12 +300,9 @@ is((split /\n/, slurp_file("$root/opts/opts-1/pgdata/postmaster.pid"))[0], $opid
 is(status('opts', 'phase'), 'Cluster in healthy state', 'still healthy');
 
 # ---------- 9. no password anywhere ----------
-kill 'TERM', $sampler;
-waitpid($sampler, 0);
+my $ps = ps_sampled($sampler);
 my @passwords = ("Pa55:w'o\\rd-of-appuser", $pw, secret('gen-superuser', 'password'));
 my $logs = slurp_file($node->logfile);
-# the test's own psql calls carry the uri: only look at everything else
-my $ps = join("\n", grep { !/\bpsql\b/ } split(/\n/, slurp_file($ps_file)));
 my $target_logs = '';
 for my $f (glob("$root/*/*/log/*"), glob("$root/*/*/pgdata/log/*"))
 {

@@ -13,28 +13,7 @@ use CbTest;
 
 my ($node, $root) = start_control('56300-56399');
 
-my $ps_file = "$root/ps.txt";
-my $sampler = fork();
-if ($sampler == 0)
-{
-	open(my $fh, '>>', $ps_file) or die;
-	while (1) { print $fh `ps -eo args 2>/dev/null`; usleep(20_000); }
-}
-
-sub ext_cluster
-{
-	my ($name, $port, $user, $extra) = @_;
-	return <<"YAML";
-  externalClusters:
-  - name: $name
-    connectionParameters:
-      host: localhost
-      port: "$port"
-      user: $user
-      dbname: postgres
-$extra
-YAML
-}
+my $sampler = ps_sampler_start("$root/ps.txt", 20);
 
 # ---------- (a) the seed's TLS example, from a cluster of our own ----------
 apply(<<'YAML');
@@ -50,7 +29,7 @@ YAML
 is(wait_cluster('src'), 'Cluster in healthy state', 'source cluster healthy');
 tq('src', 'app', 'CREATE TABLE before_clone AS SELECT generate_series(1, 500) AS i');
 my $sport = port_of('src-1');
-apply(<<"YAML" . ext_cluster('src', $sport, 'streaming_replica', <<'TLS'));
+apply(<<"YAML" . ext_cluster('src', $sport, 'streaming_replica', extra => <<'TLS'));
 apiVersion: v1
 kind: Secret
 metadata:
@@ -127,27 +106,33 @@ $plain->safe_psql('postgres', "CREATE ROLE streaming_replica LOGIN REPLICATION P
 	  . " CREATE ROLE norepl LOGIN PASSWORD '$pw_sql';"
 	  . " CREATE TABLE plain_data AS SELECT generate_series(1, 1000) AS i;");
 my $pport = $plain->port;
-my $password_ref = "    password:\n      name: plain-pw\n      key: password\n";
-apply(<<"YAML" . ext_cluster('plain', $pport, 'streaming_replica', $password_ref));
-apiVersion: v1
-kind: Secret
-metadata:
-  name: plain-pw
-stringData:
-  password: '$pw'
----
+
+# a Cluster cloned from plain as $o{user} (default streaming_replica), the
+# password from Secret $o{secret} (default plain-pw); with $o{password} that
+# Secret is made first
+sub plain_clone
+{
+	my ($name, %o) = @_;
+	my $secret = $o{secret} // 'plain-pw';
+	my $instances = $o{instances} // 1;
+	my $replica = $o{replica} ? "  replica:\n    enabled: true\n    source: plain\n" : '';
+	return (defined $o{password} ? pw_secret($secret, $o{password}) : '') . <<"YAML"
 apiVersion: postgresql.cnpg.io/v1
 kind: Cluster
 metadata:
-  name: pwclone
+  name: $name
 spec:
-  instances: 1
+  instances: $instances
   storage:
     size: 1Gi
-  bootstrap:
+$replica  bootstrap:
     pg_basebackup:
       source: plain
 YAML
+	  . ext_cluster('plain', $pport, $o{user} // 'streaming_replica', password => $secret);
+}
+
+apply(plain_clone('pwclone', password => $pw));
 is(wait_cluster('pwclone'), 'Cluster in healthy state', '(b) clone of a plain server with a password');
 is(tq('pwclone', 'postgres', 'SELECT count(*) FROM plain_data'), '1000', '(b) its data');
 is(tq('pwclone', 'postgres', 'SELECT timeline_id FROM pg_control_checkpoint()'), '2', '(b) new timeline');
@@ -161,22 +146,7 @@ is(sprintf('%o', (stat($pgpass))[2] & 07777), '600', '(e) pgpass is 0600');
 is(slurp_file($pgpass), "localhost:$pport:*:streaming_replica:s3cr\\:et\\\\pass", '(e) one escaped line, no newline');
 
 # ---------- (f) a replica cluster follows its source ----------
-apply(<<"YAML" . ext_cluster('plain', $pport, 'streaming_replica', $password_ref));
-apiVersion: postgresql.cnpg.io/v1
-kind: Cluster
-metadata:
-  name: replica
-spec:
-  instances: 2
-  storage:
-    size: 1Gi
-  replica:
-    enabled: true
-    source: plain
-  bootstrap:
-    pg_basebackup:
-      source: plain
-YAML
+apply(plain_clone('replica', instances => 2, replica => 1));
 is(wait_cluster('replica'), 'Cluster in healthy state', '(f) replica cluster healthy');
 like(status('replica', 'phase_reason'), qr/Replica cluster: replica-1 follows source plain/, '(f) status says it is a replica cluster');
 is(tq('replica', 'postgres', 'SELECT pg_is_in_recovery()'), 't', '(f) in continuous recovery');
@@ -200,26 +170,7 @@ is(tq('replica', 'postgres', "SELECT count(*) FROM pg_database WHERE datname = '
 sub failing_clone
 {
 	my ($name, $user, $secret_pw) = @_;
-	apply(<<"YAML" . ext_cluster('plain', $pport, $user, "    password:\n      name: $name-pw\n      key: password\n"));
-apiVersion: v1
-kind: Secret
-metadata:
-  name: $name-pw
-stringData:
-  password: '$secret_pw'
----
-apiVersion: postgresql.cnpg.io/v1
-kind: Cluster
-metadata:
-  name: $name
-spec:
-  instances: 1
-  storage:
-    size: 1Gi
-  bootstrap:
-    pg_basebackup:
-      source: plain
-YAML
+	apply(plain_clone($name, user => $user, secret => "$name-pw", password => $secret_pw));
 	is(wait_cluster($name), 'Bootstrap failed', "$name fails");
 	ok(!-e "$root/$name/$name-1/pgdata", "$name: nothing copied");
 	return status($name, 'phase_reason');
@@ -256,19 +207,7 @@ q1('SELECT pg_reload_conf()');
 
 # ---------- (g) a crash of the control instance mid-clone ----------
 $plain->safe_psql('postgres', 'CREATE TABLE big AS SELECT g AS i, repeat(md5(g::text), 10) AS t FROM generate_series(1, 600000) g');
-apply(<<"YAML" . ext_cluster('plain', $pport, 'streaming_replica', $password_ref));
-apiVersion: postgresql.cnpg.io/v1
-kind: Cluster
-metadata:
-  name: crashclone
-spec:
-  instances: 1
-  storage:
-    size: 1Gi
-  bootstrap:
-    pg_basebackup:
-      source: plain
-YAML
+apply(plain_clone('crashclone'));
 $node->poll_query_until('postgres',
 	"SELECT EXISTS (SELECT 1 FROM cnpg_bootstrap.steps WHERE cluster = 'crashclone' AND step = 'clone' AND outcome = 'running')")
   or die 'clone never started';
@@ -279,9 +218,7 @@ is(tq('crashclone', 'postgres', 'SELECT count(*) FROM big'), '600000', '(g) the 
 ok(!-e "$root/crashclone/crashclone-1/pgdata.tmp", '(g) no half copy left');
 
 # ---------- (e) no password in logs, ps or status ----------
-kill 'TERM', $sampler;
-waitpid($sampler, 0);
-my $ps = join("\n", grep { !/\bpsql\b/ } split(/\n/, slurp_file($ps_file)));
+my $ps = ps_sampled($sampler);
 ok($ps =~ /pg_basebackup/, 'ps saw pg_basebackup running');
 my $status_text = q1("SELECT string_agg(s::text, ' ') FROM cnpg_bootstrap_status() s")
   . q1("SELECT string_agg(i::text, ' ') FROM cnpg_bootstrap.steps i");

@@ -18,13 +18,7 @@ use CbTest;
 my ($node, $root) = start_control('56400-56499');
 note("data_root: $root");
 
-my $ps_file = "$root/ps.txt";
-my $sampler = fork();
-if ($sampler == 0)
-{
-	open(my $fh, '>>', $ps_file) or die;
-	while (1) { print $fh `ps -eo args 2>/dev/null`; usleep(20_000); }
-}
+my $sampler = ps_sampler_start("$root/ps.txt", 20);
 
 # ---------- the source ----------
 my $src = PostgreSQL::Test::Cluster->new('source');
@@ -99,43 +93,10 @@ sub fingerprint
 	return "SELECT count(*) || ' ' || md5(string_agg(t::text, ',' ORDER BY t.id)) FROM $table t";
 }
 
-sub ext_cluster
-{
-	my ($user, $secret) = @_;
-	return <<"YAML";
-  externalClusters:
-  - name: source
-    connectionParameters:
-      host: localhost
-      port: "$sport"
-      user: $user
-      dbname: postgres
-    password:
-      name: $secret
-      key: password
-YAML
-}
-
-sub pw_secret
-{
-	my ($name, $value) = @_;
-	(my $v = $value) =~ s/\\/\\\\/g;
-	$v =~ s/"/\\"/g;
-	return <<"YAML";
-apiVersion: v1
-kind: Secret
-metadata:
-  name: $name
-stringData:
-  password: "$v"
----
-YAML
-}
-
 sub cluster_doc
 {
 	my ($name, $import, $user, $secret_pw) = @_;
-	return pw_secret("$name-pw", $secret_pw // $pw) . <<"YAML" . ext_cluster($user // 'importer', "$name-pw");
+	return pw_secret("$name-pw", $secret_pw // $pw) . <<"YAML" . ext_cluster('source', $sport, $user // 'importer', password => "$name-pw");
 apiVersion: postgresql.cnpg.io/v1
 kind: Cluster
 metadata:
@@ -375,9 +336,7 @@ like(slurp_file($node->logfile), qr/the import of database "shop" of cluster "cr
 	'crash monolith: the half-restored database was redone');
 
 # ---------- 7. no password in logs, ps or status ----------
-kill 'TERM', $sampler;
-waitpid($sampler, 0);
-my $ps = join("\n", grep { !/\bpsql\b/ } split(/\n/, slurp_file($ps_file)));
+my $ps = ps_sampled($sampler);
 like($ps, qr/pg_dump -Fd/, 'ps saw pg_dump running');
 like($ps, qr/pg_restore/, 'ps saw pg_restore running');
 my $status_text = q1("SELECT string_agg(s::text, ' ') FROM cnpg_bootstrap_status() s")

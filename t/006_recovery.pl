@@ -48,25 +48,7 @@ delete @ENV{qw(AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION AWS_SE
 my ($node, $root) = start_control('56600-56699');
 note("data_root: $root");
 
-my $ps_file = "$root/ps.txt";
-my $sampler;
-sub stop_sampler
-{
-	return unless $sampler;
-	kill 'TERM', $sampler;
-	waitpid($sampler, 0);
-	$sampler = undef;
-}
-unless ($fixtures_only)
-{
-	$sampler = fork();
-	if ($sampler == 0)
-	{
-		open(my $fh, '>>', $ps_file) or die;
-		while (1) { print $fh `ps -eo args 2>/dev/null`; usleep(50_000); }
-	}
-}
-END { stop_sampler(); }
+my $sampler = $fixtures_only ? undef : ps_sampler_start("$root/ps.txt", 50);
 
 # from here on the rig's credentials are in the environment of the source
 # PostgreSQL (its archive_command), barman-cloud and boto3
@@ -581,8 +563,7 @@ $status_text .= q1("SELECT string_agg(s::text, ' ') FROM cnpg_bootstrap_status()
 done_with('rec-crash');
 
 # ---------- no credential in logs, ps or status ----------
-stop_sampler();
-my $ps = join("\n", grep { !/\bpsql\b/ } split(/\n/, slurp_file($ps_file)));
+my $ps = ps_sampled($sampler);
 $logs .= slurp_file($node->logfile);
 for my $s ([ 'the secret key', $secret_key ], [ 'the access key id', $key_id ], [ 'the wrong secret key', $wrong_secret ])
 {

@@ -6,11 +6,13 @@ use strict;
 use warnings;
 use Exporter 'import';
 use File::Temp qw(tempdir);
+use POSIX ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(start_control q1 apply wait_cluster status port_of tq secret alive crash_control);
+our @EXPORT = qw(start_control q1 apply wait_cluster status port_of tq secret alive crash_control
+  ps_sampler_start ps_sampler_stop ps_sampled pw_secret ext_cluster);
 
 our $node;
 our $root;
@@ -94,6 +96,88 @@ sub crash_control
 	unlink($node->data_dir . '/postmaster.pid');
 	unlink($node->host . '/.s.PGSQL.' . $node->port . '.lock');
 	$node->start;
+}
+
+# ps sampler: a child appends every command line of the machine (ps -eo args)
+# to $file every $interval_ms until stopped; for the checks that no secret
+# ever shows on a command line.  Returns the handle for the two below.
+my @samplers;
+
+sub ps_sampler_start
+{
+	my ($file, $interval_ms) = @_;
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		# killed by SIGTERM: never runs the END blocks of the test
+		open(my $fh, '>>', $file) or POSIX::_exit(1);
+		while (1) { print $fh `ps -eo args 2>/dev/null`; usleep($interval_ms * 1000); }
+	}
+	my $s = { pid => $pid, file => $file, owner => $$ };
+	push @samplers, $s;
+	return $s;
+}
+
+sub ps_sampler_stop
+{
+	my ($s) = @_;
+	return unless $s && $s->{pid};
+	kill 'TERM', $s->{pid};
+	waitpid($s->{pid}, 0);
+	$s->{pid} = undef;
+}
+
+# all the sampler saw, once stopped; the test's own psql calls carry uris
+# and passwords: their lines are left out
+sub ps_sampled
+{
+	my ($s) = @_;
+	ps_sampler_stop($s);
+	return join("\n", grep { !/\bpsql\b/ } split(/\n/, slurp_file($s->{file})));
+}
+
+# a test that dies stops its samplers too (not in a forked child)
+END
+{
+	local $?;
+	$_->{owner} == $$ && ps_sampler_stop($_) for @samplers;
+}
+
+# a Secret $name with one key, password (a double-quoted YAML string), and
+# the document separator after it
+sub pw_secret
+{
+	my ($name, $value) = @_;
+	(my $v = $value) =~ s/\\/\\\\/g;
+	$v =~ s/"/\\"/g;
+	return <<"YAML";
+apiVersion: v1
+kind: Secret
+metadata:
+  name: $name
+stringData:
+  password: "$v"
+---
+YAML
+}
+
+# the externalClusters list of a Cluster with one server on localhost;
+# password => the Secret with its password (key password), or extra => YAML
+# lines of their own (TLS)
+sub ext_cluster
+{
+	my ($name, $port, $user, %o) = @_;
+	my $auth = defined $o{password} ? "    password:\n      name: $o{password}\n      key: password\n" : $o{extra} // '';
+	return <<"YAML" . $auth;
+  externalClusters:
+  - name: $name
+    connectionParameters:
+      host: localhost
+      port: "$port"
+      user: $user
+      dbname: postgres
+YAML
 }
 
 1;
