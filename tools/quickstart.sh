@@ -19,6 +19,8 @@ ensure_packages
 B=$(mktemp -d /tmp/cbbuild.XXXXXX); trap 'rm -rf "$B"' EXIT
 tar -C "$ROOT" --exclude=.git --exclude=./fuzz/corpus -cf - . | tar -C "$B" -xf -
 chown -R postgres: "$B"
+# a tree that was built in place carries objects older than its headers: start clean
+runuser -u postgres -- make -C "$B" -s clean >/dev/null
 runuser -u postgres -- make -C "$B" -s -j"$(nproc)" >/dev/null
 make -C "$B" -s install >/dev/null
 

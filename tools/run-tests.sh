@@ -35,6 +35,8 @@ tar -C "$ROOT" --exclude=.git -cf - . | tar -C "$S" -xf -
 if [ -d "$ROOT/../shared" ]; then cp -a "$ROOT/../shared" "$W/shared"; fi
 chown -R postgres: "$W"
 
+# a tree that was built in place carries objects older than its headers: start clean
+as_pg make -C "$S" clean >/dev/null
 as_pg make -C "$S" -j"$(nproc)" COPT=-Werror >/dev/null
 make -C "$S" install >/dev/null
 
