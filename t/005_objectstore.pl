@@ -340,6 +340,8 @@ my %orig = map { ($_ => sha_file("$tmp/orig/$_")) } @segs;
 # the same segment archived uncompressed, and a history file (gzip)
 run_ok('a segment archived plain (server pg-plain)',
 	'barman-cloud-wal-archive', '--endpoint-url', $ep, 's3://backups', 'pg-plain', "$tmp/orig/$last");
+run_ok('the same segment archived bzip2-compressed (server pg-bz2)',
+	'barman-cloud-wal-archive', '--endpoint-url', $ep, '--bzip2', 's3://backups', 'pg-bz2', "$tmp/orig/$last");
 mkdir "$tmp/hist";
 my $history = "1\t0/9000000\tno recovery target specified\n";
 PostgreSQL::Test::Utils::append_to_file("$tmp/hist/00000002.history", $history);
@@ -393,6 +395,11 @@ is($h->{rc}, 0, 'plain segment fetched') or diag($h->{err});
 is(sha_file($p), $orig{$last}, 'plain segment: byte-identical to the source\'s pg_wal');
 is(sha_file($p), sha_file(stored("pg-plain/wals/" . substr($last, 0, 16) . "/$last")),
 	'plain segment: byte-identical to the stored object');
+unlink $p;
+$h = wr(wr_conf(server_name => 'pg-bz2'), $last, $p);
+is($h->{rc}, 0, 'bzip2 segment fetched') or diag($h->{err});
+is(sha_file($p), $orig{$last}, 'bzip2 segment: byte-identical to the source\'s pg_wal');
+ok(-e stored('pg-bz2/wals/' . substr($last, 0, 16) . "/$last.bz2"), 'barman stored it as .bz2');
 unlink $p;
 
 # prefetch: the segment asked for at once; the ones that follow come from
