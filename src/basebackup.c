@@ -171,12 +171,7 @@ cb_basebackup_configure(CbCluster *c, const CbSource *src, bool replica)
 	CbInstance *inst = &c->instances[0];
 	char	   *override;
 
-	/* the source's own files must not decide how the copy starts */
-	unlink(psprintf("%s/postmaster.pid", inst->pgdata));
-	unlink(psprintf("%s/standby.signal", inst->pgdata));
-	unlink(psprintf("%s/recovery.signal", inst->pgdata));
-	cb_write_file(psprintf("%s/.check-empty-wal-archive", inst->pgdata), "", 0, 0600);
-	cb_reset_postgresql_conf(inst->pgdata);
+	cb_take_over_copy(inst->pgdata);
 
 	if (replica)
 	{

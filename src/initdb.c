@@ -206,22 +206,28 @@ write_conf(const char *pgdata, const char *file, const char *content)
 }
 
 /*
- * A copy (pg_basebackup, a restored backup) brings the source's
- * postgresql.conf, whose settings (max_wal_senders = 0, archive_command,
- * ports) are not this cluster's: as CloudNativePG regenerates the file, it
- * is set aside as postgresql.conf.source and replaced by one that only
- * includes ours (cb_write_instance_config adds the includes).
+ * A copy (pg_basebackup, a restored backup) brings the source's own files,
+ * which must not decide how it starts: its pid and signal files go, and
+ * its postgresql.conf (max_wal_senders = 0, archive_command, ports are not
+ * this cluster's) is set aside as postgresql.conf.source and replaced by
+ * one that only includes ours (cb_write_instance_config adds the
+ * includes), as CloudNativePG regenerates the file.
  */
 void
-cb_reset_postgresql_conf(const char *pgdata)
+cb_take_over_copy(const char *pgdata)
 {
+	static const char *const stale[] = {
+		"postmaster.pid", "postmaster.opts", "standby.signal", "recovery.signal",
+	};
 	char	   *path = psprintf("%s/postgresql.conf", pgdata);
-	char	   *kept = psprintf("%s/postgresql.conf.source", pgdata);
 	size_t		len = 0;
 	char	   *old = cb_read_file(path, &len);
 
+	for (int i = 0; i < (int) lengthof(stale); i++)
+		unlink(psprintf("%s/%s", pgdata, stale[i]));
+	cb_write_file(psprintf("%s/.check-empty-wal-archive", pgdata), "", 0, 0600);
 	if (old && strstr(old, "include 'custom.conf'") == NULL)
-		cb_write_file(kept, old, len, 0600);
+		cb_write_file(psprintf("%s/postgresql.conf.source", pgdata), old, len, 0600);
 	write_conf(pgdata, "postgresql.conf",
 			   "# written by cnpg_bootstrap: the source's own settings are in\n"
 			   "# postgresql.conf.source, not used\n");

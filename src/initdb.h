@@ -17,8 +17,8 @@
 extern const char **cb_initdb_argv(CbCluster *c, const char *pgdata);
 /* run initdb into <pgdata>.tmp, configure, rename to pgdata */
 extern void cb_initdb_run(CbCluster *c, CbInstance *inst);
-/* a copied PGDATA: the source's postgresql.conf set aside, ours to come */
-extern void cb_reset_postgresql_conf(const char *pgdata);
+/* a copied PGDATA: the source's pid/signal files gone, its postgresql.conf set aside */
+extern void cb_take_over_copy(const char *pgdata);
 /* (re)write the configuration files of an instance's PGDATA */
 extern void cb_write_instance_config(CbCluster *c, CbInstance *inst,
 									 const char *pgdata, const char *override);

@@ -64,12 +64,6 @@ store_error(const char *what, const CbOsError *err)
 			 err->hint ? errhint("%s", err->hint) : 0));
 }
 
-static bool
-lookup_secret(const char *name, CbMap *data)
-{
-	return cb_catalog_load_secret_tx(name, data);
-}
-
 /* ---------- store step ---------- */
 
 /*
@@ -206,7 +200,7 @@ cb_restore_prepare(CbCluster *c, bool choose)
 
 	find_source(c, r);
 	cb_mkdir_p(dir);
-	if (!cb_os_config_from_store(r->store, lookup_secret, psprintf("%s/barman-ca.crt", dir),
+	if (!cb_os_config_from_store(r->store, cb_catalog_load_secret_tx, psprintf("%s/barman-ca.crt", dir),
 								 &r->cfg, &err))
 		store_error(NULL, &err);
 	if (!choose)
@@ -402,11 +396,6 @@ complete_layout(const char *tmp, const char *url)
 					(errcode_for_file_access(),
 					 errmsg("could not create \"%s\": %m", d)));
 	}
-	/* a server must not start from another host's state */
-	unlink(psprintf("%s/postmaster.pid", tmp));
-	unlink(psprintf("%s/postmaster.opts", tmp));
-	unlink(psprintf("%s/recovery.signal", tmp));
-	unlink(psprintf("%s/standby.signal", tmp));
 }
 
 static void
@@ -582,19 +571,7 @@ restore_command(CbCluster *c, CbRestore *r, bool replica)
 				(errcode_for_file_access(),
 				 errmsg("could not change the mode of \"%s\": %m", dir)));
 	memset(&conf, 0, sizeof(conf));
-	conf.destination_path = r->cfg.destination_path;
-	conf.endpoint_url = r->cfg.endpoint_url;
-	conf.endpoint_ca_file = r->cfg.endpoint_ca_file;
-	conf.access_key_id = r->cfg.access_key_id;
-	conf.secret_access_key = r->cfg.secret_access_key;
-	conf.region = r->cfg.region;
-	conf.session_token = r->cfg.session_token;
-	if (r->cfg.provider == CB_OS_PROVIDER_AZURE)
-		conf.provider = "azure";
-	conf.azure_account = r->cfg.azure_account;
-	conf.azure_key = r->cfg.azure_key;
-	conf.azure_sas_token = r->cfg.azure_sas_token;
-	conf.azure_endpoint = r->cfg.azure_endpoint;
+	cb_walrestore_conf_from_os(&conf, &r->cfg);
 	conf.server_name = r->server_name;
 	conf.spool_dir = psprintf("%s/spool", dir);
 	conf.prefetch = r->store->wal_max_parallel > 0 ?
@@ -636,10 +613,7 @@ cb_restore_configure(CbCluster *c, CbRestore *r, bool replica)
 					 cb_conf_quote(restore_command(c, r, replica)));
 	raise_to_control_file(c, inst->pgdata, &conf);
 	set_aside_auto_conf(inst->pgdata);
-	unlink(psprintf("%s/standby.signal", inst->pgdata));
-	unlink(psprintf("%s/recovery.signal", inst->pgdata));
-	cb_write_file(psprintf("%s/.check-empty-wal-archive", inst->pgdata), "", 0, 0600);
-	cb_reset_postgresql_conf(inst->pgdata);
+	cb_take_over_copy(inst->pgdata);
 	if (replica)
 	{
 		/* WAL shipping from the store; streaming too if the source has a server */

@@ -382,3 +382,38 @@ cb_walrestore_conf_read(const char *path, CbWalRestoreConf *conf,
 	}
 	return true;
 }
+
+void
+cb_walrestore_conf_from_os(CbWalRestoreConf *conf, const CbOsConfig *cfg)
+{
+	conf->provider = cfg->provider == CB_OS_PROVIDER_AZURE ? "azure" : NULL;
+	conf->destination_path = cfg->destination_path;
+	conf->endpoint_url = cfg->endpoint_url;
+	conf->endpoint_ca_file = cfg->endpoint_ca_file;
+	conf->access_key_id = cfg->access_key_id;
+	conf->secret_access_key = cfg->secret_access_key;
+	conf->region = cfg->region;
+	conf->session_token = cfg->session_token;
+	conf->azure_account = cfg->azure_account;
+	conf->azure_key = cfg->azure_key;
+	conf->azure_sas_token = cfg->azure_sas_token;
+	conf->azure_endpoint = cfg->azure_endpoint;
+}
+
+void
+cb_walrestore_conf_to_os(const CbWalRestoreConf *conf, CbOsConfig *cfg)
+{
+	cfg->provider = (conf->provider && strcmp(conf->provider, "azure") == 0) ?
+		CB_OS_PROVIDER_AZURE : CB_OS_PROVIDER_S3;
+	cfg->destination_path = conf->destination_path;
+	cfg->endpoint_url = conf->endpoint_url;
+	cfg->endpoint_ca_file = conf->endpoint_ca_file;
+	cfg->access_key_id = conf->access_key_id;
+	cfg->secret_access_key = conf->secret_access_key;
+	cfg->region = conf->region;
+	cfg->session_token = conf->session_token;
+	cfg->azure_account = conf->azure_account;
+	cfg->azure_key = conf->azure_key;
+	cfg->azure_sas_token = conf->azure_sas_token;
+	cfg->azure_endpoint = conf->azure_endpoint;
+}

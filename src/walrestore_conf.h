@@ -21,6 +21,8 @@
 
 #include "postgres.h"
 
+#include "objectstore.h"
+
 #define CB_WALRESTORE_MAX_PREFETCH 64
 
 typedef struct CbWalRestoreConf
@@ -66,5 +68,13 @@ extern bool cb_walrestore_conf_write(const char *path,
  */
 extern bool cb_walrestore_conf_read(const char *path, CbWalRestoreConf *conf,
 									char **errmsg);
+
+/*
+ * The store's part of the file and the client's configuration, one field
+ * for one field: the worker writes what cb_os_config_from_store resolved,
+ * the program gets it back (pointers are shared, nothing is copied).
+ */
+extern void cb_walrestore_conf_from_os(CbWalRestoreConf *conf, const CbOsConfig *cfg);
+extern void cb_walrestore_conf_to_os(const CbWalRestoreConf *conf, CbOsConfig *cfg);
 
 #endif							/* CB_WALRESTORE_CONF_H */

@@ -507,19 +507,7 @@ make_client(const CbWalRestoreConf *conf)
 	CbOsClient *client;
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.provider = (conf->provider && strcmp(conf->provider, "azure") == 0) ?
-		CB_OS_PROVIDER_AZURE : CB_OS_PROVIDER_S3;
-	cfg.destination_path = conf->destination_path;
-	cfg.endpoint_url = conf->endpoint_url;
-	cfg.endpoint_ca_file = conf->endpoint_ca_file;
-	cfg.access_key_id = conf->access_key_id;
-	cfg.secret_access_key = conf->secret_access_key;
-	cfg.region = conf->region;
-	cfg.session_token = conf->session_token;
-	cfg.azure_account = conf->azure_account;
-	cfg.azure_key = conf->azure_key;
-	cfg.azure_sas_token = conf->azure_sas_token;
-	cfg.azure_endpoint = conf->azure_endpoint;
+	cb_walrestore_conf_to_os(conf, &cfg);
 	cfg.max_parallel = conf->prefetch;
 	cfg.wait = cb_os_poll_wait;
 	cfg.wait_arg = (void *) &got_sigterm;
