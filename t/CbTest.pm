@@ -76,8 +76,11 @@ sub secret { my ($s, $k) = @_; return q1("SELECT cnpg_bootstrap_secret('$s', '$k
 sub alive
 {
 	my ($pid) = @_;
-	return 0 unless -e "/proc/$pid/stat";
-	return (split / /, slurp_file("/proc/$pid/stat"))[2] ne 'Z';
+	# the process may end between a check and the read: read once, never die
+	open(my $fh, '<', "/proc/$pid/stat") or return 0;
+	my $stat = <$fh>;
+	close $fh;
+	return defined $stat && (split / /, $stat)[2] ne 'Z';
 }
 
 # kill -9 of the control postmaster, then start it again.  PostgreSQL takes
