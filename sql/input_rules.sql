@@ -152,6 +152,35 @@ SELECT * FROM cnpg_bootstrap_apply(pg_temp.params(
 SELECT * FROM cnpg_bootstrap_apply(pg_temp.params(
 	'{wal_level: S3CR3T}'), dry_run => true);
 
+-- pg_hba and pg_ident lines: one line each, no include, no @file
+CREATE FUNCTION pg_temp.hba(field text, lines text) RETURNS text
+LANGUAGE sql AS $f$
+SELECT format($m$
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata:
+  name: r-hba
+spec:
+  instances: 1
+  storage:
+    size: 1Gi
+  postgresql:
+    %s: %s
+$m$, field, lines)
+$f$;
+SELECT f, l, pg_temp.try_apply(pg_temp.hba(f, l))
+FROM (VALUES ('pg_hba', '["host all all 0.0.0.0/0 trust\ninclude /etc/S3CR3T"]'),
+			 ('pg_hba', '["include_dir /etc/S3CR3T"]'),
+			 ('pg_hba', '["  include_if_exists /etc/S3CR3T"]'),
+			 ('pg_hba', '["host all @/etc/S3CR3T 0.0.0.0/0 scram-sha-256"]'),
+			 ('pg_hba', '["host db1,@/etc/S3CR3T all 0.0.0.0/0 scram-sha-256"]'),
+			 ('pg_ident', '["include /etc/S3CR3T"]'),
+			 ('pg_ident', '["m u1 u2\rinclude /etc/S3CR3T"]'),
+			 ('pg_hba', '["host all \"@literal\" 0.0.0.0/0 scram-sha-256"]'),
+			 ('pg_hba', '["host all all 10.0.0.0/8 scram-sha-256 # @comment"]'),
+			 ('pg_hba', '["hostssl app app all cert", "host all included 0.0.0.0/0 md5"]'),
+			 ('pg_ident', '["mymap /^(.*)@example\\.com$ \\1"]')) AS t(f, l);
+
 ------------------------------------------------------------------------
 -- 2. initdb options
 ------------------------------------------------------------------------

@@ -2302,6 +2302,10 @@ check_parameter_keys(CbValidation *v)
 	int			i;
 
 	cb_check_parameter_names(user, PARAMETERS_PATH, report_forbidden, v);
+	cb_check_config_lines(&v->spec->pg_hba, "spec.postgresql.pg_hba", true,
+						  report_forbidden, v);
+	cb_check_config_lines(&v->spec->pg_ident, "spec.postgresql.pg_ident", false,
+						  report_forbidden, v);
 	for (i = 0; i < user->n; i++)
 	{
 		const char *key = user->items[i].key ? user->items[i].key : "";

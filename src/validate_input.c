@@ -23,6 +23,8 @@
  *   superuser name, authentication, -c settings, flags that make initdb
  *   print and exit), unknown or abbreviated options and bare arguments
  *   are refused.
+ * - pg_hba and pg_ident lines: one line each, no include directive, no
+ *   @file element in pg_hba.
  * - connectionParameters: no password or sslpassword (they would reach
  *   argv and primary_conninfo; the password Secret exists for that), no
  *   host files (passfile, sslkey, sslcert, sslrootcert but "system",
@@ -96,6 +98,73 @@ cb_check_parameter_names(const CbMap *user, const char *path_prefix,
 					   "Give each parameter once.");
 				break;
 			}
+	}
+}
+
+
+/* ---------- pg_hba and pg_ident lines ---------- */
+
+/*
+ * Each item becomes one line of pg_hba.conf or pg_ident.conf.  A line
+ * break would write more lines than the list has; an include directive
+ * (PostgreSQL 16+) or, in pg_hba.conf, an unquoted @file element would make
+ * the server read a file of the host.
+ */
+void
+cb_check_config_lines(const CbStringList *lines, const char *path, bool hba,
+					  CbInputReport report, void *arg)
+{
+	const char *hint = hba
+		? "Give each pg_hba line in full, on one line, without include directives or @file references."
+		: "Give each pg_ident line in full, on one line, without include directives.";
+
+	for (int i = 0; i < lines->n; i++)
+	{
+		const char *line = lines->items[i] ? lines->items[i] : "";
+		char	   *item_path = psprintf("%s[%d]", path, i);
+		const char *p = line;
+		bool		first = true;
+
+		if (strpbrk(line, "\n\r") != NULL)
+		{
+			report(arg, item_path, "a line break would write more than one line", hint);
+			continue;
+		}
+		/* tokens as hba.c reads them: blanks and commas separate, "" quote */
+		while (*p && *p != '#')
+		{
+			const char *start;
+			bool		quoted = false;
+
+			while (*p == ' ' || *p == '\t' || *p == ',')
+				p++;
+			if (*p == '\0' || *p == '#')
+				break;
+			start = p;
+			while (*p && (quoted || (*p != ' ' && *p != '\t' && *p != ',')))
+			{
+				if (*p == '"')
+					quoted = !quoted;
+				p++;
+			}
+			if (first)
+			{
+				char	   *token = pnstrdup(start, p - start);
+
+				if (cb_guc_is_include(token))
+				{
+					report(arg, item_path,
+						   psprintf("%s is a directive that reads another file", token), hint);
+					break;
+				}
+			}
+			if (hba && *start == '@')
+			{
+				report(arg, item_path, "an @ element reads its names from a file", hint);
+				break;
+			}
+			first = false;
+		}
 	}
 }
 

@@ -40,6 +40,13 @@ extern void cb_check_parameter_names(const CbMap *user, const char *path_prefix,
 extern bool cb_guc_is_include(const char *name);
 
 /*
+ * spec.postgresql.pg_hba (hba true) or pg_ident: one line per item, no
+ * include directive, no @file element in pg_hba
+ */
+extern void cb_check_config_lines(const CbStringList *lines, const char *path,
+								  bool hba, CbInputReport report, void *arg);
+
+/*
  * bootstrap.initdb.options, read as initdb's getopt_long reads its argv:
  * only the options of the allowlist at the top of validate_input.c pass.
  */
