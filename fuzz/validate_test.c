@@ -13,7 +13,7 @@
  *
  * Build and run from the repository root, on fuzz/pgshim.c's palloc:
  *	  gcc -I src -I $(pg_config --includedir-server) -o /tmp/validate_test \
- *		  fuzz/validate_test.c fuzz/pgshim.c && /tmp/validate_test
+ *		  fuzz/validate_test.c fuzz/pgshim.c src/validate_input.c && /tmp/validate_test
  * With -DCB_WITH_MANIFEST (and src/manifest.c src/fields_gen.c -lyaml -lm)
  * a few rows also go through cb_manifest_parse, as apply does.
  *
@@ -1198,6 +1198,104 @@ test_parameters(void)
 	row_end();
 }
 
+/* issue 11: names in any case, include directives, initdb options, sources */
+static void
+test_input_rules(void)
+{
+	static const struct
+	{
+		const char *key;
+		const char *value;
+		bool		refused;
+	}			params[] = {
+		{"Restore_Command", "cp x %p", true},
+		{"LOG_FILE_MODE", "0666", true},
+		{"Shared_Preload_Libraries", "x", true},
+		{"include", "/etc/x", true},
+		{"Include_If_Exists", "/etc/x", true},
+		{"Archive_Mode", "on", false},
+		{"Work_Mem", "8MB", false},
+	};
+	static const struct
+	{
+		const char *items[3];
+		int			n;
+		bool		refused;
+	}			options[] = {
+		{{"-kEUTF8", "--locale=C"}, 2, false},
+		{{"-E", "-D"}, 2, false},	/* -D is -E's value, as getopt reads it */
+		{{"--encoding", "UTF8", "-k"}, 3, false},
+		{{"-kD", "/x"}, 2, true},
+		{{"--pgdata=/x"}, 1, true},
+		{{"--pgd=/x"}, 1, true},
+		{{"-k", "/x"}, 2, true},
+		{{"--locale"}, 1, true},
+		{{"-U", "x"}, 2, true},
+	};
+	CbFieldErrors e;
+	CbClusterSpec *spec;
+	CbExternalCluster *ec;
+
+	row_begin("input rules: parameter names in any case, include, initdb options, sources");
+	for (int i = 0; i < NELEM(params); i++)
+	{
+		spec = new_spec("c");
+		set_param(spec, params[i].key, params[i].value);
+		e = validate_all(spec, NULL);
+		EXPECT_COUNT(e, params[i].refused ? 1 : 0, params[i].key);
+		for (int j = 0; j < e.n; j++)
+			expect(e.items[j].value == NULL, "%s: value shown", params[i].key);
+	}
+	/* stored lower case: the default is replaced, lookups see it */
+	spec = new_spec("c");
+	set_param(spec, "Work_Mem", "8MB");
+	set_param(spec, "WAL_LEVEL", "replica");
+	e = validate_all(spec, NULL);
+	EXPECT_COUNT(e, 0, "Work_Mem, WAL_LEVEL");
+	EXPECT_STR(cb_map_get(&spec->parameters, "work_mem"), "8MB", "work_mem");
+	EXPECT_STR(cb_map_get(&spec->parameters, "wal_level"), "replica", "wal_level");
+	expect(cb_map_get(&spec->parameters, "WAL_LEVEL") == NULL, "WAL_LEVEL kept as written");
+	spec = new_spec("c");
+	spec->instances = 2;
+	set_param(spec, "WAL_LEVEL", "minimal");
+	e = validate_all(spec, NULL);
+	EXPECT_COUNT(e, 2, "WAL_LEVEL minimal with 2 instances");
+	spec = new_spec("c");
+	set_param(spec, "work_mem", "4MB");
+	set_param(spec, "WORK_MEM", "8MB");
+	e = validate_all(spec, NULL);
+	EXPECT_COUNT(e, 1, "work_mem twice");
+
+	for (int i = 0; i < NELEM(options); i++)
+	{
+		spec = new_spec("c");
+		spec->bootstrap.initdb.present = true;
+		spec->bootstrap.initdb.options.n = options[i].n;
+		spec->bootstrap.initdb.options.items = (char **) options[i].items;
+		e = validate_all(spec, NULL);
+		EXPECT_COUNT(e, options[i].refused ? 1 : 0, options[i].items[0]);
+	}
+
+	spec = new_spec("c");
+	ec = add_external(spec, "src", false);
+	map_set(&ec->connection_parameters, "host", "h");
+	map_set(&ec->connection_parameters, "SSLPassword", "x");
+	map_set(&ec->connection_parameters, "sslrootcert", "system");
+	e = validate_all(spec, NULL);
+	EXPECT_ERROR(e, "spec.externalClusters[0].connectionParameters.SSLPassword: Forbidden: "
+				 "connection parameter SSLPassword cannot be used: the key's passphrase "
+				 "would reach command lines and primary_conninfo");
+	EXPECT_COUNT(e, 1, "sslpassword");
+	spec = new_spec("c");
+	add_external(spec, "src", true);
+	spec->bootstrap.pg_basebackup.present = true;
+	spec->bootstrap.pg_basebackup.source = "src";
+	e = validate_all(spec, NULL);
+	EXPECT_DETAIL(e, "spec.bootstrap.pg_basebackup.source",
+				  "External cluster src cannot be used for pg_basebackup: missing connection parameters");
+	row_end();
+}
+
 static void
 test_other_webhook_rules(void)
 {
@@ -1562,6 +1660,7 @@ main(void)
 	test_storage();
 	test_images();
 	test_parameters();
+	test_input_rules();
 	test_other_webhook_rules();
 	test_promotion_token();
 	test_custom_conf();

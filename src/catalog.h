@@ -48,8 +48,12 @@ extern char *cb_catalog_get_configmap_value(const char *name, const char *key);
 
 /* worker: a Secret's values in a transaction of its own; false if absent */
 extern bool cb_catalog_load_secret_tx(const char *name, CbMap *data);
-/* worker: store a Secret the cluster generated (own transaction) */
-extern void cb_catalog_store_generated_secret(const char *cluster, const char *name,
+/*
+ * worker: store a Secret the cluster generated (own transaction); false,
+ * writing nothing, if a Secret of that name exists that this cluster did
+ * not generate (a user's Secret is used as it is, never overwritten)
+ */
+extern bool cb_catalog_store_generated_secret(const char *cluster, const char *name,
 											  const char *namespace, const char *type,
 											  const char *user_type, const CbMap *data);
 

@@ -59,7 +59,12 @@ store_pair(CbCluster *c, const char *secret, const char *type,
 	data.items[0].value = pair->cert_pem;
 	data.items[1].key = (char *) key_key;
 	data.items[1].value = pair->key_pem;
-	cb_catalog_store_generated_secret(c->name, secret, c->spec->namespace, type, NULL, &data);
+	/* load_pair found none: one that appeared since is the user's, and wins */
+	if (!cb_catalog_store_generated_secret(c->name, secret, c->spec->namespace, type, NULL, &data))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("Secret \"%s\" was applied while the cluster's certificates were made", secret),
+				 errhint("Delete and re-apply the Cluster: the applied Secret will be used as it is.")));
 }
 
 /* DNS names and addresses the server certificate must carry */

@@ -16,7 +16,9 @@
  * (SPEC.md section 5: names become paths).
  *
  * Bad values are printed as Go's field errors print them: strings with %q,
- * integers plain, lists and structs with %#v.  Two liberties: where Go
+ * integers plain, lists and structs with %#v; but the value of a
+ * parameter, an initdb option or a connection parameter is never printed
+ * (Kubernetes' omitted value), because it may be a secret.  Two liberties: where Go
  * prints the address held by a pointer field we print what it points to,
  * and the long ExternalCluster and VolumeSnapshot structs are abbreviated.
  *
@@ -40,6 +42,7 @@
 
 #include "lib/stringinfo.h"
 #include "model.h"
+#include "validate_input.h"
 
 /* lengthof() as an int, for loops over the tables below */
 #define NELEM(array)	((int) lengthof(array))
@@ -145,6 +148,14 @@ forbidden(CbValidation *v, const char *path, const char *detail,
 		  const char *hint)
 {
 	add_field_error(&v->errors, CB_FIELD_FORBIDDEN, path, NULL, detail, hint);
+}
+
+/* how validate_input.c's rules report: Forbidden prints no value */
+static void
+report_forbidden(void *arg, const char *path, const char *detail,
+				 const char *hint)
+{
+	forbidden((CbValidation *) arg, path, detail, hint);
 }
 
 /* "<path>: <Type>[: <value>][: <detail>]", field.Error.Error() */
@@ -876,7 +887,7 @@ is_operator_parameter(const char *key)
 	int			i;
 
 	for (i = 0; i < NELEM(operator_parameters); i++)
-		if (strcmp(operator_parameters[i], key) == 0)
+		if (cb_guc_name_eq(operator_parameters[i], key))
 			return true;
 	return false;
 }
@@ -887,7 +898,7 @@ parameter_default(const char *key)
 	int			i;
 
 	for (i = 0; i < NELEM(parameter_defaults); i++)
-		if (strcmp(parameter_defaults[i].key, key) == 0)
+		if (cb_guc_name_eq(parameter_defaults[i].key, key))
 			return parameter_defaults[i].value;
 	return NULL;
 }
@@ -909,7 +920,7 @@ archive_mode_for(const CbClusterSpec *spec)
 static const char *
 operator_parameter_reference(const CbClusterSpec *spec, const char *key)
 {
-	if (strcmp(key, "archive_mode") == 0)
+	if (cb_guc_name_eq(key, "archive_mode"))
 		return archive_mode_for(spec);
 	return parameter_default(key);
 }
@@ -917,7 +928,10 @@ operator_parameter_reference(const CbClusterSpec *spec, const char *key)
 /*
  * The stored map (SPEC-cnpg.md section 2 item 5): the defaults, the user's
  * values over them (operator parameters included, so that the checks can
- * refuse them), archive_mode computed last.
+ * refuse them), archive_mode computed last.  Names are folded to lower
+ * case, as PostgreSQL reads them: "WAL_LEVEL" replaces the default
+ * wal_level instead of standing beside it, and every later lookup by name
+ * sees it.
  */
 static CbMap
 sanitized_parameters(const CbClusterSpec *spec, const CbMap *user)
@@ -929,7 +943,8 @@ sanitized_parameters(const CbClusterSpec *spec, const CbMap *user)
 		map_set(&result, parameter_defaults[i].key, parameter_defaults[i].value);
 	for (i = 0; i < user->n; i++)
 		if (user->items[i].key != NULL)
-			map_set(&result, user->items[i].key, user->items[i].value);
+			map_set(&result, cb_guc_name_lower(user->items[i].key),
+					user->items[i].value);
 	map_set(&result, "archive_mode", archive_mode_for(spec));
 	map_sort(&result);
 	return result;
@@ -1750,6 +1765,8 @@ check_initdb(CbValidation *v)
 				"WAL segment size must be a power of 2",
 				"walSegmentSize must be a power of 2 between 1 and 1024 (MB).");
 	check_application_sql_refs(v, &initdb->post_init_application_sql_refs);
+	cb_check_initdb_options(&initdb->options, "spec.bootstrap.initdb.options",
+							report_forbidden, v);
 }
 
 /* item 1 for recovery and pg_basebackup */
@@ -2081,15 +2098,26 @@ check_external_reference(CbValidation *v, const char *path, const char *name)
 				HINT_EXTERNAL);
 }
 
-/* item 13 */
+/*
+ * item 13; and, where CloudNativePG fails at run time, a source that
+ * pg_basebackup cannot connect to
+ */
 static void
 check_pg_basebackup_source(CbValidation *v)
 {
 	const CbBasebackup *bb = &v->spec->bootstrap.pg_basebackup;
+	const CbExternalCluster *ec;
 
-	if (bb->present)
-		check_external_reference(v, "spec.bootstrap.pg_basebackup.source",
-								 bb->source);
+	if (!bb->present)
+		return;
+	check_external_reference(v, "spec.bootstrap.pg_basebackup.source",
+							 bb->source);
+	ec = cb_find_external_cluster(v->spec, bb->source);
+	if (ec != NULL && ec->connection_parameters.n == 0)
+		invalid(v, "spec.bootstrap.pg_basebackup.source", go_quote(bb->source),
+				psprintf("External cluster %s cannot be used for pg_basebackup: "
+						 "missing connection parameters", bb->source),
+				"A pg_basebackup source needs connectionParameters.");
 }
 
 /* item 14 */
@@ -2176,6 +2204,9 @@ check_external_cluster(CbValidation *v, const CbExternalCluster *ec,
 				 "one of connectionParameters, plugin and barmanObjectStore is required",
 				 "Give the source's connectionParameters, barmanObjectStore or plugin.");
 	check_path_component(v, psprintf("%s.name", path), ec->name);
+	cb_check_connection_parameters(&ec->connection_parameters,
+								   psprintf("%s.connectionParameters", path),
+								   report_forbidden, v);
 	for (i = 0; i < NELEM(external_selectors); i++)
 	{
 		const CbKeyRef *ref = external_selector(ec, i);
@@ -2258,13 +2289,23 @@ check_replica_mode(CbValidation *v)
 
 #define PARAMETERS_PATH "spec.postgresql.parameters."
 
-/* item 18: names, then the parameters the operator owns */
+/*
+ * item 18: names, then the parameters the operator owns, whatever the case
+ * of their names (PostgreSQL's are case-insensitive; CloudNativePG's check
+ * is not).  A refused parameter's value is never shown: it may be a
+ * password (primary_conninfo) or a command.
+ */
 static void
 check_parameter_keys(CbValidation *v)
 {
 	const CbMap *user = &v->user_parameters;
 	int			i;
 
+	cb_check_parameter_names(user, PARAMETERS_PATH, report_forbidden, v);
+	cb_check_config_lines(&v->spec->pg_hba, "spec.postgresql.pg_hba", true,
+						  report_forbidden, v);
+	cb_check_config_lines(&v->spec->pg_ident, "spec.postgresql.pg_ident", false,
+						  report_forbidden, v);
 	for (i = 0; i < user->n; i++)
 	{
 		const char *key = user->items[i].key ? user->items[i].key : "";
@@ -2283,9 +2324,9 @@ check_parameter_keys(CbValidation *v)
 			continue;
 		reference = operator_parameter_reference(v->spec, key);
 		if (reference == NULL || !str_eq(value, reference))
-			invalid(v, psprintf(PARAMETERS_PATH "%s", key), go_quote(value),
+			invalid(v, psprintf(PARAMETERS_PATH "%s", key), NULL,
 					"Can't set fixed configuration parameter",
-					strcmp(key, "shared_preload_libraries") == 0
+					cb_guc_name_eq(key, "shared_preload_libraries")
 					? "List libraries in spec.postgresql.shared_preload_libraries."
 					: reference
 					? psprintf("%s is managed by the operator: leave it out, or set it to '%s'.",
@@ -2306,17 +2347,16 @@ check_wal_level(CbValidation *v)
 
 	if (!str_eq(wal_level, "logical") && !str_eq(wal_level, "replica") &&
 		!str_eq(wal_level, "minimal"))
-		invalid(v, PARAMETERS_PATH "wal_level", go_quote(wal_level),
+		invalid(v, PARAMETERS_PATH "wal_level", NULL,
 				"unrecognized `wal_level` value - allowed values: `logical`, `replica`, `minimal`",
 				"wal_level is logical, replica or minimal.");
 	else if (needs_wal && str_eq(wal_level, "minimal"))
-		invalid(v, PARAMETERS_PATH "wal_level", go_quote(wal_level),
+		invalid(v, PARAMETERS_PATH "wal_level", NULL,
 				"`wal_level` should be set at `logical` or `replica` when `archive_mode` is `on`, "
 				"'.instances' field is greater than 1, or this is a replica cluster",
 				"wal_level minimal needs one instance, no replica mode and WAL archiving off.");
-	/* CloudNativePG prints the wal_level as the bad value */
 	if (str_eq(wal_level, "minimal") && !str_eq(senders, "0"))
-		invalid(v, PARAMETERS_PATH "max_wal_senders", go_quote(wal_level),
+		invalid(v, PARAMETERS_PATH "max_wal_senders", NULL,
 				"`max_wal_senders` should be set at `0` when `wal_level` is `minimal`",
 				"Set max_wal_senders to 0 with wal_level minimal.");
 }
@@ -2345,11 +2385,11 @@ check_wal_log_hints(CbValidation *v)
 	if (value == NULL)
 		return;
 	if (!parse_pg_boolean(value, &on))
-		invalid(v, PARAMETERS_PATH "wal_log_hints", go_quote(value),
+		invalid(v, PARAMETERS_PATH "wal_log_hints", NULL,
 				"invalid `wal_log_hints`. Must be a postgres boolean",
 				"wal_log_hints is on or off.");
 	if (v->spec->instances > 1 && !on)
-		invalid(v, PARAMETERS_PATH "wal_log_hints", go_quote(value),
+		invalid(v, PARAMETERS_PATH "wal_log_hints", NULL,
 				"`wal_log_hints` must be set to `on` when `instances` > 1",
 				"Standbys need wal_log_hints on (pg_rewind).");
 }
@@ -2378,14 +2418,13 @@ check_wal_sizes(CbValidation *v)
 		if (!parse_pg_memory(values[i], &bytes[i]))
 		{
 			bytes[i] = 0;
-			invalid(v, psprintf(PARAMETERS_PATH "%s", sizes[i].key),
-					go_quote(values[i]),
+			invalid(v, psprintf(PARAMETERS_PATH "%s", sizes[i].key), NULL,
 					psprintf("Invalid value for configuration parameter %s",
 							 sizes[i].key), hint);
 		}
 	}
 	if (bytes[0] != 0 && bytes[1] != 0 && bytes[0] >= bytes[1])
-		invalid(v, PARAMETERS_PATH "min_wal_size", go_quote(values[0]),
+		invalid(v, PARAMETERS_PATH "min_wal_size", NULL,
 				"Invalid vale. Parameter min_wal_size (default 80MB) should be "
 				"smaller than parameter max_wal_size (default 1GB)", hint);
 	if (!v->spec->has_wal_storage ||
@@ -2393,8 +2432,7 @@ check_wal_sizes(CbValidation *v)
 		return;
 	for (i = 0; i < 2; i++)
 		if (values[i] != sizes[i].fallback && bytes[i] != 0 && bytes[i] >= volume)
-			invalid(v, psprintf(PARAMETERS_PATH "%s", sizes[i].key),
-					go_quote(values[i]),
+			invalid(v, psprintf(PARAMETERS_PATH "%s", sizes[i].key), NULL,
 					psprintf("Invalid value. Parameter %s (default %s) should be "
 							 "smaller than WAL volume size",
 							 sizes[i].key, sizes[i].fallback), hint);
