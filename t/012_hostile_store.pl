@@ -424,7 +424,7 @@ if ($wpid)
 	  diag(status('ev-wait', 'phase_reason'));
 	note("worker memory: contexts $u0 -> $u1 bytes used, RSS $r0 -> $r1 kB");
 	ok($u0 > 0 && $u1 - $u0 < 64 * 1024, "the worker's memory contexts do not grow during the wait ($u0 -> $u1 bytes)");
-	ok($r0 > 0 && $r1 - $r0 < 2048, "the worker's RSS stays flat during the wait ($r0 -> $r1 kB)");
+	ok($r0 > 0 && $r1 - $r0 < 512, "the worker's RSS stays flat during the wait ($r0 -> $r1 kB)");
 	my $conns = tq('ev-wait', 'postgres',
 		"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'cnpg_bootstrap'");
 	is($conns, '1', 'ev-wait: the worker keeps one connection open');
