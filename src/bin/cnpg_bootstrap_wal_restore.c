@@ -107,9 +107,10 @@ static volatile sig_atomic_t got_sigterm = false;
 
 /* temporary files to remove at exit: NULL once renamed */
 static char *temp_files[CB_WALRESTORE_MAX_PREFETCH];
+static int	ntemp_files;
+
 /* the largest WAL file: the segment size, or PostgreSQL's limit */
 static int64 wal_file_max = CB_WALRESTORE_MAX_SEGMENT;
-static int	ntemp_files;
 
 static int	fail_status = EXIT_FATAL;
 
