@@ -33,7 +33,7 @@ include $(PGXS)
 # (-DCB_OS_NO_BACKEND), libcurl, OpenSSL, libarchive.
 PGLIBS_FE = -L$(shell $(PG_CONFIG) --pkglibdir) -lpgcommon -lpgport
 WALFETCH_SRCS = src/bin/cnpg_bootstrap_wal_restore.c src/bin/wal_restore_shim.c \
-	src/objectstore.c src/azureblob.c src/barman.c src/walrestore_conf.c
+	src/objectstore.c src/oswait.c src/azureblob.c src/barman.c src/walrestore_conf.c
 all: $(WALRESTORE)
 src/bin/cnpg_bootstrap_wal_restore: src/bin/wal_restore_front.c src/walrestore_conf.c \
 		src/walrestore_conf.h src/bin/wal_restore_shim.h

@@ -28,8 +28,10 @@
 
 #include "barman.h"
 
-/* a backup.info is about 1 kB; anything near this is not one */
-#define BARMAN_INFO_MAX		(1024 * 1024)
+/* a backup.info is a few kB; anything near this is not one */
+#define BARMAN_INFO_MAX		(256 * 1024)
+/* all the backup.info files of a catalog together */
+#define BARMAN_CATALOG_MAX	(64 * 1024 * 1024)
 
 #define USECS_PER_SEC_64	INT64CONST(1000000)
 
@@ -239,9 +241,12 @@ cb_barman_list_base_files(CbOsClient *client, const char *server_name,
 	out = palloc0(sizeof(CbBarmanBaseFile) * Max(listing.nobjects, 1));
 	for (int i = 0; i < listing.nobjects; i++)
 	{
-		const char *base = listing.objects[i].key + plen;
+		const char *key = listing.objects[i].key;
+		const char *base = key + plen;
 
-		if (strchr(base, '/') == NULL && cb_barman_parse_base_name(base, &out[n]))
+		/* a store's answer may hold anything: only what is under prefix */
+		if (strlen(key) > plen && strncmp(key, prefix, plen) == 0 &&
+			strchr(base, '/') == NULL && cb_barman_parse_base_name(base, &out[n]))
 		{
 			out[n].key = listing.objects[i].key;
 			out[n].size = listing.objects[i].size;
@@ -902,14 +907,22 @@ backup_cmp(const void *a, const void *b)
 	return strcmp(x->backup_id, y->backup_id);
 }
 
+/* one backup.info being read, and what all of them hold so far */
+typedef struct InfoBuf
+{
+	StringInfoData buf;
+	size_t	   *total;
+} InfoBuf;
+
 static bool
 info_write(void *arg, const char *data, size_t len)
 {
-	StringInfo	buf = arg;
+	InfoBuf    *ib = arg;
 
-	if (buf->len + len > BARMAN_INFO_MAX)
+	if (ib->buf.len + len > BARMAN_INFO_MAX || *ib->total + len > BARMAN_CATALOG_MAX)
 		return false;
-	appendBinaryStringInfo(buf, data, len);
+	*ib->total += len;
+	appendBinaryStringInfo(&ib->buf, data, len);
 	return true;
 }
 
@@ -921,8 +934,9 @@ cb_barman_load_catalog(CbOsClient *client, const char *server_name,
 	size_t		blen = strlen(base);
 	CbOsListing listing;
 	CbOsGetRequest *reqs;
-	StringInfoData *bufs;
-	int			n;
+	InfoBuf    *bufs;
+	size_t		total = 0;
+	int			n = 0;
 
 	memset(cat, 0, sizeof(CbBarmanCatalog));
 	cat->server_name = pstrdup(server_name);
@@ -930,20 +944,26 @@ cb_barman_load_catalog(CbOsClient *client, const char *server_name,
 	if (cb_os_list(client, base, "/", 0, &listing, err) != CB_OS_OK)
 		return CB_OS_ERROR;
 
-	n = listing.nprefixes;
-	cat->backups = palloc0(sizeof(CbBarmanBackup) * Max(n, 1));
-	reqs = palloc0(sizeof(CbOsGetRequest) * Max(n, 1));
-	bufs = palloc(sizeof(StringInfoData) * Max(n, 1));
-	for (int i = 0; i < n; i++)
+	cat->backups = palloc0(sizeof(CbBarmanBackup) * Max(listing.nprefixes, 1));
+	reqs = palloc0(sizeof(CbOsGetRequest) * Max(listing.nprefixes, 1));
+	bufs = palloc(sizeof(InfoBuf) * Max(listing.nprefixes, 1));
+	for (int i = 0; i < listing.nprefixes; i++)
 	{
-		const char *dir = listing.prefixes[i] + blen;	/* "<id>/" */
+		const char *p = listing.prefixes[i];
+		size_t		len = strlen(p);
 
-		cat->backups[i].backup_id = pnstrdup(dir, strlen(dir) - 1);
-		initStringInfo(&bufs[i]);
-		reqs[i].key = psprintf("%s%s", listing.prefixes[i], "backup.info");
-		reqs[i].length = -1;
-		reqs[i].fn = info_write;
-		reqs[i].arg = &bufs[i];
+		/* "<base><id>/", nothing else: the store's answer is not trusted */
+		if (len < blen + 2 || strncmp(p, base, blen) != 0 || p[len - 1] != '/' ||
+			memchr(p + blen, '/', len - blen - 1) != NULL)
+			continue;
+		cat->backups[n].backup_id = pnstrdup(p + blen, len - blen - 1);
+		initStringInfo(&bufs[n].buf);
+		bufs[n].total = &total;
+		reqs[n].key = psprintf("%s%s", p, "backup.info");
+		reqs[n].length = -1;
+		reqs[n].fn = info_write;
+		reqs[n].arg = &bufs[n];
+		n++;
 	}
 	cb_os_get_many(client, n, reqs);
 	for (int i = 0; i < n; i++)
@@ -958,7 +978,7 @@ cb_barman_load_catalog(CbOsClient *client, const char *server_name,
 		}
 		if (reqs[i].status == CB_OS_NOT_FOUND)
 			b->info_problem = pstrdup("no backup.info (a backup in progress, or a stray folder)");
-		else if (!cb_barman_parse_info(bufs[i].data, bufs[i].len, b, &errmsg))
+		else if (!cb_barman_parse_info(bufs[i].buf.data, bufs[i].buf.len, b, &errmsg))
 		{
 			b->has_info = false;
 			b->info_problem = psprintf("backup.info unreadable: %s", errmsg);

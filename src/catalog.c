@@ -25,6 +25,9 @@
 /* where readers copy their results (see catalog.h) */
 static MemoryContext result_cxt = NULL;
 
+/* the caller's context, current again after cb_tx_commit */
+static MemoryContext caller_cxt = NULL;
+
 static MemoryContext
 out_cxt(void)
 {
@@ -34,7 +37,7 @@ out_cxt(void)
 void
 cb_tx_begin(void)
 {
-	result_cxt = CurrentMemoryContext;
+	result_cxt = caller_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -48,7 +51,13 @@ cb_tx_commit(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	result_cxt = NULL;
+
+	/*
+	 * CommitTransactionCommand leaves TopMemoryContext current: a worker's
+	 * loop would then allocate there, never freed, at every pass.
+	 */
+	MemoryContextSwitchTo(caller_cxt);
+	result_cxt = caller_cxt = NULL;
 }
 
 /* run a parameterised statement; all parameters are text */

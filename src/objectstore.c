@@ -67,6 +67,10 @@
 #define OS_WAIT_MAX_MS			1000
 #define OS_ERROR_BODY_MAX		(64 * 1024)
 #define OS_LIST_BODY_MAX		(32 * 1024 * 1024)
+/* a listing's bounds: a Barman folder holds hundreds of keys, not millions */
+#define OS_LIST_MAX_PAGES		1000
+#define OS_LIST_MAX_ENTRIES		100000
+#define OS_LIST_MAX_KEY_BYTES	(64 * 1024 * 1024)
 #define OS_GET_BUFFER_SIZE		(256 * 1024)
 #define OS_XML_MAX_DEPTH		16
 
@@ -2433,13 +2437,21 @@ os_list_page(CbOsClient *c, const char *prefix, const char *delimiter,
 	return status;
 }
 
-/* a listed key relative to the destinationPath, or NULL if outside it */
+/*
+ * A listed key relative to the destinationPath, or NULL if it is not
+ * under the prefix listed (a store's answer is not trusted to be); *bytes
+ * counts what is kept.
+ */
 static char *
-os_relative_key(CbOsClient *c, const char *key)
+os_relative_key(CbOsClient *c, const char *key, const char *prefix, size_t *bytes)
 {
 	size_t		plen = strlen(c->prefix);
 
-	return strncmp(key, c->prefix, plen) == 0 ? pstrdup(key + plen) : NULL;
+	if (strncmp(key, c->prefix, plen) != 0 ||
+		(prefix && strncmp(key + plen, prefix, strlen(prefix)) != 0))
+		return NULL;
+	*bytes += strlen(key + plen) + 1;
+	return pstrdup(key + plen);
 }
 
 CbOsStatus
@@ -2449,6 +2461,9 @@ cb_os_list(CbOsClient *client, const char *prefix, const char *delimiter,
 	char	   *token = NULL;
 	int			maxobj = 0;
 	int			maxpre = 0;
+	size_t		bytes = 0;
+	const char *op = client->cfg.provider == CB_OS_PROVIDER_AZURE ?
+		"Azure List Blobs" : "S3 ListObjectsV2";
 
 	memset(out, 0, sizeof(CbOsListing));
 	for (;;)
@@ -2457,7 +2472,15 @@ cb_os_list(CbOsClient *client, const char *prefix, const char *delimiter,
 
 		if (os_list_page(client, prefix, delimiter, max_keys, token, &page, err) != CB_OS_OK)
 			return CB_OS_ERROR;
-		out->npages++;
+		if (++out->npages > OS_LIST_MAX_PAGES || bytes > OS_LIST_MAX_KEY_BYTES ||
+			page.nobjects + page.nprefixes > OS_LIST_MAX_ENTRIES - out->nobjects - out->nprefixes)
+		{
+			os_fail(client, err, 0, NULL, NULL,
+					"%s of \"%s\": more than %d pages, %d entries or %d MB of names: not a Barman Cloud folder",
+					op, cb_os_url(client, prefix), OS_LIST_MAX_PAGES, OS_LIST_MAX_ENTRIES,
+					OS_LIST_MAX_KEY_BYTES / (1024 * 1024));
+			return CB_OS_ERROR;
+		}
 		if (out->nobjects + page.nobjects > maxobj)
 		{
 			maxobj = Max(maxobj * 2, out->nobjects + page.nobjects);
@@ -2476,12 +2499,12 @@ cb_os_list(CbOsClient *client, const char *prefix, const char *delimiter,
 		{
 			CbOsObject	o = page.objects[i];
 
-			if ((o.key = os_relative_key(client, o.key)) != NULL)
+			if ((o.key = os_relative_key(client, o.key, prefix, &bytes)) != NULL)
 				out->objects[out->nobjects++] = o;
 		}
 		for (int i = 0; i < page.nprefixes; i++)
 		{
-			char	   *p = os_relative_key(client, page.prefixes[i]);
+			char	   *p = os_relative_key(client, page.prefixes[i], prefix, &bytes);
 
 			if (p)
 				out->prefixes[out->nprefixes++] = p;
@@ -2493,9 +2516,7 @@ cb_os_list(CbOsClient *client, const char *prefix, const char *delimiter,
 		{
 			os_fail(client, err, 0, NULL, NULL,
 					"%s of \"%s\": truncated answer without a new continuation token",
-					client->cfg.provider == CB_OS_PROVIDER_AZURE ?
-					"Azure List Blobs" : "S3 ListObjectsV2",
-					cb_os_url(client, prefix));
+					op, cb_os_url(client, prefix));
 			return CB_OS_ERROR;
 		}
 		token = page.next_token;
@@ -2681,81 +2702,3 @@ cb_os_stream_close(CbOsStream *s)
 	pfree(s->chunk.data);
 	pfree(s);
 }
-
-/* ---------- waiting in the server ---------- */
-
-#ifndef CB_OS_NO_BACKEND
-/*
- * The latch, postmaster death and the sockets in one WaitEventSet, built
- * for this wait (libcurl's sockets change between waits) and freed before
- * CHECK_FOR_INTERRUPTS, which may throw.
- */
-bool
-cb_os_latch_wait(void *arg, CbOsWaitSocket *socks, int nsocks, long timeout_ms)
-{
-	WaitEventSet *set = CreateWaitEventSet(CurrentMemoryContext, nsocks + 2);
-	WaitEvent  *events = palloc(sizeof(WaitEvent) * (nsocks + 2));
-	int			nready;
-	bool		latch = false;
-
-	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-	for (int i = 0; i < nsocks; i++)
-	{
-		int			ev = ((socks[i].events & CB_OS_WAIT_READ) ? WL_SOCKET_READABLE : 0) |
-			((socks[i].events & CB_OS_WAIT_WRITE) ? WL_SOCKET_WRITEABLE : 0);
-
-		if (ev)
-			AddWaitEventToSet(set, ev, socks[i].fd, NULL, &socks[i]);
-	}
-	nready = WaitEventSetWait(set, Min(timeout_ms, OS_WAIT_MAX_MS), events,
-							  nsocks + 2, PG_WAIT_EXTENSION);
-	for (int i = 0; i < nready; i++)
-	{
-		CbOsWaitSocket *s = events[i].user_data;
-
-		if (events[i].events & WL_LATCH_SET)
-			latch = true;
-		if (s == NULL)
-			continue;
-		s->revents = ((events[i].events & WL_SOCKET_READABLE) ? CB_OS_WAIT_READ : 0) |
-			((events[i].events & WL_SOCKET_WRITEABLE) ? CB_OS_WAIT_WRITE : 0);
-	}
-	FreeWaitEventSet(set);
-	pfree(events);
-	if (latch)
-		ResetLatch(MyLatch);
-	CHECK_FOR_INTERRUPTS();
-	return true;
-}
-#else							/* CB_OS_NO_BACKEND */
-
-bool
-cb_os_poll_wait(void *arg, CbOsWaitSocket *socks, int nsocks, long timeout_ms)
-{
-	volatile sig_atomic_t *stop = arg;
-	struct pollfd pfd[128];
-
-	if (stop && *stop)
-		return false;
-	nsocks = Min(nsocks, (int) lengthof(pfd));
-	for (int i = 0; i < nsocks; i++)
-	{
-		pfd[i].fd = socks[i].fd;
-		pfd[i].events = ((socks[i].events & CB_OS_WAIT_READ) ? POLLIN : 0) |
-			((socks[i].events & CB_OS_WAIT_WRITE) ? POLLOUT : 0);
-		pfd[i].revents = 0;
-	}
-	if (poll(pfd, nsocks, (int) Min(timeout_ms, OS_WAIT_MAX_MS)) > 0)
-		for (int i = 0; i < nsocks; i++)
-		{
-			/* an error or a hang-up is for libcurl to read */
-			if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL))
-				socks[i].revents = socks[i].events;
-			else
-				socks[i].revents = ((pfd[i].revents & POLLIN) ? CB_OS_WAIT_READ : 0) |
-					((pfd[i].revents & POLLOUT) ? CB_OS_WAIT_WRITE : 0);
-		}
-	return !(stop && *stop);
-}
-#endif

@@ -189,7 +189,9 @@ typedef struct CbOsListing
  * following continuation tokens (NextMarker).  delimiter may be NULL;
  * max_keys 0 = the store's default (1000, Azure 5000).  A missing bucket
  * or container is an error naming it; a prefix with nothing under it is
- * an empty listing.
+ * an empty listing.  Entries the store returns outside prefix are left
+ * out; more than 1000 pages, 100000 entries or 64 MB of names is an error
+ * (a store whose listing never ends cannot exhaust memory).
  */
 extern CbOsStatus cb_os_list(CbOsClient *client, const char *prefix,
 							 const char *delimiter, int max_keys,

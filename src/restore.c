@@ -11,13 +11,11 @@
  *
  * Why libarchive: Debian's well-kept tar and decompression library (gzip,
  * bzip2, xz, and PAX headers, which barman-cloud writes), with a pull
- * interface fed here by the S3 client's stream (objectstore.c) and a
- * disk writer that applies modes and times.
+ * interface fed here by the S3 client's stream (objectstore.c).
  *
- * Safety of the extraction: names are checked here (no absolute path, no
- * ".."), and symbolic links of the archive are never created (pg_tblspc
- * links are made by us, to tablespace folders of our own), so no entry
- * can write outside the new data directory.
+ * Safety of the extraction: tarextract.c writes regular files and
+ * directories only, with modes of its own, never through a link, within a
+ * bound; and a store may not send more bytes than its listing announced.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,6 +33,7 @@
 #include "libpq-fe.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
@@ -49,6 +48,7 @@
 #include "process.h"
 #include "restore.h"
 #include "status.h"
+#include "tarextract.h"
 #include "walrestore_conf.h"
 
 #define CB_WAL_RESTORE_PROGRAM	"cnpg_bootstrap_wal_restore"
@@ -230,6 +230,8 @@ typedef struct Feed
 	CbOsStream *stream;
 	int64	   *done;			/* bytes of all files so far */
 	TimestampTz last_report;
+	int64		file_left;		/* what the listing said is left of this file */
+	CbTarBudget budget;			/* what all the files may write */
 } Feed;
 
 static void
@@ -261,36 +263,16 @@ feed_read(struct archive *a, void *arg, const void **buf)
 		archive_set_error(a, EIO, "%s", cb_os_stream_error(f->stream)->message);
 		return -1;
 	}
+	/* a store that sends more than it listed is not believed */
+	if ((f->file_left -= len) < 0)
+	{
+		archive_set_error(a, EFBIG, "the store sends more bytes than its listing says the object has");
+		return -1;
+	}
 	*f->done += len;
 	report_restore(f, false);
 	*buf = data;
 	return (la_ssize_t) len;
-}
-
-/* an archive member's name, made relative and checked; NULL to skip it */
-static const char *
-safe_member_name(const char *name, const char *file)
-{
-	const char *p;
-
-	while (name[0] == '.' && name[1] == '/')
-		name += 2;
-	if (name[0] == '\0' || strcmp(name, ".") == 0)
-		return NULL;
-	if (name[0] == '/')
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("%s holds an absolute path \"%s\"", file, name)));
-	for (p = name; p; p = strchr(p, '/'))
-	{
-		if (*p == '/')
-			p++;
-		if (strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0'))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("%s holds a path leaving its folder \"%s\"", file, name)));
-	}
-	return name;
 }
 
 static void
@@ -302,61 +284,21 @@ archive_failed(struct archive *a, const char *what, const char *file)
 					archive_error_string(a) ? archive_error_string(a) : "unknown error")));
 }
 
-/* one member: its data copied block by block to dest/<name> */
-static void
-extract_member(struct archive *in, struct archive *out, struct archive_entry *e,
-			   const char *dest, const char *file)
-{
-	const char *name = safe_member_name(archive_entry_pathname(e), file);
-	const char *link = archive_entry_hardlink(e);
-	const void *block;
-	size_t		size;
-	la_int64_t	offset;
-	int			rc;
-
-	/* symbolic links are never made from an archive (see the header) */
-	if (name == NULL || archive_entry_filetype(e) == AE_IFLNK)
-		return;
-	archive_entry_set_pathname(e, psprintf("%s/%s", dest, name));
-	if (link)
-		archive_entry_set_hardlink(e, psprintf("%s/%s", dest, safe_member_name(link, file)));
-	if (archive_write_header(out, e) != ARCHIVE_OK)
-		archive_failed(out, psprintf("writing \"%s\"", name), file);
-	while ((rc = archive_read_data_block(in, &block, &size, &offset)) == ARCHIVE_OK)
-		if (archive_write_data_block(out, block, size, offset) != ARCHIVE_OK)
-			archive_failed(out, psprintf("writing \"%s\"", name), file);
-	if (rc != ARCHIVE_EOF)
-		archive_failed(in, psprintf("reading \"%s\"", name), file);
-	if (archive_write_finish_entry(out) != ARCHIVE_OK)
-		archive_failed(out, psprintf("closing \"%s\"", name), file);
-}
-
-/* one tar of the backup, from the store into dest */
+/* one tar of the backup, from the store into dest (tarextract.c) */
 static void
 extract_file(Feed *f, const CbBarmanBaseFile *bf, const char *dest)
 {
 	const char *url = cb_os_url(f->r->client, bf->key);
 	struct archive *in = archive_read_new();
-	struct archive *out = archive_write_disk_new();
-	struct archive_entry *e;
-	int			rc;
 
 	archive_read_support_filter_all(in);
 	archive_read_support_format_tar(in);
-	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
-								   ARCHIVE_EXTRACT_SECURE_NODOTDOT);
 	f->stream = cb_os_stream_open(f->r->client, bf->key);
+	f->file_left = bf->size;
 	if (archive_read_open(in, f, NULL, feed_read, NULL) != ARCHIVE_OK)
 		archive_failed(in, "opening", url);
-	while ((rc = archive_read_next_header(in, &e)) == ARCHIVE_OK)
-	{
-		CHECK_FOR_INTERRUPTS();
-		extract_member(in, out, e, dest, url);
-	}
-	if (rc != ARCHIVE_EOF)
-		archive_failed(in, "reading", url);
+	cb_tar_extract(in, dest, bf->is_data, url, &f->budget);
 	archive_read_free(in);
-	archive_write_free(out);
 	cb_os_stream_close(f->stream);
 	f->stream = NULL;
 }
@@ -403,6 +345,8 @@ restore_files(CbCluster *c, CbRestore *r, const char *tmp, int64 *done)
 {
 	CbInstance *inst = &c->instances[0];
 	Feed		feed = {c, r, NULL, done, 0};
+
+	cb_tar_budget_init(&feed.budget, r->backup, tmp);
 
 	for (int i = 0; i < r->nfiles; i++)
 	{
@@ -564,6 +508,8 @@ restore_command(CbCluster *c, CbRestore *r, bool replica)
 	char	   *conf_path = psprintf("%s/wal-restore.conf", dir);
 	CbWalRestoreConf conf;
 	char	   *why;
+	bool		crc_ok;
+	ControlFileData *cf = get_controlfile(inst->pgdata, &crc_ok);
 
 	cb_mkdir_p(dir);
 	if (chmod(dir, S_IRWXU) != 0)
@@ -577,6 +523,9 @@ restore_command(CbCluster *c, CbRestore *r, bool replica)
 	conf.prefetch = r->store->wal_max_parallel > 0 ?
 		r->store->wal_max_parallel : CB_DEFAULT_WAL_PREFETCH;
 	conf.standby = replica;
+	/* the program refuses a WAL file larger than a segment */
+	if (crc_ok && cf->xlog_seg_size <= CB_WALRESTORE_MAX_SEGMENT)
+		conf.wal_segment_size = (int) cf->xlog_seg_size;
 	if (cb_path_exists(conf.spool_dir))
 		cb_rmtree(conf.spool_dir);
 	cb_mkdir_p(conf.spool_dir);
@@ -667,19 +616,25 @@ last_fatal(CbInstance *inst)
 	return msg.data;
 }
 
-/* one value from the recovering server, NULL if it does not answer (yet) */
+/*
+ * One value from the recovering server over *conn, kept open from pass to
+ * pass (a connection per pass costs the server a backend each time); NULL
+ * if it does not answer (yet), and then the next call connects again.
+ */
 static char *
-probe(CbCluster *c, const char *sql)
+probe(CbCluster *c, PGconn **conn, const char *sql)
 {
-	CbInstance *inst = &c->instances[0];
 	char	   *err = NULL;
-	PGconn	   *conn = cb_connect_local(c->run_dir, inst->port, "postgres", 5000, &err);
 	char	   *v;
 
-	if (conn == NULL)
+	if (*conn == NULL &&
+		(*conn = cb_connect_local(c->run_dir, c->instances[0].port, "postgres", 5000, &err)) == NULL)
 		return NULL;
-	v = cb_query_value(conn, sql, &err);
-	cb_disconnect(conn);
+	if ((v = cb_query_value(*conn, sql, &err)) == NULL)
+	{
+		cb_disconnect(*conn);
+		*conn = NULL;
+	}
 	return v;
 }
 
@@ -715,47 +670,88 @@ stop_prefetcher(CbInstance *inst)
 		close(fd);
 }
 
+/* one pass of the wait: true once recovery is where it should be */
+static bool
+recovery_reached(CbCluster *c, PGconn **conn, bool replica, TimestampTz *last)
+{
+	CbInstance *inst = &c->instances[0];
+	char	   *v;
+
+	if (cb_instance_pid(inst->pgdata) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s stopped during recovery: %s", inst->name, last_fatal(inst)),
+				 errhint("See the logs under \"%s\".", inst->logdir)));
+	v = probe(c, conn, "SELECT pg_catalog.pg_is_in_recovery()::text || ' ' ||"
+			  " coalesce(pg_catalog.pg_last_wal_replay_lsn()::text, '')");
+	if (v && !replica && strncmp(v, "false", 5) == 0)
+		return true;
+	/* a replica is ready once it has replayed what the store holds */
+	if (v && replica && strncmp(v, "true", 4) == 0 &&
+		cb_path_exists(psprintf("%s/wal-restore/spool/.end-of-archive", inst->dir)))
+		return true;
+	if (v && TimestampDifferenceExceeds(*last, GetCurrentTimestamp(), 1000))
+	{
+		*last = GetCurrentTimestamp();
+		cb_status_progress(c->name, psprintf("replaying WAL: at %s", strchr(v, ' ') + 1));
+		cb_status_phase(c->name, CB_PHASE_SETTING_UP,
+						psprintf("Recovering %s: WAL replayed up to %s", inst->name,
+								 strchr(v, ' ') + 1));
+	}
+	return false;
+}
+
+/*
+ * A recovery can wait for hours (a slow store, a replica): every pass
+ * allocates in a context of its own, reset after it, and the connection
+ * to the server is kept from pass to pass.
+ */
 void
 cb_restore_wait(CbCluster *c, bool replica)
 {
 	CbInstance *inst = &c->instances[0];
-	TimestampTz last = 0;
+	MemoryContext outer = CurrentMemoryContext;
+	MemoryContext pass = AllocSetContextCreate(outer, "cnpg_bootstrap recovery wait",
+											   ALLOCSET_SMALL_SIZES);
+	PGconn	  **conn = palloc0(sizeof(PGconn *));
+	TimestampTz *last = palloc0(sizeof(TimestampTz));
 	char	   *override;
 
-	for (;;)
+	PG_TRY();
 	{
-		char	   *v;
-
-		if (cb_instance_pid(inst->pgdata) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("%s stopped during recovery: %s", inst->name, last_fatal(inst)),
-					 errhint("See the logs under \"%s\".", inst->logdir)));
-		v = probe(c, "SELECT pg_catalog.pg_is_in_recovery()::text || ' ' ||"
-				  " coalesce(pg_catalog.pg_last_wal_replay_lsn()::text, '')");
-		if (v && !replica && strncmp(v, "false", 5) == 0)
-			break;
-		/* a replica is ready once it has replayed what the store holds */
-		if (v && replica && strncmp(v, "true", 4) == 0 &&
-			cb_path_exists(psprintf("%s/wal-restore/spool/.end-of-archive", inst->dir)))
-			break;
-		if (v && TimestampDifferenceExceeds(last, GetCurrentTimestamp(), 1000))
+		for (;;)
 		{
-			last = GetCurrentTimestamp();
-			cb_status_progress(c->name, psprintf("replaying WAL: at %s", strchr(v, ' ') + 1));
-			cb_status_phase(c->name, CB_PHASE_SETTING_UP,
-							psprintf("Recovering %s: WAL replayed up to %s", inst->name,
-									 strchr(v, ' ') + 1));
+			bool		reached;
+
+			MemoryContextSwitchTo(pass);
+			reached = recovery_reached(c, conn, replica, last);
+			MemoryContextSwitchTo(outer);
+			MemoryContextReset(pass);
+			if (reached)
+				break;
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 50, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
 		}
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 50, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
 	}
+	PG_FINALLY();
+	{
+		cb_disconnect(*conn);
+		*conn = NULL;
+	}
+	PG_END_TRY();
+	MemoryContextDelete(pass);
 	if (replica)
 		return;
 
 	stop_prefetcher(inst);
+	/* nothing runs the WAL program any more: its credentials go */
+	override = psprintf("%s/wal-restore/wal-restore.conf", inst->dir);
+	if (unlink(override) != 0 && errno != ENOENT)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not remove \"%s\": %m", override)));
 
 	/*
 	 * Promoted on a new timeline.  The raised settings and the recovery
@@ -770,5 +766,8 @@ cb_restore_wait(CbCluster *c, bool replica)
 		cb_instance_start(c, inst);
 	}
 	else
-		(void) probe(c, "SELECT pg_catalog.pg_reload_conf()");
+	{
+		(void) probe(c, conn, "SELECT pg_catalog.pg_reload_conf()");
+		cb_disconnect(*conn);
+	}
 }

@@ -89,6 +89,8 @@ conf_text(const CbWalRestoreConf *conf)
 	appendStringInfo(&buf, "prefetch=%d\nstandby=%s\n",
 					 Max(1, Min(conf->prefetch, CB_WALRESTORE_MAX_PREFETCH)),
 					 conf->standby ? "on" : "off");
+	if (conf->wal_segment_size > 0)
+		appendStringInfo(&buf, "wal_segment_size=%d\n", conf->wal_segment_size);
 	return buf.data;
 }
 
@@ -263,6 +265,18 @@ conf_set(CbWalRestoreConf *conf, const char *key, char *value,
 			return true;
 		*errmsg = pstrdup("standby must be on or off");
 		return false;
+	}
+	if (strcmp(key, "wal_segment_size") == 0)
+	{
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || n < 1 || n > CB_WALRESTORE_MAX_SEGMENT)
+		{
+			*errmsg = pstrdup("wal_segment_size must be a positive integer of at most 1 GB");
+			return false;
+		}
+		conf->wal_segment_size = (int) n;
+		return true;
 	}
 	if (strcmp(key, "prefetch") != 0)
 	{

@@ -47,7 +47,13 @@ typedef struct CbWalRestoreConf
 								 * that */
 	bool		standby;		/* true: replica cluster (errors are soft),
 								 * false: recovery */
+	int			wal_segment_size;	/* the cluster's, from pg_control; 0:
+									 * unknown (then the largest PostgreSQL
+									 * allows, CB_WALRESTORE_MAX_SEGMENT) */
 } CbWalRestoreConf;
+
+/* no WAL file (segment, history, backup) is larger: PostgreSQL's limit */
+#define CB_WALRESTORE_MAX_SEGMENT (1024 * 1024 * 1024)
 
 /*
  * Write conf to path atomically: a temporary file beside it (mode 0600),

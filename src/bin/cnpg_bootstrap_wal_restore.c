@@ -20,8 +20,12 @@
  *	    with consecutive numbers, up to `prefetch` in all; GET them in
  *	    parallel, decompress (libarchive: gzip, bzip2, xz, zstd, lz4;
  *	    snappy is refused), write %f to %p and the others to the spool,
- *	    each through "<name>.tmp" and a rename (no fsync: PostgreSQL
- *	    fsyncs what it keeps).  History, .partial and .backup files are
+ *	    each through "<name>.tmp", fsync, a rename and an fsync of the
+ *	    directory.  Nothing is held in memory whole: plain bytes go to
+ *	    the file as they come, compressed ones to an unlinked file beside
+ *	    it first; a WAL file larger than the cluster's segment size
+ *	    (wal_segment_size in the configuration, else 1 GB) is refused,
+ *	    compressed or not.  History, .partial and .backup files are
  *	    fetched alone, after a listing of their name as prefix (to learn
  *	    the suffix).  A failure to prefetch is only a warning.
  *   3. Not in the store: exit 1, one line on stderr.
@@ -45,7 +49,8 @@
  *	      timeline; a status above 125 makes it abort recovery instead, so
  *	      that the bootstrap fails visibly and can be retried.
  *	      A configuration that cannot be read also gives 128: standby is
- *	      not known then.
+ *	      not known then.  So does an exit the program did not choose
+ *	      (libpgcommon's out of memory exits with 1): see wr_guard_exits.
  * SIGTERM (PostgreSQL's startup process forwards a shutdown to its
  * restore_command) abandons the transfers at once, removes the temporary
  * files and ends the program by SIGTERM, as PostgreSQL expects.
@@ -90,7 +95,11 @@ typedef struct Fetch
 	char	   *path;			/* %p, or <spool_dir>/<name> */
 	char	   *tmp;			/* path + ".tmp" */
 	int			fd;
-	StringInfoData compressed;	/* the object, when it is compressed */
+	int			zfd;			/* the compressed object, in an unlinked
+								 * file beside tmp; -1 when plain */
+	int64		limit;			/* bytes the WAL file may have */
+	int64		received;
+	bool		too_big;		/* more than limit: the GET was stopped */
 	int			write_errno;	/* a failed write to fd */
 } Fetch;
 
@@ -99,6 +108,9 @@ static volatile sig_atomic_t got_sigterm = false;
 /* temporary files to remove at exit: NULL once renamed */
 static char *temp_files[CB_WALRESTORE_MAX_PREFETCH];
 static int	ntemp_files;
+
+/* the largest WAL file: the segment size, or PostgreSQL's limit */
+static int64 wal_file_max = CB_WALRESTORE_MAX_SEGMENT;
 
 static int	fail_status = EXIT_FATAL;
 
@@ -129,7 +141,7 @@ die_by_sigterm(void)
 	ntemp_files = 0;
 	signal(SIGTERM, SIG_DFL);
 	raise(SIGTERM);
-	exit(EXIT_FATAL);			/* not reached */
+	wr_exit(EXIT_FATAL);		/* not reached */
 }
 
 static void
@@ -144,6 +156,8 @@ setup_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* first registered, last run: an unexpected exit is a failure */
+	wr_guard_exits();
 	atexit(remove_temp_files);
 }
 
@@ -170,7 +184,7 @@ store_failure(const char *what, const CbOsError *err)
 	complain("ERROR", "could not fetch %s: %s%s%s%s", what, err->message,
 			 err->hint ? " (" : "", err->hint ? err->hint : "",
 			 err->hint ? ")" : "");
-	exit(fail_status);
+	wr_exit(fail_status);
 }
 
 /* ---------- the wait function of the S3 client ---------- */
@@ -207,7 +221,7 @@ copy_file(const char *from, const char *to)
 
 	while (ok && (n = read(in, buf, sizeof(buf))) > 0)
 		ok = write_all(out, buf, n);
-	ok = ok && n == 0;
+	ok = ok && n == 0 && fsync(out) == 0;
 	if (in >= 0)
 		close(in);
 	if (out >= 0 && close(out) != 0)
@@ -329,7 +343,15 @@ filter_code(CbCompression c)
 	}
 }
 
-/* f->compressed, decompressed into f->fd; NULL or why not */
+/* "more than N bytes": the reason a WAL file is refused */
+static char *
+too_big(const Fetch *f, const char *how)
+{
+	return psprintf("the object holds more than " INT64_FORMAT " bytes%s, more than a WAL file of this cluster",
+					f->limit, how);
+}
+
+/* the compressed object (f->zfd), decompressed into f->fd; NULL or why not */
 static char *
 decompress(Fetch *f)
 {
@@ -342,8 +364,10 @@ decompress(Fetch *f)
 
 	archive_read_support_filter_all(a);
 	archive_read_support_format_raw(a);
-	if (archive_read_open_memory(a, f->compressed.data, f->compressed.len) != ARCHIVE_OK ||
-		archive_read_next_header(a, &entry) != ARCHIVE_OK)
+	if (lseek(f->zfd, 0, SEEK_SET) != 0)
+		why = psprintf("could not read back \"%s\": %m", f->tmp);
+	else if (archive_read_open_fd(a, f->zfd, 64 * 1024) != ARCHIVE_OK ||
+			 archive_read_next_header(a, &entry) != ARCHIVE_OK)
 		why = psprintf("not readable as %s data: %s",
 					   cb_compression_name(f->obj.compression),
 					   archive_error_string(a) ? archive_error_string(a) : "empty");
@@ -355,6 +379,8 @@ decompress(Fetch *f)
 		if (n < 0)
 			why = psprintf("corrupt %s data: %s", cb_compression_name(f->obj.compression),
 						   archive_error_string(a));
+		else if (total + n > f->limit)
+			why = too_big(f, " once decompressed");
 		else if (!write_all(f->fd, buf, n))
 			why = psprintf("could not write \"%s\": %m", f->tmp);
 		total += n > 0 ? n : 0;
@@ -367,18 +393,34 @@ decompress(Fetch *f)
 
 /* ---------- fetching ---------- */
 
-/* GET callback: plain bytes straight to the file, others to memory */
+/*
+ * The largest compressed object that can hold f->limit bytes: gzip, bzip2,
+ * xz, zstd and lz4 add well under 1/16 to data that does not compress.
+ */
+static int64
+compressed_limit(const Fetch *f)
+{
+	return f->limit + f->limit / 16 + 1024 * 1024;
+}
+
+/*
+ * GET callback: plain bytes straight to the file, compressed ones to a
+ * file of their own (never to memory: an object may be as large as a
+ * store lets it be), each within its bound.
+ */
 static bool
 receive(void *arg, const char *data, size_t len)
 {
 	Fetch	   *f = arg;
+	bool		plain = f->obj.compression == CB_COMPRESSION_NONE;
 
-	if (f->obj.compression != CB_COMPRESSION_NONE)
+	f->received += len;
+	if (f->received > (plain ? f->limit : compressed_limit(f)))
 	{
-		appendBinaryStringInfo(&f->compressed, data, len);
-		return true;
+		f->too_big = true;
+		return false;
 	}
-	if (write_all(f->fd, data, len))
+	if (write_all(plain ? f->fd : f->zfd, data, len))
 		return true;
 	f->write_errno = errno;
 	return false;
@@ -390,32 +432,77 @@ open_temp(Fetch *f, const WalObject *obj, const char *path)
 	f->obj = *obj;
 	f->path = pstrdup(path);
 	f->tmp = psprintf("%s.tmp", path);
+	f->limit = wal_file_max;
+	f->zfd = -1;
 	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (f->fd < 0)
 		return false;
 	temp_files[ntemp_files++] = f->tmp;
-	initStringInfo(&f->compressed);
+	if (obj->compression != CB_COMPRESSION_NONE)
+	{
+		char	   *z = psprintf("%s.z", f->tmp);
+
+		/* unlinked at once: nothing to clean up, whatever happens */
+		unlink(z);
+		f->zfd = open(z, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (f->zfd < 0 || unlink(z) != 0)
+			return false;
+	}
 	return true;
 }
 
-/* after its GET: decompress, close, rename; NULL or why not */
-static char *
-finish_file(Fetch *f)
+/* the directory holding path, fsynced so that a rename in it is durable */
+static bool
+fsync_dir_of(const char *path)
 {
-	char	   *why = NULL;
+	char	   *dir = pstrdup(path);
+	char	   *slash = strrchr(dir, '/');
+	int			fd;
+	bool		ok;
 
-	if (f->write_errno != 0)
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return false;
+	ok = fsync(fd) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * After its GET (failed: the store's reason, else NULL): decompress,
+ * fsync, close, rename; NULL or why not.  The file is fsynced before its
+ * rename and the directory after it: a crash never leaves a WAL file
+ * under its final name with contents that did not reach the disk.
+ */
+static char *
+finish_file(Fetch *f, const char *failed)
+{
+	char	   *why = failed ? pstrdup(failed) : NULL;
+
+	if (why == NULL && f->too_big)
+		why = too_big(f, f->obj.compression == CB_COMPRESSION_NONE ? "" : " (compressed)");
+	else if (why == NULL && f->write_errno != 0)
 	{
 		errno = f->write_errno;
 		why = psprintf("could not write \"%s\": %m", f->tmp);
 	}
-	else if (f->obj.compression != CB_COMPRESSION_NONE)
+	else if (why == NULL && f->obj.compression != CB_COMPRESSION_NONE)
 		why = decompress(f);
-	pfree(f->compressed.data);
+	if (f->zfd >= 0)
+		close(f->zfd);
+	if (why == NULL && fsync(f->fd) != 0)
+		why = psprintf("could not fsync \"%s\": %m", f->tmp);
 	if (close(f->fd) != 0 && why == NULL)
 		why = psprintf("could not write \"%s\": %m", f->tmp);
 	if (why == NULL && rename(f->tmp, f->path) != 0)
 		why = psprintf("could not rename \"%s\" to \"%s\": %m", f->tmp, f->path);
+	if (why == NULL && !fsync_dir_of(f->path))
+		complain("WARNING", "could not fsync the directory of \"%s\": %m", f->path);
 	if (why != NULL)
 		unlink(f->tmp);
 	for (int i = 0; i < ntemp_files; i++)
@@ -434,7 +521,7 @@ open_batch(const CbWalRestoreConf *conf, const char *dest, WalObject *batch,
 	if (!open_temp(&fetches[0], &batch[0], dest))
 	{
 		complain("ERROR", "could not create \"%s.tmp\": %m", dest);
-		exit(fail_status);
+		wr_exit(fail_status);
 	}
 	if (n > 1 && mkdir(conf->spool_dir, 0700) != 0 && errno != EEXIST)
 	{
@@ -477,22 +564,22 @@ fetch_batch(CbOsClient *client, const CbWalRestoreConf *conf,
 	for (int i = 0; i < n; i++)
 	{
 		char	   *why = NULL;
+		/* stopped by receive(): finish_file says why */
+		bool		stopped = fetches[i].too_big || fetches[i].write_errno != 0;
 
 		if (reqs[i].status == CB_OS_NOT_FOUND && i == 0)
 		{
 			complain("LOG", "WAL file %s was removed from the archive meanwhile", batch[0].name);
-			exit(EXIT_NOT_FOUND);
+			wr_exit(EXIT_NOT_FOUND);
 		}
-		if (reqs[i].status != CB_OS_OK && i == 0)
+		if (reqs[i].status != CB_OS_OK && !stopped && i == 0)
 			store_failure(psprintf("WAL file %s", batch[0].name), &reqs[0].err);
-		if (reqs[i].status != CB_OS_OK)
-			why = reqs[i].err.message;
-		else
-			why = finish_file(&fetches[i]);
+		why = finish_file(&fetches[i], reqs[i].status != CB_OS_OK && !stopped ?
+						  reqs[i].err.message : NULL);
 		if (why != NULL && i == 0)
 		{
 			complain("ERROR", "could not restore WAL file %s: %s", batch[0].name, why);
-			exit(fail_status);
+			wr_exit(fail_status);
 		}
 		if (why != NULL)
 			complain("WARNING", "could not prefetch WAL file %s: %s", batch[i].name, why);
@@ -514,7 +601,7 @@ make_client(const CbWalRestoreConf *conf)
 	if ((client = cb_os_client_create(&cfg, &err)) == NULL)
 	{
 		complain("ERROR", "%s", err.message);
-		exit(fail_status);
+		wr_exit(fail_status);
 	}
 	return client;
 }
@@ -776,8 +863,8 @@ fetch_from_store(const CbWalRestoreConf *conf, const char *name,
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+static int
+restore(int argc, char **argv)
 {
 	CbWalRestoreConf conf;
 	const char *name;
@@ -798,6 +885,8 @@ main(int argc, char **argv)
 		return EXIT_FATAL;
 	}
 	fail_status = wr_error_exit_status = conf.standby ? 1 : EXIT_FATAL;
+	if (conf.wal_segment_size > 0)
+		wal_file_max = conf.wal_segment_size;
 	/* also keeps '/' and ".." out of the spool's paths */
 	if (cb_barman_wal_kind(name) == CB_WAL_NONE)
 	{
@@ -807,4 +896,10 @@ main(int argc, char **argv)
 	if (take_from_spool(conf.spool_dir, name, dest))
 		return 0;
 	return fetch_from_store(&conf, name, dest);
+}
+
+int
+main(int argc, char **argv)
+{
+	wr_exit(restore(argc, argv));
 }

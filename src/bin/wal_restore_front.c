@@ -19,7 +19,9 @@
  *
  * Exit status 128 when the configuration cannot be read or the fetcher
  * cannot be run (standby unknown, or a broken installation: recovery must
- * not end early); 1 for the latter on a replica.
+ * not end early); 1 for the latter on a replica.  Any exit not chosen
+ * here (out of memory in libpgcommon) gives the same statuses, never 1 in
+ * a recovery.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,6 +35,20 @@
 
 #define FETCH_PROGRAM	"cnpg_bootstrap_wal_fetch"
 #define EXIT_FATAL		128
+
+/*
+ * The status of an exit this program did not choose (libpgcommon exits
+ * with 1 when memory runs out, which PostgreSQL would read as the end of
+ * the archive); -1 once main has its own status.
+ */
+static int	unexpected_exit_status = EXIT_FATAL;
+
+static void
+exit_guard(void)
+{
+	if (unexpected_exit_status >= 0)
+		_exit(unexpected_exit_status);
+}
 
 /*
  * cb_barman_wal_kind's test, repeated here so as not to link barman.c:
@@ -73,8 +89,8 @@ fetch_program(const char *argv0)
 	return psprintf("%s/%s", self, FETCH_PROGRAM);
 }
 
-int
-main(int argc, char **argv)
+static int
+front(int argc, char **argv)
 {
 	CbWalRestoreConf conf;
 	char	   *errmsg;
@@ -90,6 +106,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: ERROR: %s\n", WR_PROGNAME, errmsg);
 		return EXIT_FATAL;
 	}
+	unexpected_exit_status = conf.standby ? 1 : EXIT_FATAL;
 	if (is_wal_name(argv[2]) &&
 		rename(psprintf("%s/%s", conf.spool_dir, argv[2]), argv[3]) == 0)
 		return 0;
@@ -103,4 +120,15 @@ main(int argc, char **argv)
 		execvp(fetch, argv);
 	fprintf(stderr, "%s: ERROR: could not run \"%s\": %m\n", WR_PROGNAME, fetch);
 	return conf.standby ? 1 : EXIT_FATAL;
+}
+
+int
+main(int argc, char **argv)
+{
+	int			status;
+
+	atexit(exit_guard);
+	status = front(argc, argv);
+	unexpected_exit_status = -1;
+	return status;
 }

@@ -9,7 +9,8 @@
  * LOG and above go to stderr, one line each (restore_command's stderr ends
  * up in the server log; the client's retry notices are LOG).  ERROR and
  * above exit with wr_error_exit_status, never silently: atexit handlers
- * remove the temporary files.  The texts come from objectstore.c, which
+ * remove the temporary files.  wr_exit is the program's only way out;
+ * any other exit (libpgcommon's out of memory) becomes a failure too.  The texts come from objectstore.c, which
  * scrubs credentials out of them.
  *
  *-------------------------------------------------------------------------
@@ -17,10 +18,14 @@
 #include "postgres.h"
 
 #include <stdarg.h>
+#include <unistd.h>
 
 #include "wal_restore_shim.h"
 
 int			wr_error_exit_status = 128;
+
+/* set by wr_exit: any other exit is a failure (see wr_guard_exits) */
+static bool exit_on_purpose = false;
 
 static int	shim_elevel;
 static char shim_message[2048];
@@ -58,7 +63,39 @@ errfinish(const char *filename, int lineno, const char *funcname)
 			shim_message, shim_hint[0] ? " (" : "", shim_hint,
 			shim_hint[0] ? ")" : "");
 	if (shim_elevel >= ERROR)
-		exit(wr_error_exit_status);
+		wr_exit(wr_error_exit_status);
+}
+
+void
+wr_exit(int status)
+{
+	exit_on_purpose = true;
+	exit(status);
+}
+
+/*
+ * libpgcommon's palloc and StringInfo end the program with exit(1) when
+ * memory runs out, and 1 means "not in the archive" to PostgreSQL, which
+ * would then end recovery early, at a wrong point.  Registered first, this
+ * runs last among the atexit handlers and turns such an exit into the
+ * failure status.
+ */
+static void
+exit_guard(void)
+{
+	static const char msg[] = WR_PROGNAME ": ERROR: unexpected exit (out of memory?): exiting with the failure status\n";
+
+	if (exit_on_purpose)
+		return;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		(void) 0;				/* nothing better to do */
+	_exit(wr_error_exit_status);
+}
+
+void
+wr_guard_exits(void)
+{
+	atexit(exit_guard);
 }
 
 int

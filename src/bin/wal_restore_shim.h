@@ -15,4 +15,9 @@
 /* exit status of an ereport(ERROR) (set once the configuration is read) */
 extern int	wr_error_exit_status;
 
+/* exit with status, on purpose; every other exit gives wr_error_exit_status */
+extern void wr_exit(int status) pg_attribute_noreturn();
+/* at the start of main, before any other atexit handler */
+extern void wr_guard_exits(void);
+
 #endif							/* CB_WAL_RESTORE_SHIM_H */

@@ -839,6 +839,34 @@ h_list(int fd, int n, const char *req)
 		fake_error(fd, "400 Bad Request", "InvalidArgument", "unexpected listing request");
 }
 
+/* a listing that never ends: every page truncated, with a new token */
+static void
+h_list_endless(int fd, int n, const char *req)
+{
+	char	   *body = psprintf("<ListBucketResult><IsTruncated>true</IsTruncated>"
+								"<Contents><Key>pre/x/k%d</Key><Size>1</Size></Contents>"
+								"<NextContinuationToken>t%d</NextContinuationToken></ListBucketResult>",
+								n, n + 1);
+
+	fake_reply(fd, "200 OK", "Content-Type: application/xml\r\n", body, strlen(body));
+}
+
+/* keys outside the prefix listed, some shorter than it */
+static void
+h_list_outside(int fd, int n, const char *req)
+{
+	const char *body = "<ListBucketResult><IsTruncated>false</IsTruncated>"
+		"<Contents><Key>pre/x/base/b1/data.tar</Key><Size>1</Size></Contents>"
+		"<Contents><Key>pre/x/</Key><Size>1</Size></Contents>"
+		"<Contents><Key>pre/y</Key><Size>2</Size></Contents>"
+		"<Contents><Key>pre</Key><Size>3</Size></Contents>"
+		"<Contents><Key>other/x/base/b1/data.tar</Key><Size>3</Size></Contents>"
+		"<CommonPrefixes><Prefix>pre/</Prefix></CommonPrefixes>"
+		"<CommonPrefixes><Prefix>pre/x/base/b1/</Prefix></CommonPrefixes></ListBucketResult>";
+
+	fake_reply(fd, "200 OK", "Content-Type: application/xml\r\n", body, strlen(body));
+}
+
 /* ranged GET, HEAD, and ten objects k0..k9 */
 static void
 h_objects(int fd, int n, const char *req)
@@ -1051,6 +1079,40 @@ test_fake_timing(const char *log)
 	fake_stop(pid);
 }
 
+/* a hostile store's listings: bounded, and nothing outside the prefix */
+static void
+test_fake_listing_bounds(const char *log)
+{
+	int			port;
+	pid_t		pid;
+	CbOsClient *c;
+	CbOsError	err;
+	CbOsListing l;
+	int			nfiles = -1;
+	CbBarmanBaseFile *files;
+
+	pid = fake_start(h_list_endless, log, &port);
+	c = fake_client(port, 0, 5);
+	check(cb_os_list(c, "x/", NULL, 0, &l, &err) == CB_OS_ERROR &&
+		  contains(err.message, "more than 1000 pages") && l.npages == 1001,
+		  psprintf("fake: a listing that never ends stops after 1000 pages (%s)",
+				   err.message ? err.message : "no error"));
+	cb_os_client_free(c);
+	fake_stop(pid);
+
+	pid = fake_start(h_list_outside, log, &port);
+	c = fake_client(port, 0, 5);
+	check(cb_os_list(c, "x/base/", NULL, 0, &l, &err) == CB_OS_OK && l.nobjects == 1 &&
+		  strcmp(l.objects[0].key, "x/base/b1/data.tar") == 0 && l.nprefixes == 1 &&
+		  strcmp(l.prefixes[0], "x/base/b1/") == 0,
+		  "fake: keys outside the prefix listed are left out");
+	check(cb_barman_list_base_files(c, "x", "b1", &nfiles, &files, &err) == CB_OS_OK &&
+		  nfiles == 1 && strcmp(files[0].key, "x/base/b1/data.tar") == 0,
+		  "fake: a backup's files are only those under its folder (keys outside the prefix)");
+	cb_os_client_free(c);
+	fake_stop(pid);
+}
+
 static void
 test_fake_listing(const char *log)
 {
@@ -1132,6 +1194,7 @@ selftest(void)
 	test_walrestore_conf(dir);
 	test_choice();
 	test_fake_errors(log);
+	test_fake_listing_bounds(log);
 	test_fake_resume(log);
 	test_fake_timing(log);
 	test_fake_listing(log);
