@@ -24,6 +24,14 @@
  * no ereport, so that fuzz/pgshim.c can stand in for the server.  The
  * first failing document, in stream order, decides the error.
  *
+ * Error texts name the document, the path and the type, never a scalar's
+ * value: a YAML type error or a tag that does not fit can happen anywhere,
+ * also in a Secret, in connectionParameters or in postgresql.parameters,
+ * and the server logs errmsg, DETAIL and HINT.  The only values shown are
+ * the document's identity (kind, apiVersion, metadata.name and namespace),
+ * keys, and the values of schema-constrained named fields outside Secrets
+ * (an enum, a pattern, a length, a bound: see shown_value()).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -47,7 +55,7 @@
 #define CB_MAX_NODES	500000
 #define CB_MAX_DEPTH	100
 
-/* longest value quoted back in an error text */
+/* longest value (or key) quoted back in an error text */
 #define CB_MAX_QUOTED	120
 
 #define SUPPORTED_KINDS_HINT \
@@ -675,6 +683,7 @@ read_scalar(Reader *r, yaml_event_t *ev, CbNode **out)
 	const char *text = (const char *) ev->data.scalar.value;
 	static const char *const typed_tags[] = {"null", "bool", "int", "float"};
 	static const ScalarKind tag_kinds[] = {SK_NULL, SK_BOOL, SK_INT, SK_FLOAT};
+	static const char *const tag_words[] = {"null", "a boolean", "an integer", "a number"};
 	bool		typed = (tag == NULL && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE);
 	int			want = -1;
 	Resolved	res;
@@ -697,8 +706,8 @@ read_scalar(Reader *r, yaml_event_t *ev, CbNode **out)
 		if (want >= 0 && res.kind != tag_kinds[want] &&
 			!(tag_kinds[want] == SK_FLOAT && res.kind == SK_INT))
 			return yaml_error_mark(r, &ev->start_mark,
-								   psprintf("cannot decode %s as !!%s", go_quote(text),
-											typed_tags[want]));
+								   psprintf("a scalar tagged !!%s is not %s",
+											typed_tags[want], tag_words[want]));
 	}
 	else
 		res.kind = SK_STRING;
@@ -986,6 +995,23 @@ typedef struct DocCtx
 	StringInfoData tsv;			/* path in the tables' notation: a[].b, m.<key> */
 	StringInfoData disp;		/* the same path as shown: a[0].b, m.key */
 } DocCtx;
+
+/*
+ * A value in an error text (Kubernetes' "Invalid value: X"), or
+ * "<value hidden>".  Shown only for a named field of a document that is
+ * not a Secret: a value of a free-form map (<key> in the schema path:
+ * connectionParameters, parameters, ConfigMap data, plugin parameters,
+ * requests, ...) may be a password.  The callers are the checks of enums,
+ * patterns, lengths and bounds, which only named fields have: the rule
+ * also holds if the schema ever gives such a map a constraint.
+ */
+static char *
+shown_value(const DocCtx *c, const char *tsv_path, const CbNode *node)
+{
+	if (strcmp(c->schema->kind, "Secret") == 0 || strstr(tsv_path, "<key>") != NULL)
+		return pstrdup("\"<value hidden>\"");
+	return value_repr(node);
+}
 
 /* a 22023 error about one field, in Kubernetes' shape */
 static bool
@@ -1430,8 +1456,9 @@ type_error(DocCtx *c, const CbFieldDef *def, const CbNode *node)
 	while (t < NELEMS(type_texts) - 1 && type_texts[t].type != def->type)
 		t++;
 	hint = type_texts[t].hint;
+	/* never the value: this is where a password written as a number lands */
 	if (def->type == CB_FIELD_STRING && node->type == CB_NODE_SCALAR)
-		hint = psprintf("Quote the value to make it a string: %s.", go_quote(node->value));
+		hint = "Quote the value to make it a string.";
 	return field_error(c, c->disp.data, type_texts[t].problem,
 					   psprintf("Invalid value: \"%s\": %s in body must be of type %s: \"%s\"",
 								actual, c->disp.data, type_texts[t].json, actual),
@@ -1573,7 +1600,7 @@ check_string(DocCtx *c, const CbFieldDef *def, const CbNode *node)
 {
 	const char *path = c->disp.data;
 	const char *v = node->value;
-	char	   *q = go_quote(v);
+	char	   *q = shown_value(c, c->tsv.data, node);
 
 	if (def->enum_values && !enum_contains(def->enum_values, v))
 		return field_error(c, path, psprintf("unsupported value %s", q),
@@ -1613,7 +1640,7 @@ check_bounds(DocCtx *c, const CbFieldDef *def, const CbNode *node, const Resolve
 		return field_error(c, path,
 						   psprintf("must be greater than or equal to " INT64_FORMAT, def->min),
 						   psprintf("Invalid value: %s: %s in body should be greater than or equal to " INT64_FORMAT,
-									node->value, path, def->min),
+									shown_value(c, c->tsv.data, node), path, def->min),
 						   def->has_max ?
 						   psprintf("Allowed range: " INT64_FORMAT " to " INT64_FORMAT ".", def->min, def->max) :
 						   psprintf("The smallest allowed value is " INT64_FORMAT ".", def->min));
@@ -1621,7 +1648,7 @@ check_bounds(DocCtx *c, const CbFieldDef *def, const CbNode *node, const Resolve
 		return field_error(c, path,
 						   psprintf("must be less than or equal to " INT64_FORMAT, def->max),
 						   psprintf("Invalid value: %s: %s in body should be less than or equal to " INT64_FORMAT,
-									node->value, path, def->max),
+									shown_value(c, c->tsv.data, node), path, def->max),
 						   def->has_min ?
 						   psprintf("Allowed range: " INT64_FORMAT " to " INT64_FORMAT ".", def->min, def->max) :
 						   psprintf("The largest allowed value is " INT64_FORMAT ".", def->max));
@@ -1966,7 +1993,7 @@ fill_int(DocCtx *c, const char *prefix, const FillRule *rule, const CbNode *node
 
 		return field_error(c, path, "must fit in 32 bits",
 						   psprintf("Invalid value: %s: must be between %d and %d",
-									node->value, PG_INT32_MIN, PG_INT32_MAX),
+									shown_value(c, path, node), PG_INT32_MIN, PG_INT32_MAX),
 						   NULL);
 	}
 	*field = (int) res.i;
