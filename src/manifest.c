@@ -636,8 +636,10 @@ read_alias(Reader *r, yaml_event_t *ev, CbNode **out)
 		*out = r->anchors[i].node;
 		return true;
 	}
-	return yaml_error_mark(r, &ev->start_mark,
-						   psprintf("unknown anchor \"%s\" referenced", name));
+	/* not named: an unquoted password that starts with '*' lands here */
+	yaml_error_mark(r, &ev->start_mark, pstrdup("an alias refers to an unknown anchor"));
+	r->err->hint = pstrdup("A plain value that starts with '*' is an alias to YAML: quote it if it is a value.");
+	return false;
 }
 
 static bool

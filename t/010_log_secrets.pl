@@ -70,9 +70,17 @@ like($err, qr/stringData\.password: must be a string/, 'integer in stringData: t
 like($err, qr/HINT:  Quote the value to make it a string\./, 'integer in stringData: the hint says what to do');
 
 # a tagged scalar that does not fit its tag
+my $log;
 no_leak('tagged scalar',
 	"SELECT * FROM cnpg_bootstrap_apply(\$m\$" . secret_doc('tag-secret', "stringData:\n  password: !!int Tagged5ecret77\n") . "\$m\$)",
 	1, 'Tagged5ecret77');
+
+# a password that starts with * is an alias to YAML: the unknown anchor's
+# name is the rest of the password
+($log, $err) = no_leak('unquoted value starting with *',
+	"SELECT * FROM cnpg_bootstrap_apply(\$m\$" . secret_doc('alias-secret', "stringData:\n  password: *Alias-Secret-42\n") . "\$m\$)",
+	1, 'Alias-Secret-42');
+like($err, qr/unknown anchor(.|\n)*HINT:  A plain value that starts with .\*. is an alias/, 'unquoted value starting with *: the error says what YAML saw');
 
 # an integer in connectionParameters, then a tagged scalar there: neither
 # is quoted back
@@ -119,7 +127,7 @@ no_leak('DO block, model error',
 	1, 'DoFail-Secret-8128');
 
 # succeeds with a NOTICE (fields not acted on), dry run
-my ($log) = no_leak('DO block, NOTICE',
+($log) = no_leak('DO block, NOTICE',
 	"DO \$do\$ BEGIN PERFORM cnpg_bootstrap_apply(\$m\$"
 	  . secret_doc('do-notice', "stringData:\n  password: \"DoNotice-Secret-4096\"\n")
 	  . cluster_doc('do-notice', "  resources:\n    requests:\n      cpu: 1\n")
@@ -208,7 +216,7 @@ no_leak('direct call, NOTICE',
 
 # the whole log, once more
 my $all = slurp_file($node->logfile);
-for my $v (qw(98765432123 Tagged5ecret77 31415926535 Tagged-Float-0815 27182818284 16180339887 DoFail-Secret-8128 DoNotice-Secret-4096
+for my $v (qw(98765432123 Tagged5ecret77 Alias-Secret-42 31415926535 Tagged-Float-0815 27182818284 16180339887 DoFail-Secret-8128 DoNotice-Secret-4096
 	DoWarn-Secret-2048 DoWarn-Plain-1024 DoBelow-Secret-6174 Multi-Secret-1123 Direct-Secret-5040 Activity-Secret-3600))
 {
 	unlike($all, qr/\Q$v\E/, "whole log: no $v");
