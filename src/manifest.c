@@ -2272,9 +2272,12 @@ decode_base64(const char *in, char **out, int *outlen, int *bad)
 /*
  * Kubernetes' IsConfigMapKey: [-._a-zA-Z0-9]+, at most 253, not "." or "..",
  * not starting with ".."; the first failed rule is reported in its words.
+ * A key with other characters, or too long, is not shown, only its rank
+ * in its section (index from 0, shown from 1): "{password:x}", without a
+ * space after the colon, is one key to YAML, and it holds the password.
  */
 static bool
-check_config_key(DocCtx *c, const char *section, const char *key)
+check_config_key(DocCtx *c, const char *section, int index, const char *key)
 {
 	size_t		len = strlen(key);
 	bool		charset = len > 0;
@@ -2294,6 +2297,11 @@ check_config_key(DocCtx *c, const char *section, const char *key)
 		problem = "must not start with '..'";
 	else
 		return true;
+	if (len > 253 || !charset)
+		return field_error(c, psprintf("%s.<key %d>", section, index + 1), "invalid key",
+						   psprintf("Invalid value: \"<key hidden>\": %s", problem),
+						   pstrdup("Keys may hold letters, digits, '-', '_' and '.', at most 253 characters. "
+								   "The key is not shown: \"key:value\" without a space after the colon is one key to YAML."));
 	return field_error(c, psprintf("%s.%s", section, key), "invalid key",
 					   psprintf("Invalid value: %s: %s", go_quote(key), problem),
 					   pstrdup("Keys may hold letters, digits, '-', '_' and '.', at most 253 characters, and may not be \".\" or start with \"..\"."));
@@ -2354,7 +2362,7 @@ fill_secret(DocCtx *c, CbDocument *doc, const CbNode *root)
 		char	   *value;
 		int			len;
 
-		if (!check_config_key(c, "data", data->keys[i]) ||
+		if (!check_config_key(c, "data", i, data->keys[i]) ||
 			!decode_entry(c, "data", data->keys[i], data->items[i], &value, &len))
 			return false;
 		if (nameset_find(&plain, sdata ? sdata->keys : NULL, data->keys[i]) >= 0)
@@ -2370,7 +2378,7 @@ fill_secret(DocCtx *c, CbDocument *doc, const CbNode *root)
 		char	   *value = sdata->items[i]->type == CB_NODE_SCALAR ?
 			sdata->items[i]->value : pstrdup("");
 
-		if (!check_config_key(c, "stringData", sdata->keys[i]))
+		if (!check_config_key(c, "stringData", i, sdata->keys[i]))
 			return false;
 		map_append(&s->data, sdata->keys[i], value, strlen(value));
 	}
@@ -2393,7 +2401,7 @@ fill_configmap(DocCtx *c, CbDocument *doc, const CbNode *root)
 		char	   *value = data->items[i]->type == CB_NODE_SCALAR ?
 			data->items[i]->value : pstrdup("");
 
-		if (!check_config_key(c, "data", data->keys[i]))
+		if (!check_config_key(c, "data", i, data->keys[i]))
 			return false;
 		map_append(&cm->data, data->keys[i], value, strlen(value));
 	}
@@ -2403,7 +2411,7 @@ fill_configmap(DocCtx *c, CbDocument *doc, const CbNode *root)
 		char	   *value;
 		int			len;
 
-		if (!check_config_key(c, "binaryData", binary->keys[i]) ||
+		if (!check_config_key(c, "binaryData", i, binary->keys[i]) ||
 			!decode_entry(c, "binaryData", binary->keys[i], binary->items[i], &value, &len))
 			return false;
 		if (nameset_find(&text, data ? data->keys : NULL, binary->keys[i]) >= 0)

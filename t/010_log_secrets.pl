@@ -82,6 +82,12 @@ no_leak('tagged scalar',
 	1, 'Alias-Secret-42');
 like($err, qr/unknown anchor(.|\n)*HINT:  A plain value that starts with .\*. is an alias/, 'unquoted value starting with *: the error says what YAML saw');
 
+# "key:value" without a space in a flow map is one key to YAML
+($log, $err) = no_leak('key:value as a key',
+	"SELECT * FROM cnpg_bootstrap_apply(\$m\$" . secret_doc('colon-secret', "stringData: {username: app, password:Colon-Secret-55}\n") . "\$m\$)",
+	1, 'Colon-Secret-55');
+like($err, qr/stringData\.<key 2>: invalid key/, 'key:value as a key: the error gives the rank of the key');
+
 # an integer in connectionParameters, then a tagged scalar there: neither
 # is quoted back
 for my $case ([ 'integer', 'sslpassword: 31415926535', '31415926535' ],
@@ -216,7 +222,7 @@ no_leak('direct call, NOTICE',
 
 # the whole log, once more
 my $all = slurp_file($node->logfile);
-for my $v (qw(98765432123 Tagged5ecret77 Alias-Secret-42 31415926535 Tagged-Float-0815 27182818284 16180339887 DoFail-Secret-8128 DoNotice-Secret-4096
+for my $v (qw(98765432123 Tagged5ecret77 Colon-Secret-55 Alias-Secret-42 31415926535 Tagged-Float-0815 27182818284 16180339887 DoFail-Secret-8128 DoNotice-Secret-4096
 	DoWarn-Secret-2048 DoWarn-Plain-1024 DoBelow-Secret-6174 Multi-Secret-1123 Direct-Secret-5040 Activity-Secret-3600))
 {
 	unlike($all, qr/\Q$v\E/, "whole log: no $v");
