@@ -29,7 +29,8 @@
  * also in a Secret, in connectionParameters or in postgresql.parameters,
  * and the server logs errmsg, DETAIL and HINT.  The only values shown are
  * the document's identity (kind, apiVersion, metadata.name and namespace),
- * keys, and the values of schema-constrained named fields outside Secrets
+ * keys that look like names (key_showable(): "{password:x}" is one key to
+ * YAML), and the values of schema-constrained named fields outside Secrets
  * (an enum, a pattern, a length, a bound: see shown_value()).
  *
  *-------------------------------------------------------------------------
@@ -397,6 +398,27 @@ go_quote(const char *s)
 	}
 	appendStringInfoString(&buf, cut ? "...\"" : "\"");
 	return buf.data;
+}
+
+/*
+ * A mapping key in an error text: quoted, unless it has a character no
+ * field name or map key has (space, ':', '=', ...): then it may be
+ * "key:value" without a space after the colon, read by YAML as one key.
+ */
+static bool
+key_showable(const char *key)
+{
+	for (const char *p = key; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			  (*p >= '0' && *p <= '9') || strchr("-._/$@", *p) != NULL))
+			return false;
+	return true;
+}
+
+static char *
+key_repr(const char *key)
+{
+	return key_showable(key) ? go_quote(key) : pstrdup("\"<key hidden>\"");
 }
 
 /* a node's value in an "Invalid value: X" text: quoted unless typed */
@@ -849,7 +871,7 @@ read_mapping(Reader *r, yaml_event_t *start, int depth, CbNode **out)
 		if (nameset_find(&ks, n->keys, text) >= 0 ||
 			(has_merge && !key->quoted && strcmp(text, "<<") == 0))
 			return yaml_error_mark(r, &key_mark,
-								   psprintf("duplicate key %s in a mapping", go_quote(text)));
+								   psprintf("duplicate key %s in a mapping", key_repr(text)));
 		append_item(n, &cap, text, value);
 		nameset_add(&ks, n->keys, n->nitems - 1);
 	}
@@ -1295,6 +1317,8 @@ unknown_field(DocCtx *c, int tsv_len, int disp_len, const char *key)
 	char	   *hint;
 
 	pop_to(c, tsv_len, disp_len);
+	if (!key_showable(key))
+		key = "<key hidden>";
 	path = c->disp.len ? psprintf("%s.%s", c->disp.data, key) : pstrdup(key);
 	initStringInfo(&known);
 	known_children(c, c->tsv.data, &known, key, &nearest);

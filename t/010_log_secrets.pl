@@ -88,6 +88,15 @@ like($err, qr/unknown anchor(.|\n)*HINT:  A plain value that starts with .\*. is
 	1, 'Colon-Secret-55');
 like($err, qr/stringData\.<key 2>: invalid key/, 'key:value as a key: the error gives the rank of the key');
 
+# the same as an unknown field, and as a duplicate key
+($log, $err) = no_leak('key:value as an unknown field',
+	"SELECT * FROM cnpg_bootstrap_apply(\$m\$" . cluster_doc('colon-field', "  superuserSecret: {name:Unknown-Secret-66}\n") . "\$m\$, dry_run => true)",
+	1, 'Unknown-Secret-66');
+like($err, qr/spec\.superuserSecret\.<key hidden>: unknown field/, 'key:value as an unknown field: the path ends in <key hidden>');
+no_leak('key:value as a duplicate key',
+	"SELECT * FROM cnpg_bootstrap_apply(\$m\$" . secret_doc('dup-secret', "stringData: {password:Dup-Secret-77, password:Dup-Secret-77}\n") . "\$m\$)",
+	1, 'Dup-Secret-77');
+
 # an integer in connectionParameters, then a tagged scalar there: neither
 # is quoted back
 for my $case ([ 'integer', 'sslpassword: 31415926535', '31415926535' ],
@@ -222,7 +231,7 @@ no_leak('direct call, NOTICE',
 
 # the whole log, once more
 my $all = slurp_file($node->logfile);
-for my $v (qw(98765432123 Tagged5ecret77 Colon-Secret-55 Alias-Secret-42 31415926535 Tagged-Float-0815 27182818284 16180339887 DoFail-Secret-8128 DoNotice-Secret-4096
+for my $v (qw(98765432123 Tagged5ecret77 Unknown-Secret-66 Dup-Secret-77 Colon-Secret-55 Alias-Secret-42 31415926535 Tagged-Float-0815 27182818284 16180339887 DoFail-Secret-8128 DoNotice-Secret-4096
 	DoWarn-Secret-2048 DoWarn-Plain-1024 DoBelow-Secret-6174 Multi-Secret-1123 Direct-Secret-5040 Activity-Secret-3600))
 {
 	unlike($all, qr/\Q$v\E/, "whole log: no $v");
