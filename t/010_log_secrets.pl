@@ -227,6 +227,8 @@ no_leak('direct call, NOTICE',
 	  or die 'pg_dump failed';
 	unlike($out, qr/$hex/, 'pg_dump --exclude-table-data=cnpg_bootstrap.secret_data: no Secret value');
 	like($out, qr/COPY cnpg_bootstrap\.objects/, 'pg_dump --exclude-table-data: the other catalog tables are still dumped');
+	like(q1("SELECT obj_description('cnpg_bootstrap.secret_data'::regclass, 'pg_class')"),
+		qr/--exclude-table-data=cnpg_bootstrap\.secret_data/, 'secret_data says how to leave it out of a dump');
 }
 
 # the whole log, once more
