@@ -89,6 +89,8 @@ check_database(const char *func)
 	char	   *db = get_database_name(MyDatabaseId);
 
 	if (db == NULL || strcmp(db, cb_database_name) != 0)
+	{
+		own_error = true;
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s must be called in database \"%s\"", func, cb_database_name),
@@ -96,6 +98,7 @@ check_database(const char *func)
 						   " (cnpg_bootstrap.database_name).", cb_database_name),
 				 errhint("Connect to database \"%s\" and call it there.", cb_database_name),
 				 errhide()));
+	}
 }
 
 static void
@@ -326,27 +329,27 @@ apply_manifest(FunctionCallInfo fcinfo, const char *text, bool dry_run)
 Datum
 cnpg_bootstrap_apply(PG_FUNCTION_ARGS)
 {
-	char	   *manifest;
 	bool		dry_run = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
 	MemoryContext cxt = CurrentMemoryContext;
 	ErrorContextCallback *caller_context = error_context_stack;
 
 	hide_statement_text();
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("manifest must not be null"),
-				 errhide()));
-	check_database("cnpg_bootstrap_apply");
-	manifest = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	InitMaterializedSRF(fcinfo, 0);
-
 	own_error = false;
 	PG_TRY();
 	{
 		/* the caller's callbacks would quote the calling statement */
 		error_context_stack = NULL;
-		apply_manifest(fcinfo, manifest, dry_run);
+		if (PG_ARGISNULL(0))
+		{
+			own_error = true;
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("manifest must not be null"),
+					 errhide()));
+		}
+		check_database("cnpg_bootstrap_apply");
+		InitMaterializedSRF(fcinfo, 0);
+		apply_manifest(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), dry_run);
 		error_context_stack = caller_context;
 	}
 	PG_CATCH();
