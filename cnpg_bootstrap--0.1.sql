@@ -86,8 +86,13 @@ CREATE TABLE cnpg_bootstrap.teardown (
 	requested_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Dumped with the extension, so that a control instance restored from a
+-- pg_dump finds its Secrets; README says how to leave the values out.
 SELECT pg_catalog.pg_extension_config_dump('cnpg_bootstrap.objects', '');
 SELECT pg_catalog.pg_extension_config_dump('cnpg_bootstrap.secret_data', '');
+COMMENT ON TABLE cnpg_bootstrap.secret_data IS
+	'Secret values, in clear. pg_dump of this database includes them; '
+	'pg_dump --exclude-table-data=cnpg_bootstrap.secret_data leaves them out.';
 
 REVOKE ALL ON ALL TABLES IN SCHEMA cnpg_bootstrap FROM PUBLIC;
 

@@ -6,9 +6,19 @@
  *
  * Apply parses, defaults and validates the whole stream first (model), and
  * only then stores, so a rejected manifest leaves nothing behind; it runs in
- * the caller's transaction, and the worker is woken at commit.  Manifests
- * carry passwords, so every error raised here hides the statement text
- * from the server log (errhidestmt), including errors thrown from below.
+ * the caller's transaction, and the worker is woken at commit.
+ *
+ * Manifests carry passwords, and the text of the statement that calls
+ * apply holds the manifest.  So, from apply's first line on:
+ *	- pg_stat_activity.query and debug_query_string (the STATEMENT line of
+ *	  any message, from here or from below, until the statement string
+ *	  ends) show a fixed text instead (hide_statement_text);
+ *	- the caller's error context callbacks are set aside while apply runs,
+ *	  so that no CONTEXT line quotes the calling statement (PL/pgSQL's
+ *	  "SQL statement ..."), neither in the log nor to the client;
+ *	- every message raised here hides statement and context (errhide()),
+ *	  and so does every error from below, re-thrown without its DETAIL and
+ *	  CONTEXT, which could quote a value (jsonb's "Token ... is invalid").
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +30,8 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -38,6 +50,38 @@ static const char *const kind_names[] = {
 	[CB_KIND_OBJECTSTORE] = "ObjectStore",
 };
 
+/* what pg_stat_activity and STATEMENT lines show once apply has begun */
+static const char hidden_statement[] =
+"<cnpg_bootstrap_apply: statement text hidden, it holds a manifest>";
+
+/* set just before apply raises an error of its own (see the PG_CATCH) */
+static bool own_error = false;
+
+/* every message of apply: the statement and the context quote the manifest */
+static int
+errhide(void)
+{
+	errhidestmt(true);
+	return errhidecontext(true);
+}
+
+/*
+ * Replace the statement text where other sessions (pg_stat_activity) and
+ * the log (the STATEMENT line of any later message) would read it.  It
+ * stays replaced until the next statement reports its own text: after
+ * apply returns, the statement string it came in is still the one that
+ * holds the manifest.  The query id is kept.
+ */
+static void
+hide_statement_text(void)
+{
+	uint64		query_id = pgstat_get_my_query_id();
+
+	pgstat_report_activity(STATE_RUNNING, hidden_statement);
+	pgstat_report_query_id(query_id, true);
+	debug_query_string = hidden_statement;
+}
+
 /* refuse to run outside cnpg_bootstrap.database_name */
 static void
 check_database(const char *func)
@@ -45,24 +89,28 @@ check_database(const char *func)
 	char	   *db = get_database_name(MyDatabaseId);
 
 	if (db == NULL || strcmp(db, cb_database_name) != 0)
+	{
+		own_error = true;
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s must be called in database \"%s\"", func, cb_database_name),
 				 errdetail("The bootstrap worker reads the catalog of database \"%s\" only"
 						   " (cnpg_bootstrap.database_name).", cb_database_name),
 				 errhint("Connect to database \"%s\" and call it there.", cb_database_name),
-				 errhidestmt(true)));
+				 errhide()));
+	}
 }
 
 static void
 raise_model_error(const CbError *err)
 {
+	own_error = true;
 	ereport(ERROR,
 			(errcode(err->sqlstate),
 			 errmsg_internal("%s", err->message),
 			 err->detail ? errdetail_internal("%s", err->detail) : 0,
 			 err->hint ? errhint("%s", err->hint) : 0,
-			 errhidestmt(true)));
+			 errhide()));
 }
 
 /* the document as stored: a Secret's values live in secret_data instead */
@@ -144,6 +192,8 @@ apply_document(const CbDocument *doc, bool dry_run)
 
 		(void) cb_catalog_cluster_exists(doc->name, &bootstrapped, NULL);
 		if (bootstrapped && !bootstrap_equal(old.doc, json))
+		{
+			own_error = true;
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("Cluster/%s: spec.bootstrap: Forbidden: the bootstrap section cannot change once the cluster has bootstrapped",
@@ -151,7 +201,8 @@ apply_document(const CbDocument *doc, bool dry_run)
 					 errdetail("Cluster.postgresql.cnpg.io \"%s\" is invalid: spec.bootstrap: Forbidden: bootstrap is immutable after bootstrap.",
 							   doc->name),
 					 errhint("Apply the manifest with the bootstrap section it was created with, or delete the cluster and apply it again."),
-					 errhidestmt(true)));
+					 errhide()));
+		}
 	}
 
 	if (dry_run || strcmp(action, "unchanged") == 0)
@@ -195,12 +246,15 @@ check_duplicates(const CbManifest *m)
 		for (int j = 0; j < i; j++)
 			if (m->docs[i].kind == m->docs[j].kind &&
 				strcmp(m->docs[i].name, m->docs[j].name) == 0)
+			{
+				own_error = true;
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("%s/%s: metadata.name: Duplicate value: documents %d and %d have the same kind and name",
 								kind_names[m->docs[i].kind], m->docs[i].name, j + 1, i + 1),
 						 errhint("Each object may appear once in a manifest."),
-						 errhidestmt(true)));
+						 errhide()));
+			}
 }
 
 static void
@@ -217,13 +271,13 @@ report_notes(const CbDocument *doc)
 				(errmsg("%s/%s: fields accepted but not acted on by cnpg_bootstrap: %s",
 						kind_names[doc->kind], doc->name, buf.data),
 				 errdetail("They have no meaning on one host; CloudNativePG would use them on Kubernetes."),
-				 errhidestmt(true)));
+				 errhide()));
 	}
 	for (int i = 0; i < doc->warnings.n; i++)
 		ereport(WARNING,
 				(errmsg("%s/%s: %s", kind_names[doc->kind], doc->name, doc->warnings.items[i]),
 				 errhint("The value is stored as given. If it was made with echo, use echo -n (or printf) so that it does not end in a newline: a password with a trailing newline makes logins fail."),
-				 errhidestmt(true)));
+				 errhide()));
 }
 
 static void
@@ -275,31 +329,49 @@ apply_manifest(FunctionCallInfo fcinfo, const char *text, bool dry_run)
 Datum
 cnpg_bootstrap_apply(PG_FUNCTION_ARGS)
 {
-	char	   *manifest;
 	bool		dry_run = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
+	MemoryContext cxt = CurrentMemoryContext;
+	ErrorContextCallback *caller_context = error_context_stack;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("manifest must not be null"),
-				 errhidestmt(true)));
-	check_database("cnpg_bootstrap_apply");
-	manifest = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	InitMaterializedSRF(fcinfo, 0);
-
-	/* errors from below (SPI, jsonb) must not log the manifest either */
+	hide_statement_text();
+	own_error = false;
 	PG_TRY();
 	{
-		apply_manifest(fcinfo, manifest, dry_run);
+		/* the caller's callbacks would quote the calling statement */
+		error_context_stack = NULL;
+		if (PG_ARGISNULL(0))
+		{
+			own_error = true;
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("manifest must not be null"),
+					 errhide()));
+		}
+		check_database("cnpg_bootstrap_apply");
+		InitMaterializedSRF(fcinfo, 0);
+		apply_manifest(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), dry_run);
+		error_context_stack = caller_context;
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
 
-		MemoryContextSwitchTo(ErrorContext);
+		/* PG_CATCH has restored error_context_stack */
+		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		edata->hide_stmt = true;
+		edata->hide_ctx = true;
+		if (!own_error)
+		{
+			/* from below (SPI, jsonb): a DETAIL may quote what it read */
+			if (edata->detail)
+				edata->detail = pstrdup("cnpg_bootstrap_apply does not show the DETAIL of errors from"
+										" below it: it could quote a value of the manifest.");
+			edata->detail_log = NULL;
+			edata->context = NULL;
+		}
+		own_error = false;
 		ReThrowError(edata);
 	}
 	PG_END_TRY();

@@ -24,6 +24,15 @@
  * no ereport, so that fuzz/pgshim.c can stand in for the server.  The
  * first failing document, in stream order, decides the error.
  *
+ * Error texts name the document, the path and the type, never a scalar's
+ * value: a YAML type error or a tag that does not fit can happen anywhere,
+ * also in a Secret, in connectionParameters or in postgresql.parameters,
+ * and the server logs errmsg, DETAIL and HINT.  The only values shown are
+ * the document's identity (kind, apiVersion, metadata.name and namespace),
+ * keys that look like names (key_showable(): "{password:x}" is one key to
+ * YAML), and the values of schema-constrained named fields outside Secrets
+ * (an enum, a pattern, a length, a bound: see shown_value()).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -47,7 +56,7 @@
 #define CB_MAX_NODES	500000
 #define CB_MAX_DEPTH	100
 
-/* longest value quoted back in an error text */
+/* longest value (or key) quoted back in an error text */
 #define CB_MAX_QUOTED	120
 
 #define SUPPORTED_KINDS_HINT \
@@ -391,6 +400,27 @@ go_quote(const char *s)
 	return buf.data;
 }
 
+/*
+ * A mapping key in an error text: quoted, unless it has a character no
+ * field name or map key has (space, ':', '=', ...): then it may be
+ * "key:value" without a space after the colon, read by YAML as one key.
+ */
+static bool
+key_showable(const char *key)
+{
+	for (const char *p = key; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			  (*p >= '0' && *p <= '9') || strchr("-._/$@", *p) != NULL))
+			return false;
+	return true;
+}
+
+static char *
+key_repr(const char *key)
+{
+	return key_showable(key) ? go_quote(key) : pstrdup("\"<key hidden>\"");
+}
+
 /* a node's value in an "Invalid value: X" text: quoted unless typed */
 static char *
 value_repr(const CbNode *node)
@@ -628,8 +658,10 @@ read_alias(Reader *r, yaml_event_t *ev, CbNode **out)
 		*out = r->anchors[i].node;
 		return true;
 	}
-	return yaml_error_mark(r, &ev->start_mark,
-						   psprintf("unknown anchor \"%s\" referenced", name));
+	/* not named: an unquoted password that starts with '*' lands here */
+	yaml_error_mark(r, &ev->start_mark, pstrdup("an alias refers to an unknown anchor"));
+	r->err->hint = pstrdup("A plain value that starts with '*' is an alias to YAML: quote it if it is a value.");
+	return false;
 }
 
 static bool
@@ -675,6 +707,7 @@ read_scalar(Reader *r, yaml_event_t *ev, CbNode **out)
 	const char *text = (const char *) ev->data.scalar.value;
 	static const char *const typed_tags[] = {"null", "bool", "int", "float"};
 	static const ScalarKind tag_kinds[] = {SK_NULL, SK_BOOL, SK_INT, SK_FLOAT};
+	static const char *const tag_words[] = {"null", "a boolean", "an integer", "a number"};
 	bool		typed = (tag == NULL && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE);
 	int			want = -1;
 	Resolved	res;
@@ -697,8 +730,8 @@ read_scalar(Reader *r, yaml_event_t *ev, CbNode **out)
 		if (want >= 0 && res.kind != tag_kinds[want] &&
 			!(tag_kinds[want] == SK_FLOAT && res.kind == SK_INT))
 			return yaml_error_mark(r, &ev->start_mark,
-								   psprintf("cannot decode %s as !!%s", go_quote(text),
-											typed_tags[want]));
+								   psprintf("a scalar tagged !!%s is not %s",
+											typed_tags[want], tag_words[want]));
 	}
 	else
 		res.kind = SK_STRING;
@@ -838,7 +871,7 @@ read_mapping(Reader *r, yaml_event_t *start, int depth, CbNode **out)
 		if (nameset_find(&ks, n->keys, text) >= 0 ||
 			(has_merge && !key->quoted && strcmp(text, "<<") == 0))
 			return yaml_error_mark(r, &key_mark,
-								   psprintf("duplicate key %s in a mapping", go_quote(text)));
+								   psprintf("duplicate key %s in a mapping", key_repr(text)));
 		append_item(n, &cap, text, value);
 		nameset_add(&ks, n->keys, n->nitems - 1);
 	}
@@ -986,6 +1019,23 @@ typedef struct DocCtx
 	StringInfoData tsv;			/* path in the tables' notation: a[].b, m.<key> */
 	StringInfoData disp;		/* the same path as shown: a[0].b, m.key */
 } DocCtx;
+
+/*
+ * A value in an error text (Kubernetes' "Invalid value: X"), or
+ * "<value hidden>".  Shown only for a named field of a document that is
+ * not a Secret: a value of a free-form map (<key> in the schema path:
+ * connectionParameters, parameters, ConfigMap data, plugin parameters,
+ * requests, ...) may be a password.  The callers are the checks of enums,
+ * patterns, lengths and bounds, which only named fields have: the rule
+ * also holds if the schema ever gives such a map a constraint.
+ */
+static char *
+shown_value(const DocCtx *c, const char *tsv_path, const CbNode *node)
+{
+	if (strcmp(c->schema->kind, "Secret") == 0 || strstr(tsv_path, "<key>") != NULL)
+		return pstrdup("\"<value hidden>\"");
+	return value_repr(node);
+}
 
 /* a 22023 error about one field, in Kubernetes' shape */
 static bool
@@ -1267,6 +1317,8 @@ unknown_field(DocCtx *c, int tsv_len, int disp_len, const char *key)
 	char	   *hint;
 
 	pop_to(c, tsv_len, disp_len);
+	if (!key_showable(key))
+		key = "<key hidden>";
 	path = c->disp.len ? psprintf("%s.%s", c->disp.data, key) : pstrdup(key);
 	initStringInfo(&known);
 	known_children(c, c->tsv.data, &known, key, &nearest);
@@ -1430,8 +1482,9 @@ type_error(DocCtx *c, const CbFieldDef *def, const CbNode *node)
 	while (t < NELEMS(type_texts) - 1 && type_texts[t].type != def->type)
 		t++;
 	hint = type_texts[t].hint;
+	/* never the value: this is where a password written as a number lands */
 	if (def->type == CB_FIELD_STRING && node->type == CB_NODE_SCALAR)
-		hint = psprintf("Quote the value to make it a string: %s.", go_quote(node->value));
+		hint = "Quote the value to make it a string.";
 	return field_error(c, c->disp.data, type_texts[t].problem,
 					   psprintf("Invalid value: \"%s\": %s in body must be of type %s: \"%s\"",
 								actual, c->disp.data, type_texts[t].json, actual),
@@ -1573,7 +1626,7 @@ check_string(DocCtx *c, const CbFieldDef *def, const CbNode *node)
 {
 	const char *path = c->disp.data;
 	const char *v = node->value;
-	char	   *q = go_quote(v);
+	char	   *q = shown_value(c, c->tsv.data, node);
 
 	if (def->enum_values && !enum_contains(def->enum_values, v))
 		return field_error(c, path, psprintf("unsupported value %s", q),
@@ -1613,7 +1666,7 @@ check_bounds(DocCtx *c, const CbFieldDef *def, const CbNode *node, const Resolve
 		return field_error(c, path,
 						   psprintf("must be greater than or equal to " INT64_FORMAT, def->min),
 						   psprintf("Invalid value: %s: %s in body should be greater than or equal to " INT64_FORMAT,
-									node->value, path, def->min),
+									shown_value(c, c->tsv.data, node), path, def->min),
 						   def->has_max ?
 						   psprintf("Allowed range: " INT64_FORMAT " to " INT64_FORMAT ".", def->min, def->max) :
 						   psprintf("The smallest allowed value is " INT64_FORMAT ".", def->min));
@@ -1621,7 +1674,7 @@ check_bounds(DocCtx *c, const CbFieldDef *def, const CbNode *node, const Resolve
 		return field_error(c, path,
 						   psprintf("must be less than or equal to " INT64_FORMAT, def->max),
 						   psprintf("Invalid value: %s: %s in body should be less than or equal to " INT64_FORMAT,
-									node->value, path, def->max),
+									shown_value(c, c->tsv.data, node), path, def->max),
 						   def->has_min ?
 						   psprintf("Allowed range: " INT64_FORMAT " to " INT64_FORMAT ".", def->min, def->max) :
 						   psprintf("The largest allowed value is " INT64_FORMAT ".", def->max));
@@ -1966,7 +2019,7 @@ fill_int(DocCtx *c, const char *prefix, const FillRule *rule, const CbNode *node
 
 		return field_error(c, path, "must fit in 32 bits",
 						   psprintf("Invalid value: %s: must be between %d and %d",
-									node->value, PG_INT32_MIN, PG_INT32_MAX),
+									shown_value(c, path, node), PG_INT32_MIN, PG_INT32_MAX),
 						   NULL);
 	}
 	*field = (int) res.i;
@@ -2243,9 +2296,12 @@ decode_base64(const char *in, char **out, int *outlen, int *bad)
 /*
  * Kubernetes' IsConfigMapKey: [-._a-zA-Z0-9]+, at most 253, not "." or "..",
  * not starting with ".."; the first failed rule is reported in its words.
+ * A key with other characters, or too long, is not shown, only its rank
+ * in its section (index from 0, shown from 1): "{password:x}", without a
+ * space after the colon, is one key to YAML, and it holds the password.
  */
 static bool
-check_config_key(DocCtx *c, const char *section, const char *key)
+check_config_key(DocCtx *c, const char *section, int index, const char *key)
 {
 	size_t		len = strlen(key);
 	bool		charset = len > 0;
@@ -2265,6 +2321,11 @@ check_config_key(DocCtx *c, const char *section, const char *key)
 		problem = "must not start with '..'";
 	else
 		return true;
+	if (len > 253 || !charset)
+		return field_error(c, psprintf("%s.<key %d>", section, index + 1), "invalid key",
+						   psprintf("Invalid value: \"<key hidden>\": %s", problem),
+						   pstrdup("Keys may hold letters, digits, '-', '_' and '.', at most 253 characters. "
+								   "The key is not shown: \"key:value\" without a space after the colon is one key to YAML."));
 	return field_error(c, psprintf("%s.%s", section, key), "invalid key",
 					   psprintf("Invalid value: %s: %s", go_quote(key), problem),
 					   pstrdup("Keys may hold letters, digits, '-', '_' and '.', at most 253 characters, and may not be \".\" or start with \"..\"."));
@@ -2325,7 +2386,7 @@ fill_secret(DocCtx *c, CbDocument *doc, const CbNode *root)
 		char	   *value;
 		int			len;
 
-		if (!check_config_key(c, "data", data->keys[i]) ||
+		if (!check_config_key(c, "data", i, data->keys[i]) ||
 			!decode_entry(c, "data", data->keys[i], data->items[i], &value, &len))
 			return false;
 		if (nameset_find(&plain, sdata ? sdata->keys : NULL, data->keys[i]) >= 0)
@@ -2341,7 +2402,7 @@ fill_secret(DocCtx *c, CbDocument *doc, const CbNode *root)
 		char	   *value = sdata->items[i]->type == CB_NODE_SCALAR ?
 			sdata->items[i]->value : pstrdup("");
 
-		if (!check_config_key(c, "stringData", sdata->keys[i]))
+		if (!check_config_key(c, "stringData", i, sdata->keys[i]))
 			return false;
 		map_append(&s->data, sdata->keys[i], value, strlen(value));
 	}
@@ -2364,7 +2425,7 @@ fill_configmap(DocCtx *c, CbDocument *doc, const CbNode *root)
 		char	   *value = data->items[i]->type == CB_NODE_SCALAR ?
 			data->items[i]->value : pstrdup("");
 
-		if (!check_config_key(c, "data", data->keys[i]))
+		if (!check_config_key(c, "data", i, data->keys[i]))
 			return false;
 		map_append(&cm->data, data->keys[i], value, strlen(value));
 	}
@@ -2374,7 +2435,7 @@ fill_configmap(DocCtx *c, CbDocument *doc, const CbNode *root)
 		char	   *value;
 		int			len;
 
-		if (!check_config_key(c, "binaryData", binary->keys[i]) ||
+		if (!check_config_key(c, "binaryData", i, binary->keys[i]) ||
 			!decode_entry(c, "binaryData", binary->keys[i], binary->items[i], &value, &len))
 			return false;
 		if (nameset_find(&text, data ? data->keys : NULL, binary->keys[i]) >= 0)
