@@ -122,14 +122,10 @@ no_leak('integer in a parameter',
 	"SELECT * FROM cnpg_bootstrap_apply(\$m\$" . cluster_doc('par-int', "  postgresql:\n    parameters:\n      primary_conninfo: 16180339887\n") . "\$m\$, dry_run => true)",
 	1, '16180339887');
 
-# a refused parameter with a password in it: validate.c's check (another
-# change of issue 11); TODO until both are merged
-{
-	local $TODO = 'validate.c still quotes refused parameter values' if $ENV{CB010_TODO_VALIDATE} // 1;
-	no_leak('refused primary_conninfo',
-		"SELECT * FROM cnpg_bootstrap_apply(\$m\$" . cluster_doc('par-refused', "  postgresql:\n    parameters:\n      primary_conninfo: \"host=x password=Refused-Secret-9999\"\n") . "\$m\$, dry_run => true)",
-		1, 'Refused-Secret-9999');
-}
+# a refused parameter with a password in it: validate.c's check
+no_leak('refused primary_conninfo',
+	"SELECT * FROM cnpg_bootstrap_apply(\$m\$" . cluster_doc('par-refused', "  postgresql:\n    parameters:\n      primary_conninfo: \"host=x password=Refused-Secret-9999\"\n") . "\$m\$, dry_run => true)",
+	1, 'Refused-Secret-9999');
 
 # ---------- 2. apply called from PL/pgSQL: no CONTEXT quoting the manifest --
 
