@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -431,7 +433,7 @@ cb_catalog_update_cluster_generation(const char *name, int generation, int insta
 void
 cb_catalog_delete_cluster(const char *name)
 {
-	char		root[MAXPGPATH];
+	char		root[PATH_MAX];
 	const char *args[2];
 
 	args[0] = name;

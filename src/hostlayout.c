@@ -45,7 +45,7 @@ cb_layout_init(CbCluster *c)
 {
 	const char *name = c->name;
 	struct passwd *pw = getpwuid(geteuid());
-	char		root[MAXPGPATH];
+	char		root[PATH_MAX];
 
 	/* validate.c made it a DNS label; this is the last line of defence */
 	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)

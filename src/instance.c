@@ -59,8 +59,8 @@ process_is_zombie(int pid)
 static bool
 is_our_postmaster(int pid, const char *pgdata)
 {
-	char		want[MAXPGPATH];
-	char		link[MAXPGPATH];
+	char		want[PATH_MAX];
+	char		link[PATH_MAX];
 	char	   *proc = psprintf("/proc/%d", pid);
 	struct stat st;
 	ssize_t		n;
@@ -113,10 +113,11 @@ signal_postmaster(int pid, const char *pgdata, int sig)
 	int			pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
 	bool		ok;
 
-	if (pidfd < 0 && errno != ENOSYS)
-		return errno == ESRCH;	/* gone already */
+	if (pidfd < 0 && errno == ESRCH)
+		return true;			/* gone already */
+	/* no pidfds here (old kernel, seccomp): checked, then kill() */
 	if (!is_our_postmaster(pid, pgdata))
-		ok = false;
+		ok = true;				/* exited meanwhile: nothing of ours to signal */
 	else if (pidfd >= 0)
 		ok = syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0 || errno == ESRCH;
 	else

@@ -85,7 +85,7 @@ inside_a_pgdata(const char *path)
 char *
 cb_data_root_problem(char *resolved, bool create)
 {
-	char		data[MAXPGPATH];
+	char		data[PATH_MAX];
 	char	   *pgdata;
 
 	if (cb_data_root == NULL || cb_data_root[0] == '\0')
@@ -226,7 +226,7 @@ void
 cb_owned_dir_create(const char *dir, const char *cluster)
 {
 	struct stat st;
-	char		parent[MAXPGPATH];
+	char		parent[PATH_MAX];
 	char	   *tmp;
 	char	   *problem;
 	char	   *content;
@@ -274,8 +274,8 @@ cb_owned_dir_create(const char *dir, const char *cluster)
 char *
 cb_owned_dir_refusal(const char *dir, const char *cluster)
 {
-	char		root[MAXPGPATH];
-	char		resolved[MAXPGPATH];
+	char		root[PATH_MAX];
+	char		resolved[PATH_MAX];
 	char	   *problem;
 	char	   *expected;
 

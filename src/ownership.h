@@ -16,7 +16,7 @@
 /*
  * NULL if cnpg_bootstrap.data_root is usable (set, resolvable, neither is,
  * contains nor is inside the control's data directory, not inside any
- * PostgreSQL data directory); else why not.  resolved (MAXPGPATH) gets its
+ * PostgreSQL data directory); else why not.  resolved (PATH_MAX) gets its
  * realpath.  create: make it first if it is missing.
  */
 extern char *cb_data_root_problem(char *resolved, bool create);

@@ -96,7 +96,7 @@ ROLLBACK TO SAVEPOINT s;
 COMMIT;});
 is(wait_cluster('keep'), 'Cluster in healthy state', 'keep healthy');
 my $log = substr(slurp_file($node->logfile), $from);
-unlike($log, qr/terminating background worker "cnpg_bootstrap worker keep"/,
+unlike($log, qr/terminating background worker "cnpg_bootstrap worker" due to administrator command/,
 	'the rolled-back delete did not stop the worker of keep');
 unlike($log, qr/"post-init" of cluster "keep" was interrupted/, 'post-init of keep ran once');
 is(q1("SELECT count(*) FROM cnpg_bootstrap.teardown"), '0', 'no teardown recorded');
@@ -115,6 +115,9 @@ my $sleep = fork();
 die "fork: $!" unless defined $sleep;
 if ($sleep == 0)
 {
+	# a background shell ignores SIGINT, and exec keeps that: undo it
+	$SIG{INT} = 'DEFAULT';
+	$SIG{QUIT} = 'DEFAULT';
 	chdir $fp_pgdata or POSIX::_exit(1);
 	exec('sleep', '600') or POSIX::_exit(1);
 }
@@ -195,7 +198,8 @@ like(status($cname, 'phase_reason'), qr/contains the control instance's data dir
 	'with the reason');
 ok(!-e "$control/$cname-1", 'nothing made inside the control data directory');
 q1("SELECT cnpg_bootstrap_delete('Cluster', '$cname')");
-is(wait_teardown($cname, $from), 'refused', 'its teardown is refused');
+# no directory is recorded against an unusable data_root: nothing to remove
+is(wait_teardown($cname, $from), 'done', 'its teardown ends without removing anything');
 ok(-f "$control/PG_VERSION" && -f "$control/global/pg_control", 'the control data directory is intact');
 is(q1('SELECT 1'), '1', 'the control instance still answers');
 
