@@ -79,12 +79,15 @@ sub stop_target
 
 # ---------- 1. a delete inside a savepoint rolled back stops nothing ----------
 # keep is still bootstrapping (post-init sleeps) when the delete is rolled back
-apply(cluster_yaml('keep', <<'YAML') . "---\n" . cluster_yaml('fakepid') . "---\n" . cluster_yaml('nomark'));
+my $sleepy = <<'YAML';
   bootstrap:
     initdb:
       postInitSQL:
         - SELECT pg_sleep(8)
 YAML
+(my $sleepier = $sleepy) =~ s/8/120/;
+apply(cluster_yaml('keep', $sleepy) . "---\n" . cluster_yaml('fakepid') . "---\n"
+	  . cluster_yaml('nomark') . "---\n" . cluster_yaml('relsp', $sleepier));
 $node->poll_query_until('postgres',
 	"SELECT EXISTS (SELECT 1 FROM cnpg_bootstrap.steps WHERE cluster = 'keep' AND step = 'post-init' AND outcome = 'running')"
 ) or die 'keep never reached post-init';
@@ -102,8 +105,24 @@ unlike($log, qr/"post-init" of cluster "keep" was interrupted/, 'post-init of ke
 is(q1("SELECT count(*) FROM cnpg_bootstrap.teardown"), '0', 'no teardown recorded');
 ok(-f "$root/keep/keep-1/pgdata/postmaster.pid", 'keep still runs');
 
-# a committed delete in a released savepoint still stops the worker
-# (t/001 covers the plain committed delete)
+# a delete in savepoints released, then committed, still stops the worker
+# at once (t/001 covers the plain committed delete)
+$node->poll_query_until('postgres',
+	"SELECT EXISTS (SELECT 1 FROM cnpg_bootstrap.steps WHERE cluster = 'relsp' AND step = 'post-init' AND outcome = 'running')"
+) or die 'relsp never reached post-init';
+$from = log_size();
+q1(q{BEGIN;
+SAVEPOINT a;
+SAVEPOINT b;
+SELECT cnpg_bootstrap_delete('Cluster', 'relsp');
+RELEASE SAVEPOINT b;
+RELEASE SAVEPOINT a;
+COMMIT;});
+is(wait_teardown('relsp', $from), 'done', 'relsp deleted');
+like(substr(slurp_file($node->logfile), $from),
+	qr/terminating background worker "cnpg_bootstrap worker" due to administrator command/,
+	'the released delete stopped the worker of relsp');
+ok(!-d "$root/relsp", 'relsp removed while its post-init still slept');
 
 # ---------- 2. a postmaster.pid naming an unrelated live process ----------
 is(wait_cluster('fakepid'), 'Cluster in healthy state', 'fakepid healthy');
