@@ -612,9 +612,10 @@ stop_instances(CbCluster *c, const char *directory)
 /*
  * Stop the servers of a deleted cluster and remove its directory, only if
  * ownership.c proves it is ours under the data_root in force; else keep
- * the teardown row, with the reason, and touch nothing.
+ * the teardown row, with the reason, and touch nothing.  Returns NULL when
+ * done, else why not.
  */
-static void
+static char *
 teardown(const char *name, const char *directory)
 {
 	MemoryContext cxt = CurrentMemoryContext;
@@ -632,7 +633,7 @@ teardown(const char *name, const char *directory)
 				(errmsg("cnpg_bootstrap: cluster \"%s\" deleted; it had no directory to remove", name),
 				 directory ? 0 :
 				 errdetail("It was deleted while cnpg_bootstrap.data_root was empty and no directory of it was known: nothing was stopped or removed.")));
-		return;
+		return NULL;
 	}
 
 	refusal = cb_owned_dir_refusal(directory, name);
@@ -662,7 +663,7 @@ teardown(const char *name, const char *directory)
 				 errdetail("%s.", refusal),
 				 errhint("The worker tries again in a minute.  If the directory is yours to remove, stop its servers and remove it by hand, then delete the cluster's row from cnpg_bootstrap.teardown.")));
 		cb_status_teardown_refused(name, refusal);
-		return;
+		return refusal;
 	}
 	if (!cb_owned_dir_remove(directory))
 	{
@@ -670,11 +671,13 @@ teardown(const char *name, const char *directory)
 				(errcode_for_file_access(),
 				 errmsg("could not remove \"%s\" of deleted cluster \"%s\": %m",
 						directory, name)));
-		cb_status_teardown_refused(name, "its directory could not be removed completely");
-		return;
+		refusal = "its directory could not be removed completely";
+		cb_status_teardown_refused(name, refusal);
+		return refusal;
 	}
 	cb_status_teardown_done(name);
 	ereport(LOG, (errmsg("cnpg_bootstrap: cluster \"%s\" deleted", name)));
+	return NULL;
 }
 
 void
@@ -684,11 +687,20 @@ cb_reconcile_cluster(const char *name)
 											  ALLOCSET_DEFAULT_SIZES);
 	CbCluster	c;
 	char	   *directory;
+	char	   *refusal;
 	const Step *failed_at = &initdb_plan[0];
 
 	MemoryContextSwitchTo(cxt);
-	if (cb_status_teardown_pending(name, &directory))
-		teardown(name, directory);
+	if (cb_status_teardown_pending(name, &directory) &&
+		(refusal = teardown(name, directory)) != NULL)
+	{
+		/* a Cluster applied again under that name must not move in there */
+		cb_status_phase(name, CB_PHASE_FAILED,
+						psprintf("prepare: the deleted Cluster \"%s\" is not torn down yet: %s\n"
+								 "Delete this Cluster, see cnpg_bootstrap.teardown, and apply it again once that row is gone.",
+								 name, refusal));
+		return;
+	}
 
 	memset(&c, 0, sizeof(c));
 	c.name = name;

@@ -169,6 +169,11 @@ $node->psql('postgres', "SELECT refused FROM cnpg_bootstrap.teardown WHERE clust
 	stdout => \my $why);
 like($why // '',
 	qr/ownership marker/, 'the teardown row says why');
+# a Cluster applied again under that name does not move in there
+apply(cluster_yaml('nomark'));
+is(wait_cluster('nomark'), 'Bootstrap failed', 'nomark again: refused');
+like(status('nomark', 'phase_reason'), qr/is not torn down yet/, 'with the reason');
+ok(alive($nm_pid) && -f "$nm_pgdata/PG_VERSION", 'the old server and its data are untouched');
 stop_target($nm_pgdata);
 
 # a directory we did not create is never adopted, filled or removed
