@@ -92,13 +92,30 @@ cb_data_root_problem(char *resolved, bool create)
 		return pstrdup("cnpg_bootstrap.data_root is not set");
 	if (!is_absolute_path(cb_data_root))
 		return psprintf("cnpg_bootstrap.data_root \"%s\" is not an absolute path", cb_data_root);
-	if (create && pg_mkdir_p(pstrdup(cb_data_root), S_IRWXU) != 0 && errno != EEXIST)
-		return psprintf("could not create cnpg_bootstrap.data_root \"%s\": %m", cb_data_root);
-	if (realpath(cb_data_root, resolved) == NULL)
-		return psprintf("could not resolve cnpg_bootstrap.data_root \"%s\": %m", cb_data_root);
 	if (realpath(DataDir, data) == NULL)
 		return psprintf("could not resolve the control instance's data directory \"%s\": %m",
 						DataDir);
+	if (create && realpath(cb_data_root, resolved) == NULL)
+	{
+		/* made only where its nearest existing ancestor passes the checks */
+		char		anc[PATH_MAX];
+
+		strlcpy(anc, cb_data_root, sizeof(anc));
+		while (realpath(anc, resolved) == NULL && strcmp(anc, "/") != 0)
+		{
+			get_parent_directory(anc);
+			if (anc[0] == '\0')
+				strcpy(anc, "/");
+		}
+		if (cb_path_within(resolved, data) || inside_a_pgdata(resolved) != NULL)
+			return psprintf("cnpg_bootstrap.data_root \"%s\" would be inside \"%s\", a PostgreSQL data directory",
+							cb_data_root, cb_path_within(resolved, data) ? data :
+							inside_a_pgdata(resolved));
+		if (pg_mkdir_p(pstrdup(cb_data_root), S_IRWXU) != 0 && errno != EEXIST)
+			return psprintf("could not create cnpg_bootstrap.data_root \"%s\": %m", cb_data_root);
+	}
+	if (realpath(cb_data_root, resolved) == NULL)
+		return psprintf("could not resolve cnpg_bootstrap.data_root \"%s\": %m", cb_data_root);
 	if (cb_path_within(resolved, data))
 		return psprintf("cnpg_bootstrap.data_root \"%s\" is inside the control instance's data directory \"%s\"",
 						cb_data_root, data);

@@ -227,6 +227,14 @@ is(wait_teardown($cname, $from), 'done', 'its teardown ends without removing any
 ok(-f "$control/PG_VERSION" && -f "$control/global/pg_control", 'the control data directory is intact');
 is(q1('SELECT 1'), '1', 'the control instance still answers');
 
+# a data_root to be made inside the control's data directory is not made
+set_data_root("$control/sub");
+apply(cluster_yaml('inside'));
+is(wait_cluster('inside', '2 minutes'), 'Bootstrap failed', 'a data_root inside the control refused');
+like(status('inside', 'phase_reason'), qr/would be inside .*a PostgreSQL data directory/, 'with the reason');
+ok(!-e "$control/sub", 'nothing made inside the control data directory');
+q1("SELECT cnpg_bootstrap_delete('Cluster', 'inside')");
+
 # ---------- clean up ----------
 set_data_root(undef);
 q1("SELECT cnpg_bootstrap_delete('Cluster', 'keep')");
