@@ -275,7 +275,12 @@ cb_owned_dir_create(const char *dir, const char *cluster)
 	content = marker_content(dir, cluster);
 	cb_write_file(psprintf("%s/%s", tmp, CB_OWNERSHIP_MARKER), content, strlen(content), 0600);
 	fsync_fname(tmp, true);
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE) != 0)
+	/*
+	 * A filesystem without RENAME_NOREPLACE gets rename(), which can replace
+	 * at most an empty directory made since the lstat() above.
+	 */
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE) != 0 &&
+		(errno != EINVAL || rename(tmp, dir) != 0))
 	{
 		int			save = errno;
 
