@@ -78,12 +78,18 @@ CREATE TABLE cnpg_bootstrap.steps (
 );
 
 -- Deleted Clusters whose servers and directory the worker still has to
--- remove; their ports stay taken until it has.
+-- remove; their ports stay taken until it has.  directory is the resolved
+-- cluster directory the worker made, NULL if none is known (nothing is then
+-- stopped or removed).  refused: why the worker would not stop or remove it
+-- (not under the data_root in force, no ownership marker, ...); it tries
+-- again a minute after refused_at.  Delete the row to give up.
 CREATE TABLE cnpg_bootstrap.teardown (
 	cluster text PRIMARY KEY,
-	directory text NOT NULL,
+	directory text,
 	ports integer[] NOT NULL DEFAULT '{}',
-	requested_at timestamptz NOT NULL DEFAULT now()
+	requested_at timestamptz NOT NULL DEFAULT now(),
+	refused text,
+	refused_at timestamptz
 );
 
 -- Dumped with the extension, so that a control instance restored from a

@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -21,6 +23,7 @@
 
 #include "cnpg_bootstrap.h"
 #include "catalog.h"
+#include "ownership.h"
 
 /* where readers copy their results (see catalog.h) */
 static MemoryContext result_cxt = NULL;
@@ -455,16 +458,29 @@ cb_catalog_update_cluster_generation(const char *name, int generation, int insta
 /*
  * Forget a Cluster: its rows, its generated Secrets, and hand its directory
  * and ports to the worker through a teardown row.
+ *
+ * The directory recorded is the one the worker made (its instances' data
+ * directories are <directory>/<instance>/pgdata), else <data_root>/<name>
+ * resolved while a usable data_root is set, else none: never a path made
+ * from an empty data_root.  The worker checks it again, against the
+ * data_root in force and our marker, before it stops or removes anything.
  */
 void
 cb_catalog_delete_cluster(const char *name)
 {
-	const char *args[] = {name, cb_data_root};
+	char		root[PATH_MAX];
+	const char *args[2];
 
+	args[0] = name;
+	args[1] = cb_data_root_problem(root, false) == NULL ? psprintf("%s/%s", root, name) : NULL;
 	spi_run("INSERT INTO cnpg_bootstrap.teardown (cluster, directory, ports)"
-			" SELECT $1, $2 || '/' || $1, coalesce((SELECT array_agg(port) FROM cnpg_bootstrap.instances"
+			" SELECT $1, coalesce((SELECT regexp_replace(data_directory, '/[^/]+/[^/]+$', '')"
+			"   FROM cnpg_bootstrap.instances WHERE cluster = $1"
+			"    AND data_directory ~ '^/.+/[^/]+/pgdata$' ORDER BY serial LIMIT 1), $2),"
+			"  coalesce((SELECT array_agg(port) FROM cnpg_bootstrap.instances"
 			"   WHERE cluster = $1 AND port IS NOT NULL), '{}')"
-			" ON CONFLICT (cluster) DO UPDATE SET ports = teardown.ports || EXCLUDED.ports",
+			" ON CONFLICT (cluster) DO UPDATE SET ports = teardown.ports || EXCLUDED.ports,"
+			"  refused = NULL, refused_at = NULL",
 			2, args, false);
 	spi_run("DELETE FROM cnpg_bootstrap.secret_data WHERE secret IN"
 			" (SELECT o.name FROM cnpg_bootstrap.objects o"
@@ -485,7 +501,9 @@ cb_catalog_clusters_needing_work(void)
 			0, NULL, true);
 	if (SPI_processed > 0 && cb_data_root != NULL && cb_data_root[0] != '\0')
 	{
+		/* a refused teardown is tried again once a minute, not at every tick */
 		spi_run("SELECT cluster FROM cnpg_bootstrap.teardown"
+				"  WHERE refused_at IS NULL OR refused_at < now() - interval '1 minute'"
 				" UNION SELECT name FROM cnpg_bootstrap.clusters"
 				"  WHERE phase NOT IN ('Cluster in healthy state', 'Bootstrap failed')"
 				" ORDER BY 1", 0, NULL, true);

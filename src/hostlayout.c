@@ -23,6 +23,7 @@
 
 #include "cnpg_bootstrap.h"
 #include "hostlayout.h"
+#include "ownership.h"
 #include "process.h"
 
 /* <dir>/.s.PGSQL.<port> must fit in sockaddr_un.sun_path (108 with NUL) */
@@ -39,43 +40,20 @@ first_listen_address(void)
 	return first;
 }
 
-static void
-check_data_root(void)
-{
-	char		root[PATH_MAX];
-	char		data[PATH_MAX];
-
-	if (cb_data_root == NULL || cb_data_root[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cnpg_bootstrap.data_root is not set"),
-				 errhint("Set cnpg_bootstrap.data_root to a directory owned by the server's OS user and reload.")));
-	cb_mkdir_p(cb_data_root);
-	if (realpath(cb_data_root, root) == NULL || realpath(DataDir, data) == NULL)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not resolve cnpg_bootstrap.data_root \"%s\": %m", cb_data_root)));
-	if (strncmp(root, data, strlen(data)) == 0 &&
-		(root[strlen(data)] == '/' || root[strlen(data)] == '\0'))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cnpg_bootstrap.data_root \"%s\" is inside the control instance's data directory",
-						cb_data_root),
-				 errhint("Choose a directory outside \"%s\".", DataDir)));
-}
-
 void
 cb_layout_init(CbCluster *c)
 {
 	const char *name = c->name;
 	struct passwd *pw = getpwuid(geteuid());
+	char		root[PATH_MAX];
 
 	/* validate.c made it a DNS label; this is the last line of defence */
 	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		elog(ERROR, "cluster name \"%s\" cannot be used as a path component", name);
-	check_data_root();
+	/* every path below comes from the resolved root (see ownership.c) */
+	cb_check_data_root(root);
 
-	c->dir = psprintf("%s/%s", cb_data_root, name);
+	c->dir = psprintf("%s/%s", root, name);
 	c->run_dir = psprintf("%s/run", c->dir);
 	c->certs_dir = psprintf("%s/certs", c->dir);
 	c->os_user = pstrdup(pw ? pw->pw_name : "postgres");
@@ -106,7 +84,8 @@ cb_layout_init(CbCluster *c)
 void
 cb_layout_create(CbCluster *c)
 {
-	cb_mkdir_p(c->dir);
+	/* ours with our marker, or made now; never a directory we did not create */
+	cb_owned_dir_create(c->dir, c->name);
 	cb_mkdir_p(c->run_dir);
 	cb_mkdir_p(c->certs_dir);
 	for (int i = 0; i < c->ninstances; i++)

@@ -13,7 +13,8 @@
 
 /* fill dirs and instances of c from the GUCs; ereport(ERROR) if unsafe */
 extern void cb_layout_init(CbCluster *c);
-/* create <cluster>/, run/, certs/ and each instance's dir and log/ (0700) */
+/* create <cluster>/ (with our ownership marker, or check it), run/, certs/ and
+ * each instance's dir and log/ (0700) */
 extern void cb_layout_create(CbCluster *c);
 /* resolve cnpg_bootstrap.bindir for the spec and learn the binaries' major */
 extern void cb_resolve_bindir(CbCluster *c);

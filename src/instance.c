@@ -4,17 +4,26 @@
  *	  Start and stop target instances with pg_ctl, and tell whether one
  *	  runs.  pg_ctl daemonises the postmaster in its own session, so
  *	  targets keep running when the control instance stops; the worker
- *	  adopts them again through postmaster.pid.
+ *	  adopts them again through postmaster.pid, whose pid it believes only
+ *	  once /proc shows a postgres of ours working in that data directory.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "storage/fd.h"
+#include "storage/latch.h"
+
+/* how long a stop may take, as pg_ctl stop -t 120 did */
+#define CB_STOP_TIMEOUT_MS 120000
 
 #include "hostlayout.h"
 #include "instance.h"
@@ -41,6 +50,43 @@ process_is_zombie(int pid)
 	return paren[1] == ' ' && paren[2] == 'Z';
 }
 
+/*
+ * Is pid a live postmaster of pgdata, run by us?  A postmaster.pid can be
+ * stale and its pid reused by anything: only a process of our OS user whose
+ * binary is postgres and whose working directory is pgdata qualifies (the
+ * postmaster chdirs to its data directory at start).
+ */
+static bool
+is_our_postmaster(int pid, const char *pgdata)
+{
+	char		want[PATH_MAX];
+	char		link[PATH_MAX];
+	char	   *proc = psprintf("/proc/%d", pid);
+	struct stat st;
+	ssize_t		n;
+	const char *base;
+
+	if (stat(proc, &st) != 0 || st.st_uid != geteuid() || process_is_zombie(pid))
+		return false;
+	if (realpath(pgdata, want) == NULL)
+		return false;
+	n = readlink(psprintf("%s/cwd", proc), link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	if (strcmp(link, want) != 0)
+		return false;
+	n = readlink(psprintf("%s/exe", proc), link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	/* the binaries may have been replaced by an upgrade since it started */
+	if (n > 10 && strcmp(link + n - 10, " (deleted)") == 0)
+		link[n - 10] = '\0';
+	base = strrchr(link, '/');
+	return base != NULL && strcmp(base + 1, "postgres") == 0;
+}
+
 int
 cb_instance_pid(const char *pgdata)
 {
@@ -53,29 +99,32 @@ cb_instance_pid(const char *pgdata)
 	pid = atoi(content);
 	if (pid <= 0)
 		return 0;
-	if (kill(pid, 0) != 0 && errno != EPERM)
-		return 0;
-	return process_is_zombie(pid) ? 0 : pid;
+	return is_our_postmaster(pid, pgdata) ? pid : 0;
 }
 
-static void
-run_pg_ctl(CbCluster *c, const char *const *argv, const char *what,
-		   const char *log_file)
+/*
+ * Signal the postmaster of pgdata, checked as above.  Through a pidfd when
+ * the kernel has them: checked after the pidfd is opened, the signal cannot
+ * reach another process that took the pid meanwhile.
+ */
+static bool
+signal_postmaster(int pid, const char *pgdata, int sig)
 {
-	CbChildOptions opts;
-	CbChildResult res;
+	int			pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+	bool		ok;
 
-	memset(&opts, 0, sizeof(opts));
-	opts.argv = argv;
-	opts.cwd = c->dir;
-	opts.log_prefix = what;
-	opts.log_file = log_file;
-	opts.new_session = true;
-	if (!cb_run_child(&opts, &res))
-		ereport(ERROR,
-				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-				 errmsg("%s failed (exit code %d)", what, res.exit_code),
-				 errdetail("%s", res.tail ? res.tail : "")));
+	if (pidfd < 0 && errno == ESRCH)
+		return true;			/* gone already */
+	/* no pidfds here (old kernel, seccomp): checked, then kill() */
+	if (!is_our_postmaster(pid, pgdata))
+		ok = true;				/* exited meanwhile: nothing of ours to signal */
+	else if (pidfd >= 0)
+		ok = syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0 || errno == ESRCH;
+	else
+		ok = kill(pid, sig) == 0 || errno == ESRCH;
+	if (pidfd >= 0)
+		close(pidfd);
+	return ok;
 }
 
 void
@@ -124,33 +173,37 @@ cb_instances_start(CbCluster *c, CbInstance **insts, int n)
 					 errdetail("%s", results[i].tail ? results[i].tail : "")));
 }
 
+/*
+ * Stop the postmaster of pgdata ("fast": SIGINT, "immediate": SIGQUIT),
+ * signalled by us only after checking it is one (not pg_ctl, which signals
+ * whatever pid postmaster.pid names), and wait until it is gone, on the
+ * latch so that SIGTERM still stops the worker at once.
+ */
 void
 cb_instance_stop(CbCluster *c, const char *pgdata, const char *mode)
 {
-	const char *pg_ctl = c->bindir ? cb_tool(c, "pg_ctl") : NULL;
+	int			sig = strcmp(mode, "immediate") == 0 ? SIGQUIT : SIGINT;
 	int			pid = cb_instance_pid(pgdata);
 
 	if (pid == 0)
 		return;
-	if (pg_ctl == NULL)
+	if (!signal_postmaster(pid, pgdata, sig))
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not signal the postmaster (PID %d) of \"%s\": %m", pid, pgdata)));
+	for (int i = 0; i < CB_STOP_TIMEOUT_MS / 50; i++)
 	{
-		/* no bindir known (teardown): signal the postmaster directly */
-		int			sig = strcmp(mode, "immediate") == 0 ? SIGQUIT : SIGINT;
-
-		kill(pid, sig);
-		for (int i = 0; i < 600 && cb_instance_pid(pgdata) > 0; i++)
-		{
-			pg_usleep(50000);
-			CHECK_FOR_INTERRUPTS();
-		}
-		return;
+		if (cb_instance_pid(pgdata) == 0)
+			return;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 50,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
 	}
-	{
-		const char *argv[] = {pg_ctl, "stop", "-w", "-s", "-t", "120", "-m", mode,
-		"-D", pgdata, NULL};
-
-		run_pg_ctl(c, argv, psprintf("pg_ctl stop %s", pgdata), NULL);
-	}
+	ereport(ERROR,
+			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+			 errmsg("the server of \"%s\" did not stop within %d s (%s shutdown)",
+					pgdata, CB_STOP_TIMEOUT_MS / 1000, mode)));
 }
 
 char *

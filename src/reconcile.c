@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include <sys/stat.h>
+
 #include "access/xact.h"
 #include "libpq-fe.h"
 #include "miscadmin.h"
@@ -27,6 +29,7 @@
 #include "import.h"
 #include "initdb.h"
 #include "instance.h"
+#include "ownership.h"
 #include "pgconn.h"
 #include "postinit.h"
 #include "process.h"
@@ -581,35 +584,100 @@ run_plan(CbCluster *c, const Step *plan, int nsteps)
 	}
 }
 
-/* stop the servers of a deleted cluster and remove its directory */
+/* stop the postmaster of every <directory>/<instance>/pgdata */
 static void
-teardown(const char *name, const char *directory)
+stop_instances(CbCluster *c, const char *directory)
 {
-	CbCluster	c;
 	DIR		   *dir;
 	struct dirent *de;
+	List	   *pgdatas = NIL;
+	ListCell   *lc;
+
+	if ((dir = AllocateDir(directory)) == NULL)
+		return;
+	while ((de = ReadDir(dir, directory)) != NULL)
+	{
+		struct stat st;
+		char	   *inst = psprintf("%s/%s", directory, de->d_name);
+
+		/* real directories only: never follow a link out of our tree */
+		if (de->d_name[0] != '.' && lstat(inst, &st) == 0 && S_ISDIR(st.st_mode))
+			pgdatas = lappend(pgdatas, psprintf("%s/pgdata", inst));
+	}
+	FreeDir(dir);
+	foreach(lc, pgdatas)
+		cb_instance_stop(c, lfirst(lc), "fast");
+}
+
+/*
+ * Stop the servers of a deleted cluster and remove its directory, only if
+ * ownership.c proves it is ours under the data_root in force; else keep
+ * the teardown row, with the reason, and touch nothing.  Returns NULL when
+ * done, else why not.
+ */
+static char *
+teardown(const char *name, const char *directory)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CbCluster	c;
+	struct stat st;
+	char	   *refusal;
 
 	memset(&c, 0, sizeof(c));
 	c.name = name;
-	if (directory[0] == '/' && strstr(directory, "/..") == NULL &&
-		(dir = AllocateDir(directory)) != NULL)
+	if (directory == NULL || (lstat(directory, &st) != 0 && errno == ENOENT))
 	{
-		while ((de = ReadDir(dir, directory)) != NULL)
-		{
-			char	   *pgdata = psprintf("%s/%s/pgdata", directory, de->d_name);
+		/* recorded without a directory (no data_root then), or none made */
+		cb_status_teardown_done(name);
+		ereport(LOG,
+				(errmsg("cnpg_bootstrap: cluster \"%s\" deleted; it had no directory to remove", name),
+				 directory ? 0 :
+				 errdetail("It was deleted while cnpg_bootstrap.data_root was empty and no directory of it was known: nothing was stopped or removed.")));
+		return NULL;
+	}
 
-			if (de->d_name[0] != '.')
-				cb_instance_stop(&c, pgdata, "fast");
+	refusal = cb_owned_dir_refusal(directory, name);
+	if (refusal == NULL)
+	{
+		PG_TRY();
+		{
+			stop_instances(&c, directory);
 		}
-		FreeDir(dir);
-		if (!cb_rmtree(directory))
-			ereport(WARNING,
-					(errcode_for_file_access(),
-					 errmsg("could not remove \"%s\" of deleted cluster \"%s\": %m",
-							directory, name)));
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			refusal = psprintf("its servers could not be stopped: %s", edata->message);
+		}
+		PG_END_TRY();
+	}
+	if (refusal != NULL)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cnpg_bootstrap: not removing \"%s\" of deleted cluster \"%s\"",
+						directory, name),
+				 errdetail("%s.", refusal),
+				 errhint("The worker tries again in a minute.  If the directory is yours to remove, stop its servers and remove it by hand, then delete the cluster's row from cnpg_bootstrap.teardown.")));
+		cb_status_teardown_refused(name, refusal);
+		return refusal;
+	}
+	if (!cb_owned_dir_remove(directory))
+	{
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not remove \"%s\" of deleted cluster \"%s\": %m",
+						directory, name)));
+		refusal = "its directory could not be removed completely";
+		cb_status_teardown_refused(name, refusal);
+		return refusal;
 	}
 	cb_status_teardown_done(name);
 	ereport(LOG, (errmsg("cnpg_bootstrap: cluster \"%s\" deleted", name)));
+	return NULL;
 }
 
 void
@@ -619,11 +687,20 @@ cb_reconcile_cluster(const char *name)
 											  ALLOCSET_DEFAULT_SIZES);
 	CbCluster	c;
 	char	   *directory;
+	char	   *refusal;
 	const Step *failed_at = &initdb_plan[0];
 
 	MemoryContextSwitchTo(cxt);
-	if (cb_status_teardown_pending(name, &directory))
-		teardown(name, directory);
+	if (cb_status_teardown_pending(name, &directory) &&
+		(refusal = teardown(name, directory)) != NULL)
+	{
+		/* a Cluster applied again under that name must not move in there */
+		cb_status_phase(name, CB_PHASE_FAILED,
+						psprintf("prepare: the deleted Cluster \"%s\" is not torn down yet: %s\n"
+								 "Delete this Cluster, see cnpg_bootstrap.teardown, and apply it again once that row is gone.",
+								 name, refusal));
+		return;
+	}
 
 	memset(&c, 0, sizeof(c));
 	c.name = name;

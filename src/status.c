@@ -241,14 +241,21 @@ cb_status_ready(const char *cluster, int ready, const char *primary,
 		   " WHERE name = $1", 5, args, NULL);
 }
 
+/* a teardown row for cluster; *directory NULL if none was recorded */
 bool
 cb_status_teardown_pending(const char *cluster, char **directory)
 {
 	const char *args[] = {cluster};
+	char	   *dir;
 
-	run_tx("SELECT directory FROM cnpg_bootstrap.teardown WHERE cluster = $1",
-		   1, args, directory);
-	return *directory != NULL;
+	if (run_tx("SELECT coalesce(directory, '') FROM cnpg_bootstrap.teardown WHERE cluster = $1",
+			   1, args, &dir) == 0)
+	{
+		*directory = NULL;
+		return false;
+	}
+	*directory = dir && dir[0] ? dir : NULL;
+	return true;
 }
 
 void
@@ -257,4 +264,13 @@ cb_status_teardown_done(const char *cluster)
 	const char *args[] = {cluster};
 
 	run_tx("DELETE FROM cnpg_bootstrap.teardown WHERE cluster = $1", 1, args, NULL);
+}
+
+void
+cb_status_teardown_refused(const char *cluster, const char *reason)
+{
+	const char *args[] = {cluster, reason};
+
+	run_tx("UPDATE cnpg_bootstrap.teardown SET refused = $2, refused_at = now()"
+		   " WHERE cluster = $1", 2, args, NULL);
 }

@@ -53,5 +53,7 @@ extern void cb_status_ready(const char *cluster, int ready, const char *primary,
 /* teardown requests */
 extern bool cb_status_teardown_pending(const char *cluster, char **directory);
 extern void cb_status_teardown_done(const char *cluster);
+/* keep the row and say why nothing was stopped or removed */
+extern void cb_status_teardown_refused(const char *cluster, const char *reason);
 
 #endif							/* CB_STATUS_H */

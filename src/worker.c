@@ -64,7 +64,14 @@ const char *cb_worker_cluster = NULL;
 /* state of the commit-time actions of this backend's transaction */
 static bool xact_callback_registered = false;
 static bool wake_at_commit = false;
-static List *stop_at_commit = NIL;	/* cluster names, in TopTransactionContext */
+static List *stop_at_commit = NIL;	/* StopRequests, in TopTransactionContext */
+
+/* a delete's stop, owned by the subtransaction that asked for it */
+typedef struct StopRequest
+{
+	char	   *cluster;
+	SubTransactionId subid;
+} StopRequest;
 
 /* launcher-local: the dynamic workers it started */
 typedef struct LaunchedWorker
@@ -137,7 +144,7 @@ cb_xact_callback(XactEvent event, void *arg)
 				SpinLockAcquire(&cb_shared->mutex);
 				foreach(lc, stop_at_commit)
 				{
-					const char *name = lfirst(lc);
+					const char *name = ((StopRequest *) lfirst(lc))->cluster;
 
 					for (int i = 0; i < CB_MAX_SLOTS; i++)
 						if (cb_shared->slots[i].pid != 0 &&
@@ -159,12 +166,36 @@ cb_xact_callback(XactEvent event, void *arg)
 	}
 }
 
+/*
+ * A subtransaction rolled back takes its deletes' stops with it (ROLLBACK TO
+ * SAVEPOINT, an exception block); one committed hands them to its parent.
+ */
+static void
+cb_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	foreach(lc, stop_at_commit)
+	{
+		StopRequest *req = lfirst(lc);
+
+		if (req->subid != mySubid)
+			continue;
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+			stop_at_commit = foreach_delete_current(stop_at_commit, lc);
+		else if (event == SUBXACT_EVENT_COMMIT_SUB)
+			req->subid = parentSubid;
+	}
+}
+
 static void
 ensure_xact_callback(void)
 {
 	if (!xact_callback_registered)
 	{
 		RegisterXactCallback(cb_xact_callback, NULL);
+		RegisterSubXactCallback(cb_subxact_callback, NULL);
 		xact_callback_registered = true;
 	}
 }
@@ -180,9 +211,13 @@ void
 cb_stop_cluster_worker_at_commit(const char *cluster)
 {
 	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	StopRequest *req;
 
 	ensure_xact_callback();
-	stop_at_commit = lappend(stop_at_commit, pstrdup(cluster));
+	req = palloc(sizeof(StopRequest));
+	req->cluster = pstrdup(cluster);
+	req->subid = GetCurrentSubTransactionId();
+	stop_at_commit = lappend(stop_at_commit, req);
 	wake_at_commit = true;
 	MemoryContextSwitchTo(old);
 }
