@@ -11,7 +11,9 @@ use Time::HiRes qw(time usleep);
 use lib 't';
 use CbTest;
 
-my ($node, $root) = start_control('57100-57199', "cnpg_bootstrap.max_workers = 4\n");
+# restart_after_crash: PostgreSQL::Test::Cluster turns it off; a SIGKILLed
+# worker must make the control instance reinitialise, as in production
+my ($node, $root) = start_control('57100-57199', "cnpg_bootstrap.max_workers = 4\nrestart_after_crash = on\n");
 
 # A bindir whose initdb is slow once: the first initdb (after the marker
 # directory is removed) sleeps as long as $root/slow.secs says, later ones
