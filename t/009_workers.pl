@@ -100,7 +100,7 @@ ok(slow_initdb_running(), 'the slow initdb of orph runs');
 my ($w1) = worker_pids();
 ok($w1, 'the worker of orph runs');
 kill 'KILL', $w1;
-$node->poll_query_until('postgres', 'SELECT 1') or die 'control instance did not come back';
+$node->poll_query_until('postgres', 'SELECT true') or die 'control instance did not come back';
 is(wait_cluster('orph'), 'Cluster in healthy state', 'orph becomes healthy after its worker was killed');
 my @left = procs_with("$slow/initdb");
 is(scalar(@left), 0, 'no initdb of the killed worker is left running')
@@ -155,4 +155,10 @@ $node->poll_query_until('postgres', "SELECT NOT EXISTS (SELECT 1 FROM cnpg_boots
 pass('a deleted failing cluster is torn down');
 
 kill 'KILL', map { -$_ } procs_with("$slow/initdb");
+# the targets outlive the control instance: stop them
+for my $c (qw(orph dup))
+{
+	system("$real/pg_ctl", '-D', "$root/$c/$c-1/pgdata", '-m', 'immediate', 'stop')
+	  if -f "$root/$c/$c-1/pgdata/postmaster.pid";
+}
 done_testing();
