@@ -22,6 +22,11 @@
  * death pipe, relation files) and the environment (PGDATA of the control
  * instance, PGHOST, LC_* ...).
  *
+ * A child of a cluster worker is recorded by childreg.c before it may run
+ * (it blocks on a "go" pipe until the parent has fsynced the record): a
+ * worker killed by SIGKILL runs none of the above, and its successor must
+ * know what to stop.
+ *
  * Also here: cb_rmtree, which removes a directory tree without spawning rm.
  *
  *-------------------------------------------------------------------------
