@@ -97,6 +97,15 @@ sub worker_pids
 }
 apply(cluster_yaml('orph'));
 ok(slow_initdb_running(), 'the slow initdb of orph runs');
+{
+	# recorded before it ran: pid, start time, own session; 0600 in a 0700 directory
+	my $rec = $node->data_dir . '/cnpg_bootstrap_children/orph';
+	my ($ipid) = procs_with("$slow/initdb");
+	my $start = (split / /, (split /\) /, slurp_file("/proc/$ipid/stat"), 2)[1])[19];
+	like(slurp_file($rec), qr/^child $ipid $start 1$/m, 'the running initdb is recorded with its start time');
+	is(sprintf('%o', (stat $rec)[2] & 07777), '600', 'the record is 0600');
+	is(sprintf('%o', (stat $node->data_dir . '/cnpg_bootstrap_children')[2] & 07777), '700', 'its directory is 0700');
+}
 my ($w1) = worker_pids();
 ok($w1, 'the worker of orph runs');
 kill 'KILL', $w1;
