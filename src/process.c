@@ -22,6 +22,11 @@
  * death pipe, relation files) and the environment (PGDATA of the control
  * instance, PGHOST, LC_* ...).
  *
+ * A child of a cluster worker is recorded by childreg.c before it may run
+ * (it blocks on a "go" pipe until the parent has fsynced the record): a
+ * worker killed by SIGKILL runs none of the above, and its successor must
+ * know what to stop.
+ *
  * Also here: cb_rmtree, which removes a directory tree without spawning rm.
  *
  *-------------------------------------------------------------------------
@@ -44,6 +49,7 @@
 #include "utils/wait_event.h"
 
 #include "cnpg_bootstrap.h"
+#include "childreg.h"
 #include "process.h"
 
 /* how long we poll waitpid() at most between two latch wake-ups */
@@ -109,6 +115,8 @@ typedef struct CbRun
 	TimestampTz start_time;
 	int			pipe_fd;		/* read end of the output pipe; -1 once at
 								 * EOF or the child is done */
+	int			go_fd;			/* write end of the go pipe until the child
+								 * is recorded and let run, else -1 */
 	int			status;
 	bool		exited;
 	bool		timed_out;
@@ -140,8 +148,9 @@ static volatile int running_nruns = 0;
 static bool exit_callback_registered = false;
 
 static void cb_child_exec(char *const *argv, char *const *envp,
-						  const char *cwd, int out_fd, bool new_session,
-						  long maxfd, const char *exec_fail_msg)
+						  const char *cwd, int out_fd, int go_read,
+						  int go_write, bool new_session, long maxfd,
+						  const char *exec_fail_msg)
 			pg_attribute_noreturn();
 static void cb_stop_runs(CbRun *runs, int n);
 static void cb_child_exit_callback(int code, Datum arg);
@@ -196,14 +205,15 @@ cb_child_write_errno(int fd, int err)
  */
 static void
 cb_child_exec(char *const *argv, char *const *envp, const char *cwd,
-			  int out_fd, bool new_session, long maxfd,
-			  const char *exec_fail_msg)
+			  int out_fd, int go_read, int go_write, bool new_session,
+			  long maxfd, const char *exec_fail_msg)
 {
 	struct sigaction sa;
 	sigset_t	empty;
 	int			devnull;
 	int			sig;
 	int			err;
+	char		go;
 
 	/*
 	 * Leave the postmaster's process group, or a fast shutdown of the
@@ -212,6 +222,25 @@ cb_child_exec(char *const *argv, char *const *envp, const char *cwd,
 	 */
 	if (new_session)
 		(void) setsid();
+
+	/*
+	 * Run nothing until the parent has recorded us durably (childreg.c): a
+	 * worker killed before that closes the pipe, and then we just exit, so no
+	 * child of a worker ever runs unrecorded.  Every signal is still blocked;
+	 * SIGKILL is not.
+	 */
+	(void) close(go_write);
+	for (;;)
+	{
+		ssize_t		r = read(go_read, &go, 1);
+
+		if (r == 1 && go == 'g')
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		_exit(127);
+	}
+	(void) close(go_read);
 
 	/*
 	 * Signals still blocked (by our parent, around the fork): reset every
@@ -291,6 +320,12 @@ cb_stop_runs(CbRun *runs, int n)
 		CbRun	   *run = &runs[i];
 		pid_t		pid = run->live_pid;
 
+		/* a child still waiting to be let run sees EOF and exits */
+		if (run->go_fd >= 0)
+		{
+			(void) close(run->go_fd);
+			run->go_fd = -1;
+		}
 		run->stopping = (pid != 0);
 		if (pid == 0)
 			continue;
@@ -319,6 +354,7 @@ cb_stop_runs(CbRun *runs, int n)
 				{
 					run->exited = (r == pid);
 					run->live_pid = 0;
+					cb_childreg_remove(pid);
 				}
 				else
 					waiting = true;
@@ -630,6 +666,7 @@ cb_poll_run(CbBatch *batch, CbRun *run, long *wait_ms)
 	{
 		run->exited = true;
 		run->live_pid = 0;
+		cb_childreg_remove(run->pid);
 		/* output written just before exiting */
 		cb_read_output(batch, run, 0);
 		cb_finish_run(batch, run);
@@ -780,6 +817,7 @@ cb_prepare_run(CbRun *run, const CbChildOptions *opts, CbChildResult *result)
 	run->group = opts->new_session;
 	run->timeout_ms = opts->timeout_ms;
 	run->pipe_fd = -1;
+	run->go_fd = -1;
 	run->out.log_fd = -1;
 	run->out.prefix = opts->log_prefix ? opts->log_prefix :
 		(strrchr(run->prog, '/') + 1);
@@ -881,6 +919,7 @@ static void
 cb_start_child(CbBatch *batch, CbRun *run)
 {
 	int			pipefd[2];
+	int			gofd[2];
 	pid_t		pid;
 	int			fork_errno;
 	sigset_t	block_all;
@@ -900,6 +939,18 @@ cb_start_child(CbBatch *batch, CbRun *run)
 		errno = save_errno;
 		elog(ERROR, "could not make a pipe non-blocking: %m");
 	}
+	/* the child waits on this one until it is recorded */
+	if (pipe2(gofd, O_CLOEXEC) != 0)
+	{
+		int			save_errno = errno;
+
+		close(pipefd[1]);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create a pipe for \"%s\": %m", run->prog)));
+	}
+	run->go_fd = gofd[1];
 
 	/*
 	 * Block every signal across the fork: the child must not run a backend
@@ -910,8 +961,8 @@ cb_start_child(CbBatch *batch, CbRun *run)
 	sigprocmask(SIG_SETMASK, &block_all, &old_mask);
 	pid = fork();
 	if (pid == 0)
-		cb_child_exec(run->argv, run->envp, run->cwd, pipefd[1],
-					  run->opts->new_session, batch->maxfd,
+		cb_child_exec(run->argv, run->envp, run->cwd, pipefd[1], gofd[0],
+					  gofd[1], run->opts->new_session, batch->maxfd,
 					  run->exec_fail_msg);
 	fork_errno = errno;
 	if (pid > 0)
@@ -921,15 +972,32 @@ cb_start_child(CbBatch *batch, CbRun *run)
 	}
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	close(pipefd[1]);
+	close(gofd[0]);
 
 	if (pid < 0)
 	{
+		close(run->go_fd);
+		run->go_fd = -1;
 		errno = fork_errno;
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not fork a child process for \"%s\": %m",
 						run->prog)));
 	}
+
+	/*
+	 * Recorded durably before it runs anything, so that a worker killed now
+	 * or later leaves nothing its successor does not know of.  An ERROR
+	 * here reaches cb_stop_runs, which closes the go pipe: the child exits
+	 * without running the program.
+	 */
+	cb_childreg_add(pid, run->opts->new_session);
+	if (write(run->go_fd, "g", 1) != 1)
+	{
+		/* it exited already (killed?); its wait status says so */
+	}
+	close(run->go_fd);
+	run->go_fd = -1;
 	run->start_time = GetCurrentTimestamp();
 }
 

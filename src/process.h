@@ -63,6 +63,13 @@ typedef struct CbChildOptions
  * it through a 0600 file (PGPASSFILE) or extra_env.  extra_env is never
  * logged.
  *
+ * In a cluster worker every child is recorded durably (childreg.c: pid,
+ * start time, session) before it runs anything: it waits on a pipe until
+ * the record is on disk, and exits without running the program if the
+ * worker dies first.  The record goes when the child is reaped, and the
+ * next worker of the cluster kills whatever recorded child is still alive
+ * (a worker killed by SIGKILL cannot stop its children itself).
+ *
  * The child's stdout and stderr go to a pipe that is read until the child
  * exits; a daemon it leaves behind (pg_ctl start) must have its own log
  * (pg_ctl -l), because the pipe is closed once the child is reaped.
