@@ -124,8 +124,8 @@ cb_source_prepare(CbCluster *c, const char *name, const char *field_path)
 }
 
 /* key='value' with ' and \ escaped as libpq's conninfo parser reads them */
-static void
-append_option(StringInfo buf, const char *key, const char *value)
+void
+cb_conninfo_append(StringInfo buf, const char *key, const char *value)
 {
 	if (buf->len > 0)
 		appendStringInfoChar(buf, ' ');
@@ -147,9 +147,9 @@ cb_source_conninfo(const CbSource *src, const char *dbname, const char *extra)
 	initStringInfo(&buf);
 	for (int i = 0; i < src->n; i++)
 		if (!dbname || strcmp(src->keywords[i], "dbname") != 0)
-			append_option(&buf, src->keywords[i], src->values[i]);
+			cb_conninfo_append(&buf, src->keywords[i], src->values[i]);
 	if (dbname)
-		append_option(&buf, "dbname", dbname);
+		cb_conninfo_append(&buf, "dbname", dbname);
 	if (extra)
 		appendStringInfo(&buf, " %s", extra);
 	return buf.data;
@@ -158,18 +158,29 @@ cb_source_conninfo(const CbSource *src, const char *dbname, const char *extra)
 PGconn *
 cb_source_connect(const CbSource *src, const char *dbname)
 {
-	const char **keys = palloc0(sizeof(char *) * (src->n + 3));
-	const char **values = palloc0(sizeof(char *) * (src->n + 3));
+	const char **keys = palloc0(sizeof(char *) * (src->n + 4));
+	const char **values = palloc0(sizeof(char *) * (src->n + 4));
 	int			n = 0;
 	char	   *err = NULL;
+	const char *options = NULL;
 	PGconn	   *conn;
 
 	for (int i = 0; i < src->n; i++)
+	{
+		if (strcmp(src->keywords[i], "options") == 0)
+		{
+			options = src->values[i];
+			continue;
+		}
 		if (strcmp(src->keywords[i], "dbname") != 0 || dbname == NULL)
 		{
 			keys[n] = src->keywords[i];
 			values[n++] = src->values[i];
 		}
+	}
+	/* the source's owners must not choose what our queries call */
+	keys[n] = "options";
+	values[n++] = cb_pinned_options(options);
 	if (dbname)
 	{
 		keys[n] = "dbname";

@@ -57,10 +57,10 @@ my $pw = "s3cret-src-Pw";
 
 # the operator an owner plants, and the table recording each call
 my $plant = <<'SQL';
-CREATE TABLE public.calls (n int);
+CREATE TABLE public.calls (port text);
 GRANT INSERT ON public.calls TO PUBLIC;
 CREATE FUNCTION public.evil_eq(name, name) RETURNS boolean LANGUAGE plpgsql AS
-  $f$BEGIN INSERT INTO public.calls VALUES (1); RETURN $1::text OPERATOR(pg_catalog.=) $2::text; END$f$;
+  $f$BEGIN INSERT INTO public.calls VALUES (pg_catalog.current_setting('port')); RETURN $1::text OPERATOR(pg_catalog.=) $2::text; END$f$;
 CREATE OPERATOR public.= (LEFTARG = name, RIGHTARG = name, FUNCTION = public.evil_eq);
 SQL
 my $oddrole = qq{o'dd"role; DROP ROLE importer; --\nline2};
@@ -126,19 +126,37 @@ sub all_logs
 	return $all;
 }
 
-# ---------- 1. monolith from a hostile source into a target with a planted operator ----------
-my $value_ok = 'SecretScriptValue-7f3a9';
-apply(secret_doc('scripts', 'ok.sql' => "CREATE TABLE IF NOT EXISTS marker AS SELECT '$value_ok'::text AS v")
-	  . cluster_doc('hostile', <<'YAML'));
+# what the target's post-init plants (as an owner could in its database)
+my $plant_yaml = <<'YAML';
       postInitSQL:
-        - CREATE TABLE public.calls (n int)
-        - CREATE FUNCTION public.evil_eq(name, name) RETURNS boolean LANGUAGE plpgsql AS $f$BEGIN INSERT INTO public.calls VALUES (1); RETURN $1::text OPERATOR(pg_catalog.=) $2::text; END$f$
+        - CREATE TABLE public.calls (port text)
+        - CREATE FUNCTION public.evil_eq(name, name) RETURNS boolean LANGUAGE plpgsql AS $f$BEGIN INSERT INTO public.calls VALUES (pg_catalog.current_setting('port')); RETURN $1::text OPERATOR(pg_catalog.=) $2::text; END$f$
         - CREATE OPERATOR public.= (LEFTARG = name, RIGHTARG = name, FUNCTION = public.evil_eq)
         - ALTER DATABASE postgres SET search_path = public, pg_catalog
+YAML
+sub target_calls
+{
+	my ($cluster, $db) = @_;
+	my $port = port_of("$cluster-1");
+	return tq($cluster, $db, "SELECT count(*) FROM public.calls WHERE port = '$port'");
+}
+
+# ---------- 1. a Secret-sourced script that succeeds, in a target with a planted operator ----------
+my $value_ok = 'SecretScriptValue-7f3a9';
+apply(secret_doc('scripts', 'ok.sql' => "CREATE TABLE IF NOT EXISTS marker AS SELECT '$value_ok'::text AS v")
+	  . cluster_doc('secretok', $plant_yaml . <<'YAML'));
       postInitSQLRefs:
         secretRefs:
           - name: scripts
             key: ok.sql
+YAML
+is(wait_cluster('secretok'), 'Cluster in healthy state', 'cluster with a Secret-sourced script healthy');
+is(tq('secretok', 'postgres', 'SELECT v FROM public.marker'), $value_ok, 'the Secret-sourced script ran');
+is(target_calls('secretok', 'postgres'), '0', 'the operator planted on the target by post-init was never called');
+unlike(all_logs('secretok'), qr/\Q$value_ok\E/, 'the text of a Secret-sourced script that succeeded is in no log (control, target, bootstrap.log)');
+
+# ---------- 2. monolith from a hostile source into a target with a planted operator ----------
+apply(cluster_doc('hostile', $plant_yaml . <<'YAML'));
       import:
         type: monolith
         databases: ["*"]
@@ -153,12 +171,10 @@ is(tq('hostile', 'postgres', "SELECT count(*) FROM pg_roles WHERE rolname = 'imp
 is(tq('hostile', $odddb, 'SELECT count(*) FROM t'), '50', 'the database with an odd name was restored');
 is(tq('hostile', $odddb, 'SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = $$t$$'), $oddrole, 'its table keeps its odd owner');
 is(src_calls(), 0, 'the operator planted on the source was never called');
-is(tq('hostile', 'postgres', 'SELECT count(*) FROM public.calls'), '0', 'the operator planted on the target by post-init was never called');
-is(tq('hostile', $odddb, 'SELECT count(*) FROM public.calls'), '0', 'the operator restored into the target was never called');
-is(tq('hostile', 'postgres', 'SELECT v FROM marker'), $value_ok, 'the Secret-sourced script ran');
-unlike(all_logs('hostile'), qr/\Q$value_ok\E/, 'the text of a Secret-sourced script that succeeded is in no log (control, target, bootstrap.log)');
+is(target_calls('hostile', 'postgres'), '0', 'the operator planted on the target by post-init was never called during the import');
+is(target_calls('hostile', $odddb), '0', 'the operator restored into the target was never called');
 
-# ---------- 2. a Secret-sourced script that fails ----------
+# ---------- 3. a Secret-sourced script that fails ----------
 my $value_bad = 'SecretFailValue-c41d2';
 apply(secret_doc('badscript', 'bad.sql' => "SELECT 1; SELECT * FROM \\\"$value_bad\\\"")
 	  . cluster_doc('badsql', <<'YAML'));
@@ -172,7 +188,7 @@ like(status('badsql', 'phase_reason'), qr/badscript/, 'the reason names the Secr
 unlike(status('badsql', 'phase_reason'), qr/\Q$value_bad\E/, 'the reason does not hold the script text');
 unlike(all_logs('badsql'), qr/\Q$value_bad\E/, 'the failing script is in no log (control, target, bootstrap.log)');
 
-# ---------- 3. SIGTERM / kill -9 of the worker mid pg_restore ----------
+# ---------- 4. SIGTERM / kill -9 of the worker mid pg_restore ----------
 # the wrapper's parent: the worker that runs pg_restore
 sub worker_pid
 {
