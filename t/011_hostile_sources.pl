@@ -36,7 +36,7 @@ my $started = "$bindir/restore-started";
 open(my $w, '>', "$bindir/pg_restore") or die;
 print $w <<"SH";
 #!/bin/sh
-if [ -e '$hold' ]; then echo \$PPID > '$started.tmp'; mv '$started.tmp' '$started'; exec sleep 600; fi
+if [ -e '$hold' ]; then echo \$PPID > '$started.tmp'; echo \$\$ >> '$bindir/sleepers'; mv '$started.tmp' '$started'; exec sleep 600; fi
 exec '$real/pg_restore' "\$@"
 SH
 close $w;
@@ -145,6 +145,7 @@ sub target_calls
 my $value_ok = 'SecretScriptValue-7f3a9';
 apply(secret_doc('scripts', 'ok.sql' => "CREATE TABLE IF NOT EXISTS marker AS SELECT '$value_ok'::text AS v")
 	  . cluster_doc('secretok', $plant_yaml . <<'YAML'));
+        - DO $d$BEGIN RAISE NOTICE 'NoticeValue-%', 'e91b'; RAISE WARNING 'WarningValue-%', '5c0d'; END$d$
       postInitSQLRefs:
         secretRefs:
           - name: scripts
@@ -153,6 +154,7 @@ YAML
 is(wait_cluster('secretok'), 'Cluster in healthy state', 'cluster with a Secret-sourced script healthy');
 is(tq('secretok', 'postgres', 'SELECT v FROM public.marker'), $value_ok, 'the Secret-sourced script ran');
 is(target_calls('secretok', 'postgres'), '0', 'the operator planted on the target by post-init was never called');
+unlike(slurp_file($node->logfile), qr/NoticeValue-e91b|WarningValue-5c0d/, 'NOTICE and WARNING texts of a target are not written to the control log');
 unlike(all_logs('secretok'), qr/\Q$value_ok\E/, 'the text of a Secret-sourced script that succeeded is in no log (control, target, bootstrap.log)');
 
 # ---------- 2. monolith from a hostile source into a target with a planted operator ----------
@@ -223,30 +225,49 @@ YAML
 	unlink $hold;
 }
 
+# rolsuper of the owner, polled until false (or 60 s); the control instance
+# may be restarting meanwhile: the target's port is read before
 sub owner_super_after
 {
-	my ($name) = @_;
+	my ($name, $port) = @_;
 	my $v = '';
-	for (1 .. 600)
+	for (1 .. 300)
 	{
-		$v = tq($name, 'postgres', "SELECT rolsuper FROM pg_roles WHERE rolname = 'app'") // '';
+		my ($out, $err);
+		IPC::Run::run([ 'psql', '-X', '-At', '-h', "$root/$name/run", '-p', $port, '-U', 'postgres',
+			'-d', 'postgres', '-c', "SELECT rolsuper FROM pg_roles WHERE rolname = 'app'" ], '>', \$out, '2>', \$err);
+		chomp($v = $out // '');
 		last if $v eq 'f';
-		usleep(100_000);
+		usleep(200_000);
 	}
 	return $v;
 }
 
 mid_restore('term');
 my $pid = worker_pid();
+my $port = port_of('term-1');
 ok($pid, 'the worker runs');
 kill 'TERM', $pid;
-is(owner_super_after('term'), 'f', 'SIGTERM of the worker mid-restore: the owner is NOSUPERUSER afterwards');
+is(owner_super_after('term', $port), 'f', 'SIGTERM of the worker mid-restore: the owner is NOSUPERUSER afterwards');
 
 q1("SELECT cnpg_bootstrap_delete('Cluster', 'term')");
 mid_restore('kill9');
 $pid = worker_pid();
+$port = port_of('kill9-1');
 ok($pid, 'the worker runs');
 kill 'KILL', $pid;
-is(owner_super_after('kill9'), 'f', 'kill -9 of the worker mid-restore: the owner is NOSUPERUSER after the redo, whose preflight fails');
+is(owner_super_after('kill9', $port), 'f', 'kill -9 of the worker mid-restore: the owner is NOSUPERUSER after the redo, whose preflight fails');
+
+# the held pg_restore of the killed worker was nobody's child any more
+if (open(my $sl, '<', "$bindir/sleepers"))
+{
+	while (my $p = <$sl>)
+	{
+		chomp $p;
+		next unless $p =~ /^\d+$/ && -e "/proc/$p/cmdline";
+		kill 'KILL', $p if slurp_file("/proc/$p/cmdline") =~ /^sleep\x00600/;
+	}
+	close $sl;
+}
 
 done_testing();
