@@ -42,7 +42,8 @@ SH
 close $w;
 chmod 0755, "$bindir/pg_restore";
 
-my ($node, $root) = start_control('57400-57499', "cnpg_bootstrap.bindir = '$bindir'\nlog_min_messages = info\n");
+my ($node, $root) = start_control('57400-57499',
+	"cnpg_bootstrap.bindir = '$bindir'\nlog_min_messages = info\n# a kill -9 of a worker: the control restarts, as by default\nrestart_after_crash = on\n");
 
 # ---------- the source ----------
 my $src = PostgreSQL::Test::Cluster->new('source');
@@ -257,6 +258,43 @@ $port = port_of('kill9-1');
 ok($pid, 'the worker runs');
 kill 'KILL', $pid;
 is(owner_super_after('kill9', $port), 'f', 'kill -9 of the worker mid-restore: the owner is NOSUPERUSER after the redo, whose preflight fails');
+
+# ---------- 5. standbys under a data_root holding a space and a quote ----------
+# the standby's conninfo (pg_basebackup -d, primary_conninfo) holds paths
+# under data_root: every value must be quoted
+for my $c (qw(secretok hostile badsql kill9))
+{
+	q1("SELECT cnpg_bootstrap_delete('Cluster', '$c')");
+}
+for (1 .. 600)
+{
+	last unless grep { -d "$root/$_" } qw(secretok hostile badsql kill9);
+	usleep(100_000);
+}
+my $odd_root = "$root/d r'x";
+mkdir $odd_root or die "$odd_root: $!";
+(my $odd_root_sql = $odd_root) =~ s/'/''/g;
+q1("ALTER SYSTEM SET cnpg_bootstrap.data_root = '$odd_root_sql'");
+q1('SELECT pg_reload_conf()');
+sleep(1);
+apply(<<'YAML');
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata:
+  name: sp
+spec:
+  instances: 2
+  storage:
+    size: 1Gi
+YAML
+is(wait_cluster('sp'), 'Cluster in healthy state', 'a cluster with a standby under a data_root holding a space and a quote is healthy');
+{
+	my ($out, $err);
+	IPC::Run::run([ 'psql', '-X', '-At', '-h', "$odd_root/sp/run", '-p', port_of('sp-2'), '-U', 'postgres', '-d', 'postgres',
+		'-c', 'SELECT status FROM pg_stat_wal_receiver' ], '>', \$out, '2>', \$err);
+	chomp $out if defined $out;
+	is($out, 'streaming', 'the standby streams from the primary');
+}
 
 # the held pg_restore of the killed worker was nobody's child any more
 if (open(my $sl, '<', "$bindir/sleepers"))
