@@ -77,7 +77,8 @@ $plant
 ALTER DATABASE postgres SET search_path = public, pg_catalog;
 SQL
 $src->safe_psql($odddb, "$plant\nCREATE TABLE t AS SELECT g AS id FROM generate_series(1, 50) g;\nALTER TABLE t OWNER TO \"$oddrole_q\";");
-$src->safe_psql('plain', "CREATE TABLE items AS SELECT g AS id, 'item ' || g AS name FROM generate_series(1, 300000) g;");
+$src->safe_psql('plain', "CREATE TABLE items AS SELECT g AS id, 'item ' || g AS name FROM generate_series(1, 300000) g;"
+	  . " CREATE TABLE conflict (v text DEFAULT 'RestoreValue-9e7f');");
 $src->safe_psql('postgres', qq{ALTER DATABASE "$odddb_q" SET search_path = public, pg_catalog});
 
 sub src_calls
@@ -168,11 +169,12 @@ apply(cluster_doc('hostile', $plant_yaml . <<'YAML'));
           externalCluster: source
 YAML
 is(wait_cluster('hostile'), 'Cluster in healthy state', 'monolith import from the hostile source healthy');
-is(tq('hostile', 'postgres', qq{SELECT rolconnlimit FROM pg_roles WHERE rolname = \$x\$$oddrole\$x\$}), '3',
+# the test's own queries must not call the planted operator either
+is(tq('hostile', 'postgres', qq{SELECT rolconnlimit FROM pg_roles WHERE rolname OPERATOR(pg_catalog.=) \$x\$$oddrole\$x\$}), '3',
 	'the role whose name holds quotes, a semicolon and a newline was imported with its connection limit');
-is(tq('hostile', 'postgres', "SELECT count(*) FROM pg_roles WHERE rolname = 'importer'"), '1', 'importer imported, nothing dropped');
+is(tq('hostile', 'postgres', "SELECT count(*) FROM pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'importer'"), '1', 'importer imported, nothing dropped');
 is(tq('hostile', $odddb, 'SELECT count(*) FROM t'), '50', 'the database with an odd name was restored');
-is(tq('hostile', $odddb, 'SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = $$t$$'), $oddrole, 'its table keeps its odd owner');
+is(tq('hostile', $odddb, 'SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname OPERATOR(pg_catalog.=) $$t$$'), $oddrole, 'its table keeps its odd owner');
 is(src_calls(), 0, 'the operator planted on the source was never called');
 is(target_calls('hostile', 'postgres'), '0', 'the operator planted on the target by post-init was never called during the import');
 is(target_calls('hostile', $odddb), '0', 'the operator restored into the target was never called');
@@ -191,7 +193,26 @@ like(status('badsql', 'phase_reason'), qr/badscript/, 'the reason names the Secr
 unlike(status('badsql', 'phase_reason'), qr/\Q$value_bad\E/, 'the reason does not hold the script text');
 unlike(all_logs('badsql'), qr/\Q$value_bad\E/, 'the failing script is in no log (control, target, bootstrap.log)');
 
-# ---------- 4. SIGTERM / kill -9 of the worker mid pg_restore ----------
+# ---------- 4. a restore that fails: pg_restore's echo of the statement ----------
+apply(cluster_doc('restfail', <<'YAML'));
+      postInitApplicationSQL:
+        - CREATE TABLE public.conflict (x int)
+      import:
+        type: microservice
+        databases: [plain]
+        source:
+          externalCluster: source
+YAML
+like(wait_cluster('restfail'), qr/failed/i, 'a restore that fails on a statement fails the bootstrap');
+like(status('restfail', 'phase_reason'), qr/pg_restore/, 'the reason says pg_restore failed');
+unlike(status('restfail', 'phase_reason'), qr/RestoreValue-9e7f/, 'the reason does not echo the statement');
+{
+	my $logs = slurp_file($node->logfile);
+	$logs .= slurp_file($_) for grep { -f } glob("$root/restfail/*/log/import.log"), glob("$root/restfail/*/log/bootstrap.log");
+	unlike($logs, qr/RestoreValue-9e7f/, 'neither the control log, import.log nor bootstrap.log echo the statement');
+}
+
+# ---------- 5. SIGTERM / kill -9 of the worker mid pg_restore ----------
 # the wrapper's parent: the worker that runs pg_restore
 sub worker_pid
 {
@@ -259,16 +280,16 @@ ok($pid, 'the worker runs');
 kill 'KILL', $pid;
 is(owner_super_after('kill9', $port), 'f', 'kill -9 of the worker mid-restore: the owner is NOSUPERUSER after the redo, whose preflight fails');
 
-# ---------- 5. standbys under a data_root holding a space and a quote ----------
+# ---------- 6. standbys under a data_root holding a space and a quote ----------
 # the standby's conninfo (pg_basebackup -d, primary_conninfo) holds paths
 # under data_root: every value must be quoted
-for my $c (qw(secretok hostile badsql kill9))
+for my $c (qw(secretok hostile badsql restfail kill9))
 {
 	q1("SELECT cnpg_bootstrap_delete('Cluster', '$c')");
 }
 for (1 .. 600)
 {
-	last unless grep { -d "$root/$_" } qw(secretok hostile badsql kill9);
+	last unless grep { -d "$root/$_" } qw(secretok hostile badsql restfail kill9);
 	usleep(100_000);
 }
 my $odd_root = "$root/d r'x";
