@@ -158,29 +158,18 @@ cb_source_conninfo(const CbSource *src, const char *dbname, const char *extra)
 PGconn *
 cb_source_connect(const CbSource *src, const char *dbname)
 {
-	const char **keys = palloc0(sizeof(char *) * (src->n + 4));
-	const char **values = palloc0(sizeof(char *) * (src->n + 4));
+	const char **keys = palloc0(sizeof(char *) * (src->n + 3));
+	const char **values = palloc0(sizeof(char *) * (src->n + 3));
 	int			n = 0;
 	char	   *err = NULL;
-	const char *options = NULL;
 	PGconn	   *conn;
 
 	for (int i = 0; i < src->n; i++)
-	{
-		if (strcmp(src->keywords[i], "options") == 0)
-		{
-			options = src->values[i];
-			continue;
-		}
 		if (strcmp(src->keywords[i], "dbname") != 0 || dbname == NULL)
 		{
 			keys[n] = src->keywords[i];
 			values[n++] = src->values[i];
 		}
-	}
-	/* the source's owners must not choose what our queries call */
-	keys[n] = "options";
-	values[n++] = cb_pinned_options(options);
 	if (dbname)
 	{
 		keys[n] = "dbname";
@@ -194,5 +183,20 @@ cb_source_connect(const CbSource *src, const char *dbname)
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("source %s does not answer: %s", src->spec->name,
 						err ? err : "connection failed")));
+
+	/*
+	 * Before any query of ours: the source's owners must not choose what
+	 * our queries call (pgconn.c, CWE-426).  A SET rather than the
+	 * "options" startup parameter, which poolers such as PgBouncer refuse
+	 * (or ignore), and the user may set options of their own.
+	 */
+	if (!cb_exec_ok(conn, "SET search_path = pg_catalog, pg_temp", &err))
+	{
+		cb_disconnect(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("source %s: could not set search_path: %s", src->spec->name,
+						err ? err : "no answer")));
+	}
 	return conn;
 }

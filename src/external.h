@@ -29,7 +29,7 @@ extern char *cb_source_conninfo(const CbSource *src, const char *dbname,
 								const char *extra);
 /* append key='value' to a conninfo string, quoted as libpq reads it */
 extern void cb_conninfo_append(StringInfo buf, const char *key, const char *value);
-/* connect (normal, search_path pinned (pgconn.h), dbname as given or "postgres") or ereport ERROR naming the source */
+/* connect (normal, search_path pinned by a first SET, dbname as given or "postgres") or ereport ERROR naming the source */
 extern struct pg_conn *cb_source_connect(const CbSource *src, const char *dbname);
 
 #endif							/* CB_EXTERNAL_H */

@@ -12,10 +12,11 @@
  * every path that can throw while we hold one releases it first (PG_TRY),
  * except FATAL, after which the process is gone anyway.
  *
- * Every connection made here has its search_path pinned to pg_catalog,
+ * Every connection to a target has its search_path pinned to pg_catalog,
  * pg_temp from its start (a -c option of the startup packet, which
  * outranks ALTER DATABASE/ROLE ... SET): an operator or function planted
  * in public by a database owner is never what our queries call (CWE-426).
+ * Sources get the same by a SET before any query (external.c).
  * Every connection gets a notice receiver that logs neither the text nor
  * the details of a NOTICE or WARNING (libpq's default prints them to the
  * control instance's stderr, and they can echo values of the statement).
@@ -75,14 +76,6 @@ cb_notice_receiver(void *arg, const PGresult *res)
 			 errhidestmt(true)));
 }
 
-char *
-cb_pinned_options(const char *options)
-{
-	if (options == NULL || options[0] == '\0')
-		return pstrdup(CB_PINNED_SEARCH_PATH);
-	/* the last -c of a setting wins: ours comes after the user's */
-	return psprintf("%s %s", options, CB_PINNED_SEARCH_PATH);
-}
 
 static void
 cb_pgconn_exit_callback(int code, Datum arg)

@@ -31,12 +31,6 @@ extern PGconn *cb_connect(const char *const *keywords, const char *const *values
 /* the startup option pinning search_path (see pgconn.c) */
 #define CB_PINNED_SEARCH_PATH "-c search_path=pg_catalog,pg_temp"
 
-/*
- * A connection's "options" value with CB_PINNED_SEARCH_PATH after the
- * given ones (NULL or empty: ours alone); palloc'd.
- */
-extern char *cb_pinned_options(const char *options);
-
 /* Connect to a local instance over its unix socket as "postgres". */
 extern PGconn *cb_connect_local(const char *socket_dir, int port,
 								const char *dbname, int timeout_ms,
