@@ -317,6 +317,14 @@ is(wait_cluster('sp'), 'Cluster in healthy state', 'a cluster with a standby und
 	is($out, 'streaming', 'the standby streams from the primary');
 }
 
+# targets are daemons: leave none running
+q1("SELECT cnpg_bootstrap_delete('Cluster', 'sp')");
+for (1 .. 600)
+{
+	last unless -d "$odd_root/sp";
+	usleep(100_000);
+}
+
 # the held pg_restore of the killed worker was nobody's child any more
 if (open(my $sl, '<', "$bindir/sleepers"))
 {
