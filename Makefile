@@ -77,6 +77,9 @@ unit: src/fields_gen.c
 	$(UNIT_CC) -o test/unit/test_secrets test/unit/test_secrets.c test/unit/unit_shim.c \
 		src/secrets.c -L$(PGPKGLIB) -lpgcommon -lpgport -lpq -lssl -lcrypto
 	test/unit/test_secrets
+	$(UNIT_CC) -o test/unit/test_redact test/unit/test_redact.c test/unit/unit_shim.c \
+		src/redact.c -L$(PGPKGLIB) -lpgcommon -lpgport
+	test/unit/test_redact
 	$(UNIT_CC) -o test/unit/test_tls test/unit/test_tls.c test/unit/unit_shim.c \
 		src/tls.c -L$(PGPKGLIB) -lpgcommon -lpgport -lssl -lcrypto
 	d=$$(mktemp -d /tmp/cbtls.XXXXXX) && test/unit/test_tls $$d; rc=$$?; rm -rf $$d; exit $$rc

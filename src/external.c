@@ -124,8 +124,8 @@ cb_source_prepare(CbCluster *c, const char *name, const char *field_path)
 }
 
 /* key='value' with ' and \ escaped as libpq's conninfo parser reads them */
-static void
-append_option(StringInfo buf, const char *key, const char *value)
+void
+cb_conninfo_append(StringInfo buf, const char *key, const char *value)
 {
 	if (buf->len > 0)
 		appendStringInfoChar(buf, ' ');
@@ -147,9 +147,9 @@ cb_source_conninfo(const CbSource *src, const char *dbname, const char *extra)
 	initStringInfo(&buf);
 	for (int i = 0; i < src->n; i++)
 		if (!dbname || strcmp(src->keywords[i], "dbname") != 0)
-			append_option(&buf, src->keywords[i], src->values[i]);
+			cb_conninfo_append(&buf, src->keywords[i], src->values[i]);
 	if (dbname)
-		append_option(&buf, "dbname", dbname);
+		cb_conninfo_append(&buf, "dbname", dbname);
 	if (extra)
 		appendStringInfo(&buf, " %s", extra);
 	return buf.data;
@@ -183,5 +183,20 @@ cb_source_connect(const CbSource *src, const char *dbname)
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("source %s does not answer: %s", src->spec->name,
 						err ? err : "connection failed")));
+
+	/*
+	 * Before any query of ours: the source's owners must not choose what
+	 * our queries call (pgconn.c, CWE-426).  A SET rather than the
+	 * "options" startup parameter, which poolers such as PgBouncer refuse
+	 * (or ignore), and the user may set options of their own.
+	 */
+	if (!cb_exec_ok(conn, "SET search_path = pg_catalog, pg_temp", &err))
+	{
+		cb_disconnect(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("source %s: could not set search_path: %s", src->spec->name,
+						err ? err : "no answer")));
+	}
 	return conn;
 }

@@ -10,6 +10,7 @@
 #ifndef CB_EXTERNAL_H
 #define CB_EXTERNAL_H
 
+#include "lib/stringinfo.h"
 #include "reconcile.h"
 
 typedef struct CbSource
@@ -26,7 +27,9 @@ extern CbSource *cb_source_prepare(CbCluster *c, const char *name, const char *f
 /* the same options as a conninfo string (no password in it), dbname replaced if given */
 extern char *cb_source_conninfo(const CbSource *src, const char *dbname,
 								const char *extra);
-/* connect (normal, dbname as given or "postgres") or ereport ERROR naming the source */
+/* append key='value' to a conninfo string, quoted as libpq reads it */
+extern void cb_conninfo_append(StringInfo buf, const char *key, const char *value);
+/* connect (normal, search_path pinned by a first SET, dbname as given or "postgres") or ereport ERROR naming the source */
 extern struct pg_conn *cb_source_connect(const CbSource *src, const char *dbname);
 
 #endif							/* CB_EXTERNAL_H */

@@ -40,6 +40,7 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -50,19 +51,17 @@
 #include "external.h"
 #include "hostlayout.h"
 #include "import.h"
+#include "import_int.h"
 #include "instance.h"
 #include "pgconn.h"
 #include "postinit.h"
 #include "process.h"
+#include "redact.h"
 #include "status.h"
 
 #define IMPORT_STEP			"import"
-#define IMPORT_ROLES_STEP	"import-roles"
-#define IMPORT_FIELD		"spec.bootstrap.initdb.import"
 #define IMPORT_APPNAME		"cnpg_bootstrap_import"
 
-/* roles with an oid below this are made by initdb (FirstNormalObjectId) */
-#define FIRST_NORMAL_OID	"16384"
 
 /* how many lines of a tool's output are kept to explain its failure */
 #define TOOL_TAIL_LINES		40
@@ -246,32 +245,6 @@ static const char *const selective_dump_options[] = {
 	"-N", "--exclude-schema", "-e", "--extension", NULL
 };
 
-/* ---------- the import in progress ---------- */
-
-typedef struct ImportDb
-{
-	int			index;			/* 1-based position in the list */
-	char	   *source;			/* database on the source */
-	char	   *target;			/* database on the target */
-	char	   *dump_dir;		/* <cluster>/import/<index> */
-	CbStepState state;
-	bool		create;			/* missing on the target: pg_restore --create */
-} ImportDb;
-
-typedef struct Import
-{
-	CbCluster  *c;
-	CbInstance *primary;
-	const CbImport *spec;
-	bool		monolith;
-	CbSource   *src;
-	int			jobs;			/* one per core */
-	int			source_version; /* server_version_num */
-	int			ndbs;
-	ImportDb   *dbs;
-	char	   *dump_root;		/* <cluster>/import */
-	char	   *log_file;
-} Import;
 
 /* one pg_restore run: the sections it restores and its options */
 typedef struct RestoreRun
@@ -431,21 +404,22 @@ target_dbname_arg(const char *dbname)
 
 /*
  * The part of a tool's output that explains its failure: its own lines
- * ("pg_restore: error: ...") and the server's DETAIL/HINT, never the
+ * ("pg_restore: error: ...") and the server's HINT, never the
  * "Command was:" echo of a statement, which can carry data of the source.
  */
 static char *
 tool_message(const char *tail)
 {
 	StringInfoData buf;
-	char	   *copy = pstrdup(tail ? tail : "");
+	/* the tail is redacted as it is read (redact.c); again, in case */
+	char	   *copy = cb_redact_text(tail);
 	char	   *save = NULL;
 
 	initStringInfo(&buf);
 	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 	{
 		if (strncmp(line, "pg_dump", 7) != 0 && strncmp(line, "pg_restore", 10) != 0 &&
-			strncmp(line, "DETAIL:", 7) != 0 && strncmp(line, "HINT:", 5) != 0 &&
+			strncmp(line, "HINT:", 5) != 0 &&
 			strncmp(line, "could not execute", 17) != 0)
 			continue;
 		if (buf.len > 0)
@@ -456,8 +430,8 @@ tool_message(const char *tail)
 }
 
 /* a query that must succeed; on failure the connection is closed and ERROR */
-static PGresult *
-must_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+PGresult *
+imp_must_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
 		   const char *what)
 {
 	char	   *err = NULL;
@@ -476,18 +450,18 @@ must_query(PGconn *conn, const char *sql, int nparams, const char *const *params
 	return res;
 }
 
-static void
-must_exec(PGconn *conn, const char *sql, const char *what)
+void
+imp_must_exec(PGconn *conn, const char *sql, const char *what)
 {
-	PQclear(must_query(conn, sql, -1, NULL, what));
+	PQclear(imp_must_query(conn, sql, -1, NULL, what));
 }
 
 /* first value of a one-parameter query (NULL for none), or ERROR */
-static char *
-query_value(PGconn *conn, const char *sql, const char *param, const char *what)
+char *
+imp_query_value(PGconn *conn, const char *sql, const char *param, const char *what)
 {
 	const char *params[] = {param};
-	PGresult   *res = must_query(conn, sql, param ? 1 : 0, params, what);
+	PGresult   *res = imp_must_query(conn, sql, param ? 1 : 0, params, what);
 	char	   *v = NULL;
 
 	if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
@@ -496,18 +470,70 @@ query_value(PGconn *conn, const char *sql, const char *param, const char *what)
 	return v;
 }
 
-static bool
-query_bool(PGconn *conn, const char *sql, const char *param, const char *what)
+bool
+imp_query_bool(PGconn *conn, const char *sql, const char *param, const char *what)
 {
-	char	   *v = query_value(conn, sql, param, what);
+	char	   *v = imp_query_value(conn, sql, param, what);
 
 	return v && strcmp(v, "t") == 0;
+}
+
+static void
+imp_odd_answer(PGconn *conn, PGresult *res, const char *what, const char *why)
+{
+	PQclear(res);
+	cb_disconnect(conn);
+	ereport(ERROR,
+			(errcode(ERRCODE_PROTOCOL_VIOLATION),
+			 errmsg("%s: unexpected answer: %s", what, why)));
+}
+
+void
+imp_check_columns(PGconn *conn, PGresult *res, int ncols, const char *what)
+{
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != ncols)
+		imp_odd_answer(conn, res, what,
+					   psprintf("%d columns instead of %d", PQnfields(res), ncols));
+}
+
+const char *
+imp_value(PGconn *conn, PGresult *res, int row, int col, const char *what,
+		  const char *row_name)
+{
+	if (row >= PQntuples(res) || col >= PQnfields(res))
+		imp_odd_answer(conn, res, what, "a value is missing");
+	if (PQgetisnull(res, row, col))
+	{
+		char	   *column = pstrdup(PQfname(res, col) ? PQfname(res, col) : "?");
+
+		imp_odd_answer(conn, res, what,
+					   row_name ? psprintf("column %s of \"%s\" is NULL", column, row_name) :
+					   psprintf("column %s is NULL", column));
+	}
+	return PQgetvalue(res, row, col);
+}
+
+bool
+imp_bool(PGconn *conn, PGresult *res, int row, int col, const char *what,
+		 const char *row_name)
+{
+	const char *v = imp_value(conn, res, row, col, what, row_name);
+
+	if (strcmp(v, "t") != 0 && strcmp(v, "f") != 0)
+	{
+		char	   *column = pstrdup(PQfname(res, col));
+
+		imp_odd_answer(conn, res, what,
+					   row_name ? psprintf("column %s of \"%s\" is not a boolean", column, row_name) :
+					   psprintf("column %s is not a boolean", column));
+	}
+	return v[0] == 't';
 }
 
 static bool
 target_has_database(PGconn *conn, const char *dbname)
 {
-	return query_bool(conn, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1)",
+	return imp_query_bool(conn, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1)",
 					  dbname, "looking for a database on the target");
 }
 
@@ -546,8 +572,8 @@ preflight_failed(PGconn *conn, Import *imp, const char *what, const char *detail
 			 hint ? errhint("%s", hint) : 0));
 }
 
-static bool
-is_wildcard(const CbStringList *list)
+bool
+imp_is_wildcard(const CbStringList *list)
 {
 	return list->n == 1 && strcmp(list->items[0], "*") == 0;
 }
@@ -560,13 +586,16 @@ list_databases(Import *imp, PGconn *conn)
 	PGresult   *res = NULL;
 	int			n = names->n;
 
-	if (imp->monolith && is_wildcard(names))
+	if (imp->monolith && imp_is_wildcard(names))
 	{
-		res = must_query(conn,
+		res = imp_must_query(conn,
 						 "SELECT datname FROM pg_catalog.pg_database"
 						 " WHERE datallowconn AND NOT datistemplate AND datname <> 'postgres'"
 						 " ORDER BY datname", 0, NULL, "listing the source's databases");
+		imp_check_columns(conn, res, 1, "listing the source's databases");
 		n = PQntuples(res);
+		for (int i = 0; i < n; i++)
+			(void) imp_value(conn, res, i, 0, "listing the source's databases", NULL);
 	}
 	imp->ndbs = n;
 	imp->dbs = palloc0(sizeof(ImportDb) * Max(n, 1));
@@ -596,13 +625,18 @@ static void
 preflight_database_access(Import *imp, PGconn *conn, const ImportDb *db)
 {
 	const char *params[] = {db->source};
-	PGresult   *res = must_query(conn,
+	PGresult   *res = imp_must_query(conn,
 								 "SELECT datallowconn, pg_catalog.has_database_privilege(oid, 'CONNECT')"
 								 " FROM pg_catalog.pg_database WHERE datname = $1",
 								 1, params, "looking for a database on the source");
-	bool		found = PQntuples(res) > 0;
-	bool		allowconn = found && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	bool		connect = found && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	bool		found;
+	bool		allowconn;
+	bool		connect;
+
+	imp_check_columns(conn, res, 2, "looking for a database on the source");
+	found = PQntuples(res) > 0;
+	allowconn = found && imp_bool(conn, res, 0, 0, "looking for a database on the source", db->source);
+	connect = found && imp_bool(conn, res, 0, 1, "looking for a database on the source", db->source);
 
 	PQclear(res);
 	if (!found)
@@ -665,7 +699,7 @@ static void
 preflight_readable(Import *imp, PGconn *conn, const ImportDb *db)
 {
 	bool		rls = imp->source_version >= 90500;
-	PGresult   *res = must_query(conn, psprintf(unreadable_sql, rls ? "rolbypassrls" : "false",
+	PGresult   *res = imp_must_query(conn, psprintf(unreadable_sql, rls ? "rolbypassrls" : "false",
 												rls ? "c.relforcerowsecurity" : "false"), 0, NULL,
 								 psprintf("checking what the role can read in database \"%s\"", db->source));
 	StringInfoData list;
@@ -692,7 +726,7 @@ preflight_readable(Import *imp, PGconn *conn, const ImportDb *db)
 static void
 preflight_extensions(Import *imp, PGconn *conn, PGconn *target, const ImportDb *db)
 {
-	PGresult   *res = must_query(conn, "SELECT extname FROM pg_catalog.pg_extension"
+	PGresult   *res = imp_must_query(conn, "SELECT extname FROM pg_catalog.pg_extension"
 								 " WHERE oid >= " FIRST_NORMAL_OID " ORDER BY extname", 0, NULL,
 								 psprintf("listing the extensions of database \"%s\"", db->source));
 
@@ -700,7 +734,7 @@ preflight_extensions(Import *imp, PGconn *conn, PGconn *target, const ImportDb *
 	{
 		char	   *ext = pstrdup(PQgetvalue(res, i, 0));
 
-		if (query_bool(target, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions"
+		if (imp_query_bool(target, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions"
 					   " WHERE name = $1)", ext, "listing the target's extensions"))
 			continue;
 		PQclear(res);
@@ -746,8 +780,8 @@ preflight_roles(Import *imp, PGconn *conn)
 
 	if (!imp->monolith || roles->n == 0)
 		return;
-	for (int i = 0; !is_wildcard(roles) && i < roles->n; i++)
-		if (!query_bool(conn, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)",
+	for (int i = 0; !imp_is_wildcard(roles) && i < roles->n; i++)
+		if (!imp_query_bool(conn, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)",
 						roles->items[i], "looking for a role on the source"))
 			preflight_failed(conn, imp, psprintf("role \"%s\" does not exist", roles->items[i]),
 							 psprintf("%s.roles names it.", IMPORT_FIELD), NULL);
@@ -769,9 +803,14 @@ preflight_space(Import *imp, PGconn *conn)
 
 	for (int i = 0; i < imp->ndbs; i++)
 	{
-		char	   *v = query_value(conn, "SELECT pg_catalog.pg_database_size($1)",
+		char	   *v = imp_query_value(conn, "SELECT pg_catalog.pg_database_size($1)",
 									imp->dbs[i].source, "measuring the source's databases");
-		int64		size = v ? strtoi64(v, NULL, 10) : 0;
+		char	   *end = NULL;
+		int64		size = v ? strtoi64(v, &end, 10) : 0;
+
+		if (v && (end == v || *end != '\0' || size < 0))
+			preflight_failed(conn, imp, psprintf("the size of database \"%s\" is not a number",
+												 imp->dbs[i].source), NULL, NULL);
 
 		need += size;
 		batch = i % imp->jobs == 0 ? size : batch + size;
@@ -794,17 +833,23 @@ preflight(Import *imp)
 	/* as pg_basebackup's preflight: the source's dbname, else postgres */
 	PGconn	   *conn = cb_source_connect(imp->src, cb_map_get(&imp->src->spec->connection_parameters,
 															 "dbname") ? NULL : "postgres");
-	int			version = atoi(query_value(conn, "SELECT pg_catalog.current_setting('server_version_num')",
-										   NULL, "reading the source's version"));
+	char	   *v = imp_query_value(conn, "SELECT pg_catalog.current_setting('server_version_num')",
+									NULL, "reading the source's version");
+	char	   *end = NULL;
+	long		version = v ? strtol(v, &end, 10) : 0;
+
+	if (v == NULL || end == v || *end != '\0' || version <= 0 || version > INT_MAX)
+		preflight_failed(conn, imp, "the source's server_version_num is not a version number",
+						 NULL, NULL);
 
 	if (version / 10000 > imp->c->major || version < 90200)
 		preflight_failed(conn, imp, "the source's major version cannot be imported",
 						 psprintf("The source runs PostgreSQL %s; the target's binaries in \"%s\" are PostgreSQL %d.",
-								  version >= 100000 ? psprintf("%d", version / 10000) :
-								  psprintf("%d.%d", version / 10000, version / 100 % 100),
+								  version >= 100000 ? psprintf("%ld", version / 10000) :
+								  psprintf("%ld.%ld", version / 10000, version / 100 % 100),
 								  imp->c->bindir, imp->c->major),
 						 "pg_dump reads servers from 9.2 up to its own major version: use binaries at least as new as the source (imageName, cnpg_bootstrap.bindir).");
-	imp->source_version = version;
+	imp->source_version = (int) version;
 	list_databases(imp, conn);
 	for (int i = 0; i < imp->ndbs; i++)
 		preflight_database_access(imp, conn, &imp->dbs[i]);
@@ -812,256 +857,6 @@ preflight(Import *imp)
 	preflight_space(imp, conn);
 	cb_disconnect(conn);
 	preflight_contents(imp);
-}
-
-/* ---------- roles (monolith) ---------- */
-
-typedef struct SourceRole
-{
-	char	   *name;
-	bool		createdb,
-				login,
-				inherit,
-				createrole,
-				bypassrls,
-				superuser,
-				replication;
-	char	   *valid_until;	/* NULL: none */
-	char	   *password;		/* verifier, NULL: none or unreadable */
-	char	   *connlimit;
-} SourceRole;
-
-/* roles that belong to the target, never imported */
-static bool
-role_is_ours(Import *imp, const char *name)
-{
-	return strcmp(name, "postgres") == 0 || strcmp(name, "streaming_replica") == 0 ||
-		strncmp(name, "cnpg_", 5) == 0 ||
-		(imp->c->app_owner && strcmp(name, imp->c->app_owner) == 0);
-}
-
-static bool
-role_is_wanted(Import *imp, const char *name)
-{
-	const CbStringList *roles = &imp->spec->roles;
-
-	if (role_is_ours(imp, name))
-		return false;
-	if (is_wildcard(roles))
-		return true;
-	for (int i = 0; i < roles->n; i++)
-		if (strcmp(roles->items[i], name) == 0)
-			return true;
-	return false;
-}
-
-static SourceRole *
-read_source_roles(Import *imp, PGconn *conn, int *nroles)
-{
-	bool		authid = query_bool(conn, "SELECT pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT')",
-									NULL, "checking access to pg_authid");
-	PGresult   *res;
-	SourceRole *roles;
-
-	if (!authid)
-		ereport(WARNING,
-				(errmsg("source %s: role \"%s\" cannot read pg_authid; roles are imported from pg_roles without their passwords",
-						imp->src->spec->name, PQuser(conn)),
-				 errhint("Set the imported roles' passwords on the target, or import as a superuser.")));
-	/* ISO dates in UTC, so that VALID UNTIL reads back the same on the target */
-	must_exec(conn, "SET DateStyle = 'ISO'; SET TimeZone = 'UTC'", "preparing to read roles");
-	res = must_query(conn,
-					 psprintf("SELECT rolname, rolcreatedb, rolcanlogin, rolinherit, rolcreaterole,"
-							  " %s, rolsuper, rolreplication, rolvaliduntil::text, %s,"
-							  " rolconnlimit::text FROM pg_catalog.%s WHERE oid >= " FIRST_NORMAL_OID
-							  " ORDER BY rolname",
-							  imp->source_version >= 90500 ? "rolbypassrls" : "false",
-							  authid ? "rolpassword" : "NULL::text",
-							  authid ? "pg_authid" : "pg_roles"),
-					 0, NULL, "reading the source's roles");
-	*nroles = PQntuples(res);
-	roles = palloc0(sizeof(SourceRole) * Max(*nroles, 1));
-	for (int i = 0; i < *nroles; i++)
-	{
-		SourceRole *r = &roles[i];
-
-		r->name = pstrdup(PQgetvalue(res, i, 0));
-		r->createdb = strcmp(PQgetvalue(res, i, 1), "t") == 0;
-		r->login = strcmp(PQgetvalue(res, i, 2), "t") == 0;
-		r->inherit = strcmp(PQgetvalue(res, i, 3), "t") == 0;
-		r->createrole = strcmp(PQgetvalue(res, i, 4), "t") == 0;
-		r->bypassrls = strcmp(PQgetvalue(res, i, 5), "t") == 0;
-		r->superuser = strcmp(PQgetvalue(res, i, 6), "t") == 0;
-		r->replication = strcmp(PQgetvalue(res, i, 7), "t") == 0;
-		r->valid_until = PQgetisnull(res, i, 8) ? NULL : pstrdup(PQgetvalue(res, i, 8));
-		r->password = PQgetisnull(res, i, 9) ? NULL : pstrdup(PQgetvalue(res, i, 9));
-		r->connlimit = pstrdup(PQgetvalue(res, i, 10));
-	}
-	PQclear(res);
-	return roles;
-}
-
-static char *
-literal(PGconn *conn, const char *value)
-{
-	char	   *lit = PQescapeLiteral(conn, value, strlen(value));
-	char	   *copy;
-
-	if (lit == NULL)
-		elog(ERROR, "could not quote a literal: out of memory");
-	copy = pstrdup(lit);
-	PQfreemem(lit);
-	return copy;
-}
-
-/*
- * CREATE ROLE as CloudNativePG writes it, never SUPERUSER or REPLICATION.
- * A password verifier is sent with every kind of statement logging off
- * for its transaction, in a statement of its own: log_statement is looked
- * at before any statement of a query string runs.
- */
-static void
-create_role(Import *imp, PGconn *conn, const SourceRole *r)
-{
-	StringInfoData sql;
-	const char *what = psprintf("creating role \"%s\"", r->name);
-
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE ROLE %s WITH %sCREATEDB %sLOGIN %sINHERIT %sCREATEROLE %sBYPASSRLS"
-					 " NOSUPERUSER NOREPLICATION CONNECTION LIMIT %s",
-					 quote_identifier(r->name), r->createdb ? "" : "NO", r->login ? "" : "NO",
-					 r->inherit ? "" : "NO", r->createrole ? "" : "NO", r->bypassrls ? "" : "NO",
-					 r->connlimit);
-	if (r->valid_until)
-		appendStringInfo(&sql, " VALID UNTIL %s", literal(conn, r->valid_until));
-	if (r->superuser || r->replication)
-		ereport(LOG,
-				(errmsg("cnpg_bootstrap: role \"%s\" of source %s imported without SUPERUSER and REPLICATION",
-						r->name, imp->src->spec->name)));
-	if (r->password == NULL)
-	{
-		must_exec(conn, sql.data, what);
-		return;
-	}
-	appendStringInfo(&sql, " PASSWORD %s", literal(conn, r->password));
-	must_exec(conn, "BEGIN; SET LOCAL log_statement = 'none';"
-			  " SET LOCAL log_min_error_statement = 'PANIC';"
-			  " SET LOCAL log_min_duration_statement = -1;"
-			  " SET LOCAL log_min_duration_sample = -1;"
-			  " SET LOCAL log_transaction_sample_rate = 0", what);
-	must_exec(conn, sql.data, what);
-	must_exec(conn, "COMMIT", what);
-}
-
-static bool
-target_has_role(PGconn *conn, const char *name)
-{
-	return query_bool(conn, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)",
-					  name, "looking for a role on the target");
-}
-
-/* GRANT role TO member, as the source recorded it where the target allows */
-static void
-grant_membership(PGconn *conn, const char *role, const char *member, const char *grantor,
-				 bool admin)
-{
-	char	   *sql = psprintf("GRANT %s TO %s%s", quote_identifier(role),
-							   quote_identifier(member), admin ? " WITH ADMIN OPTION" : "");
-	char	   *err = NULL;
-
-	if (grantor && target_has_role(conn, grantor) &&
-		cb_exec_ok(conn, psprintf("%s GRANTED BY %s", sql, quote_identifier(grantor)), &err))
-		return;
-	if (err)
-		ereport(WARNING,
-				(errmsg("granting role \"%s\" to \"%s\" as \"%s\" failed: %s; granting it as postgres",
-						role, member, grantor, err)));
-	must_exec(conn, sql, psprintf("granting role \"%s\" to \"%s\"", role, member));
-}
-
-/*
- * Memberships where the member is a normal role and the role a normal or a
- * predefined one (pg_read_all_data ...), granted when both exist on the
- * target and one of them is imported.
- */
-static void
-import_memberships(Import *imp, PGconn *src, PGconn *dst)
-{
-	PGresult   *res = must_query(src,
-								 "SELECT DISTINCT ON (r.rolname, m.rolname) r.rolname, m.rolname, g.rolname,"
-								 " am.admin_option"
-								 " FROM pg_catalog.pg_auth_members am"
-								 " JOIN pg_catalog.pg_roles r ON r.oid = am.roleid"
-								 " JOIN pg_catalog.pg_roles m ON m.oid = am.member"
-								 " LEFT JOIN pg_catalog.pg_roles g ON g.oid = am.grantor"
-								 " WHERE am.member >= " FIRST_NORMAL_OID
-								 "   AND (am.roleid >= " FIRST_NORMAL_OID " OR r.rolname ~ '^pg_')"
-								 " ORDER BY r.rolname, m.rolname, am.admin_option DESC",
-								 0, NULL, "reading the source's role memberships");
-	int			n = PQntuples(res);
-	char	  **rows = palloc(sizeof(char *) * Max(n * 4, 1));
-
-	for (int i = 0; i < n; i++)
-		for (int j = 0; j < 4; j++)
-			rows[i * 4 + j] = PQgetisnull(res, i, j) ? NULL : pstrdup(PQgetvalue(res, i, j));
-	PQclear(res);
-	for (int i = 0; i < n; i++)
-	{
-		char	  **row = &rows[i * 4];
-
-		if (!role_is_wanted(imp, row[0]) && !role_is_wanted(imp, row[1]))
-			continue;
-		if (!target_has_role(dst, row[0]) || !target_has_role(dst, row[1]))
-		{
-			ereport(LOG,
-					(errmsg("cnpg_bootstrap: membership of \"%s\" in \"%s\" not imported: a role is missing on the target",
-							row[1], row[0])));
-			continue;
-		}
-		grant_membership(dst, row[0], row[1], row[2], strcmp(row[3], "t") == 0);
-	}
-}
-
-static void
-import_roles(Import *imp)
-{
-	CbCluster  *c = imp->c;
-	PGconn	   *src;
-	PGconn	   *dst;
-	SourceRole *roles;
-	int			nroles;
-
-	if (!imp->monolith || imp->spec->roles.n == 0 ||
-		cb_step_state(c->name, IMPORT_ROLES_STEP, NULL) == CB_STEP_DONE)
-		return;
-	if (!cb_step_begin(c->name, IMPORT_ROLES_STEP, NULL))
-		return;
-	cb_status_progress(c->name, "import: roles");
-	cb_status_phase(c->name, CB_PHASE_SETTING_UP, "Importing roles");
-
-	src = cb_source_connect(imp->src, imp->dbs[0].source);
-	roles = read_source_roles(imp, src, &nroles);
-	dst = cb_connect_instance(c, imp->primary, "postgres");
-	for (int i = 0; i < nroles; i++)
-	{
-		if (!role_is_wanted(imp, roles[i].name))
-		{
-			if (role_is_ours(imp, roles[i].name) && !is_wildcard(&imp->spec->roles))
-				ereport(WARNING,
-						(errmsg("role \"%s\" is not imported: the target manages it itself", roles[i].name)));
-			continue;
-		}
-		if (target_has_role(dst, roles[i].name))
-			ereport(LOG,
-					(errmsg("cnpg_bootstrap: role \"%s\" already exists on the target, kept as it is",
-							roles[i].name)));
-		else
-			create_role(imp, dst, &roles[i]);
-	}
-	import_memberships(imp, src, dst);
-	cb_disconnect(src);
-	cb_disconnect(dst);
-	cb_step_finish(c->name, IMPORT_ROLES_STEP, NULL, true, NULL);
 }
 
 /* ---------- running pg_dump and pg_restore ---------- */
@@ -1287,46 +1082,11 @@ run_sql_list(Import *imp, const char *dbname, const CbStringList *list, const ch
 	if (list->n == 0)
 		return;
 	conn = cb_connect_instance(imp->c, imp->primary, dbname);
-	must_exec(conn, "SET search_path TO \"$user\", public", field);
+	imp_must_exec(conn, "SET search_path TO \"$user\", public", field);
 	for (int i = 0; i < list->n; i++)
-		must_exec(conn, list->items[i], psprintf("%s[%d] in database \"%s\"", field, i, dbname));
-	must_exec(conn, "RESET search_path", field);
+		imp_must_exec(conn, list->items[i], psprintf("%s[%d] in database \"%s\"", field, i, dbname));
+	imp_must_exec(conn, "RESET search_path", field);
 	cb_disconnect(conn);
-}
-
-/* the owner is SUPERUSER only while pg_restore runs as it (CloudNativePG) */
-static void
-set_owner_superuser(Import *imp, bool on)
-{
-	PGconn	   *conn = cb_connect_instance(imp->c, imp->primary, "postgres");
-
-	must_exec(conn, psprintf("ALTER USER %s %s", quote_identifier(imp->c->app_owner),
-							 on ? "SUPERUSER" : "NOSUPERUSER"),
-			  psprintf("making \"%s\" %s", imp->c->app_owner, on ? "SUPERUSER" : "NOSUPERUSER"));
-	cb_disconnect(conn);
-}
-
-/* the same, for error paths: never throws, says so if it could not */
-static void
-revoke_owner_superuser_quietly(Import *imp)
-{
-	char	   *err = NULL;
-	PGconn	   *conn = cb_connect_local(imp->c->run_dir, imp->primary->port, "postgres",
-										30000, &err);
-
-	if (conn &&
-		cb_exec_ok(conn, psprintf("ALTER USER %s NOSUPERUSER", quote_identifier(imp->c->app_owner)),
-				   &err))
-	{
-		cb_disconnect(conn);
-		return;
-	}
-	cb_disconnect(conn);
-	ereport(WARNING,
-			(errmsg("could not take SUPERUSER back from role \"%s\": %s",
-					imp->c->app_owner, err ? err : "no connection"),
-			 errhint("Run ALTER USER %s NOSUPERUSER on the target.",
-					 quote_identifier(imp->c->app_owner))));
 }
 
 /*
@@ -1347,17 +1107,17 @@ redo_database(Import *imp, const ImportDb *db)
 	ereport(LOG,
 			(errmsg("cnpg_bootstrap: the import of database \"%s\" of cluster \"%s\" did not finish; restoring it from scratch",
 					db->target, imp->c->name)));
-	must_exec(conn, psprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", q),
+	imp_must_exec(conn, psprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", q),
 			  psprintf("dropping the half-restored database \"%s\"", db->target));
 	if (is_app)
-		must_exec(conn, psprintf("CREATE DATABASE %s OWNER %s", q, quote_identifier(imp->c->app_owner)),
+		imp_must_exec(conn, psprintf("CREATE DATABASE %s OWNER %s", q, quote_identifier(imp->c->app_owner)),
 				  "creating the application database again");
 	else if (is_postgres)
 	{
 		/* as initdb made it, before postInitTemplateSQL changed template1 */
-		must_exec(conn, "CREATE DATABASE postgres TEMPLATE template0",
+		imp_must_exec(conn, "CREATE DATABASE postgres TEMPLATE template0",
 				  "creating the postgres database again");
-		must_exec(conn, "COMMENT ON DATABASE postgres IS 'default administrative connection database'",
+		imp_must_exec(conn, "COMMENT ON DATABASE postgres IS 'default administrative connection database'",
 				  "creating the postgres database again");
 	}
 	cb_disconnect(conn);
@@ -1365,7 +1125,7 @@ redo_database(Import *imp, const ImportDb *db)
 	{
 		/* a crash may have left it SUPERUSER */
 		if (!imp->monolith)
-			set_owner_superuser(imp, false);
+			cb_import_owner_superuser(imp, false);
 		run_sql_list(imp, db->target, &initdb->post_init_application_sql,
 					 "spec.bootstrap.initdb.postInitApplicationSQL");
 	}
@@ -1396,7 +1156,7 @@ static void
 drop_app_extensions(Import *imp, const ImportDb *db)
 {
 	PGconn	   *conn = cb_connect_instance(imp->c, imp->primary, db->target);
-	PGresult   *res = must_query(conn, "SELECT extname FROM pg_catalog.pg_extension WHERE oid >= "
+	PGresult   *res = imp_must_query(conn, "SELECT extname FROM pg_catalog.pg_extension WHERE oid >= "
 								 FIRST_NORMAL_OID, 0, NULL, "listing the application database's extensions");
 
 	for (int i = 0; i < PQntuples(res); i++)
@@ -1417,7 +1177,7 @@ analyze_database(Import *imp, const ImportDb *db)
 {
 	PGconn	   *conn = cb_connect_instance(imp->c, imp->primary, db->target);
 
-	must_exec(conn, "ANALYZE", psprintf("ANALYZE of database \"%s\"", db->target));
+	imp_must_exec(conn, "ANALYZE", psprintf("ANALYZE of database \"%s\"", db->target));
 	cb_disconnect(conn);
 }
 
@@ -1446,18 +1206,18 @@ import_microservice(Import *imp)
 	if (!begin_database(imp, db))
 		return;
 	drop_app_extensions(imp, db);
-	set_owner_superuser(imp, true);
+	cb_import_owner_superuser(imp, true);
 	PG_TRY();
 	{
 		restore_databases(imp, one, 1);
 	}
 	PG_CATCH();
 	{
-		revoke_owner_superuser_quietly(imp);
+		cb_import_owner_revoke_quietly(imp);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	set_owner_superuser(imp, false);
+	cb_import_owner_superuser(imp, false);
 	report_progress(imp, one, 1, "postImportApplicationSQL");
 	run_sql_list(imp, db->target, &imp->spec->post_import_application_sql,
 				 IMPORT_FIELD ".postImportApplicationSQL");
@@ -1486,7 +1246,7 @@ import_monolith(Import *imp)
 	ImportDb  **todo = palloc0(sizeof(ImportDb *) * imp->ndbs);
 	int			n = 0;
 
-	import_roles(imp);
+	cb_import_roles(imp);
 	for (int i = 0; i < imp->ndbs; i++)
 		if (imp->dbs[i].state != CB_STEP_DONE)
 			todo[n++] = &imp->dbs[i];
@@ -1535,6 +1295,13 @@ cb_import_run(CbCluster *c, CbInstance *primary)
 	if (cb_step_state(c->name, IMPORT_STEP, NULL) == CB_STEP_DONE)
 		return;
 	imp = import_init(c, primary);
+
+	/*
+	 * First of all, on every run: a run cut short (crash, kill -9) may have
+	 * left the owner SUPERUSER, and this one may fail at once (import_owner.c).
+	 */
+	if (!imp->monolith)
+		cb_import_owner_superuser(imp, false);
 	check_options(imp->spec);
 	cb_status_phase(c->name, CB_PHASE_SETTING_UP, "Importing: preflight of the source");
 	imp->src = cb_source_prepare(c, imp->spec->source_external_cluster,

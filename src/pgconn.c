@@ -12,6 +12,20 @@
  * every path that can throw while we hold one releases it first (PG_TRY),
  * except FATAL, after which the process is gone anyway.
  *
+ * Every connection to a target has its search_path pinned to pg_catalog,
+ * pg_temp from its start (a -c option of the startup packet, which
+ * outranks ALTER DATABASE/ROLE ... SET): an operator or function planted
+ * in public by a database owner is never what our queries call (CWE-426).
+ * Sources get the same by a SET before any query (external.c).
+ * Every connection gets a notice receiver that logs neither the text nor
+ * the details of a NOTICE or WARNING (libpq's default prints them to the
+ * control instance's stderr, and they can echo values of the statement).
+ *
+ * A cancel request (PQcancel) opens a new connection and blocks until the
+ * server answers: it is sent only over a unix socket, where the server is
+ * local and answers at once.  Towards a TCP server, which may be
+ * unreachable, a statement to abandon is left by closing the connection.
+ *
  * Error texts handed back are the server's primary message only (or
  * libpq's own message when there is no server message): the default
  * rendering adds a "LINE 1: ..." excerpt of the statement, which can hold a
@@ -43,7 +57,25 @@ static PGconn *active_conn = NULL;
 static bool exit_callback_registered = false;
 static bool environment_scrubbed = false;
 
-static void cb_send_cancel(PGconn *conn);
+static bool cb_send_cancel(PGconn *conn);
+
+/*
+ * Notices and warnings of a server: their text and DETAIL can echo values
+ * of the statement (a password, a Secret-sourced script), so only their
+ * severity and SQLSTATE are logged, at DEBUG1.
+ */
+static void
+cb_notice_receiver(void *arg, const PGresult *res)
+{
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	ereport(DEBUG1,
+			(errmsg_internal("cnpg_bootstrap: a %s (SQLSTATE %s) of a server was not logged",
+							 severity ? severity : "notice", sqlstate ? sqlstate : "none"),
+			 errhidestmt(true)));
+}
+
 
 static void
 cb_pgconn_exit_callback(int code, Datum arg)
@@ -52,7 +84,7 @@ cb_pgconn_exit_callback(int code, Datum arg)
 
 	active_conn = NULL;
 	if (conn != NULL && PQtransactionStatus(conn) == PQTRANS_ACTIVE)
-		cb_send_cancel(conn);
+		(void) cb_send_cancel(conn);
 }
 
 /*
@@ -220,6 +252,7 @@ cb_connect(const char *const *keywords, const char *const *values,
 		PQfinish(conn);
 		return NULL;
 	}
+	(void) PQsetNoticeReceiver(conn, cb_notice_receiver, NULL);
 
 	PG_TRY();
 	{
@@ -271,26 +304,37 @@ cb_connect_local(const char *socket_dir, int port, const char *dbname,
 	values[5] = "disable";
 	values[6] = "cnpg_bootstrap";
 	values[7] = "UTF8";
-	values[8] = "-c client_encoding=UTF8";
+	values[8] = "-c client_encoding=UTF8 " CB_PINNED_SEARCH_PATH;
 	values[9] = "any";
 	values[10] = NULL;
 
 	return cb_connect(keywords, values, timeout_ms, errmsg);
 }
 
-/* best effort: stop what the server is running for us */
-static void
+/*
+ * Best effort: stop what the server is running for us.  PQcancel connects
+ * and waits for the server without any timeout of ours, so it is used only
+ * over a unix socket (a local server, which answers at once); returns
+ * false when no cancel was sent, and the caller then abandons the
+ * connection instead (see the file header).
+ */
+static bool
 cb_send_cancel(PGconn *conn)
 {
-	PGcancel   *cancel = PQgetCancel(conn);
+	const char *host = PQhost(conn);
+	PGcancel   *cancel;
 	char		errbuf[256];
+	bool		sent = false;
 
+	if (host == NULL || (host[0] != '/' && host[0] != '@'))
+		return false;
+	cancel = PQgetCancel(conn);
 	if (cancel)
 	{
-		/* blocks briefly, but only towards a local server */
-		(void) PQcancel(cancel, errbuf, sizeof(errbuf));
+		sent = PQcancel(cancel, errbuf, sizeof(errbuf)) == 1;
 		PQfreeCancel(cancel);
 	}
+	return sent;
 }
 
 /*
@@ -369,7 +413,14 @@ cb_exec_internal(PGconn *conn, const char *sql, int nparams,
 									   timeout_ms);
 					return NULL;
 				}
-				cb_send_cancel(conn);
+				if (!cb_send_cancel(conn))
+				{
+					PQclear(*keep);
+					*keep = NULL;
+					*errmsg = psprintf("timeout expired after %d ms; the connection was abandoned",
+									   timeout_ms);
+					return NULL;
+				}
 				cancelled = true;
 				deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													   CB_CANCEL_GRACE_MS);
@@ -504,7 +555,7 @@ cb_exec_timeout(PGconn *conn, const char *sql, int nparams,
 		 * unknown state; the caller should disconnect.
 		 */
 		if (PQtransactionStatus(conn) == PQTRANS_ACTIVE)
-			cb_send_cancel(conn);
+			(void) cb_send_cancel(conn);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();

@@ -28,6 +28,9 @@
 extern PGconn *cb_connect(const char *const *keywords, const char *const *values,
 						  int timeout_ms, char **errmsg);
 
+/* the startup option pinning search_path (see pgconn.c) */
+#define CB_PINNED_SEARCH_PATH "-c search_path=pg_catalog,pg_temp"
+
 /* Connect to a local instance over its unix socket as "postgres". */
 extern PGconn *cb_connect_local(const char *socket_dir, int port,
 								const char *dbname, int timeout_ms,

@@ -11,6 +11,12 @@
  * referenced script is sent as one exec.  The first error stops the
  * bootstrap with the step, the item and the server's message.
  *
+ * A script from a Secret may hold secrets (passwords in CREATE ROLE, keys):
+ * it runs after every kind of server logging is turned off for the
+ * session, and its failure is reported by SQLSTATE and position only,
+ * since the server's message can quote the script ('relation "..." does
+ * not exist', 'syntax error at or near "..."').
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -76,6 +82,64 @@ exists_query(PGconn *conn, const char *sql, const char *param)
 	return found;
 }
 
+/*
+ * Everything that could write a statement of this session, or an error
+ * quoting it, to the server's log; each SET in an exec of its own, since
+ * log_statement is looked at before any statement of a query string runs.
+ * log_min_messages alone would do (every such line is a LOG or an ERROR
+ * message); the others are kept in case it is raised back by the script.
+ */
+static const char *const quiet_settings[] = {
+	"SET log_min_messages = 'panic'",
+	"SET log_statement = 'none'",
+	"SET log_duration = off",
+	"SET log_min_duration_statement = -1",
+	"SET log_min_duration_sample = -1",
+	"SET log_statement_sample_rate = 0",
+	"SET log_transaction_sample_rate = 0",
+	"SET log_min_error_statement = 'panic'",
+	"SET debug_print_parse = off",
+	"SET debug_print_rewritten = off",
+	"SET debug_print_plan = off",
+	"SET auto_explain.log_min_duration = -1",
+	NULL
+};
+
+static bool
+ref_is_secret(const CbResolvedRef *r)
+{
+	return strncmp(r->object, "Secret ", 7) == 0;
+}
+
+/* a Secret's script: the failure says where, never what the server quoted */
+static void
+exec_secret_script(PGconn *conn, const CbResolvedRef *r, const char *dbname)
+{
+	char	   *err = NULL;
+	PGresult   *res = cb_exec(conn, r->value, &err);
+	const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *position = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+	char	   *why;
+
+	if (res != NULL && err == NULL)
+	{
+		PQclear(res);
+		return;
+	}
+	why = res == NULL ? pstrdup("the connection failed") :
+		psprintf("SQLSTATE %s%s%s", sqlstate ? sqlstate : "unknown",
+				 position ? " at character " : "", position ? position : "");
+	if (res)
+		PQclear(res);
+	cb_disconnect(conn);
+	ereport(ERROR,
+			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+			 errmsg("post-init: %s (%s key \"%s\") in database \"%s\" failed: %s",
+					r->path, r->object, r->key, dbname, why),
+			 errdetail("The server's message is not shown: the script comes from a Secret and the message can quote it."),
+			 errhint("Run the script by hand to see the message.")));
+}
+
 /* one batch: search_path bracketing as CNPG does, then each item */
 static void
 run_batch(CbCluster *c, CbInstance *inst, const char *dbname, int which)
@@ -86,6 +150,7 @@ run_batch(CbCluster *c, CbInstance *inst, const char *dbname, int which)
 	&initdb->post_init_application_sql};
 	const CbStringList *list = lists[which];
 	PGconn	   *conn;
+	bool		quiet = false;
 
 	if (list->n == 0 && c->nrefs[which] == 0)
 		return;
@@ -99,6 +164,15 @@ run_batch(CbCluster *c, CbInstance *inst, const char *dbname, int which)
 	{
 		const CbResolvedRef *r = &c->refs[which][i];
 
+		if (ref_is_secret(r))
+		{
+			if (!quiet)
+				for (int q = 0; quiet_settings[q]; q++)
+					exec_or_fail(conn, quiet_settings[q], "post-init: turning logging off for a Secret's script");
+			quiet = true;
+			exec_secret_script(conn, r, dbname);
+			continue;
+		}
 		exec_or_fail(conn, r->value,
 					 psprintf("post-init: %s (%s key \"%s\") in database \"%s\"",
 							  r->path, r->object, r->key, dbname));

@@ -51,6 +51,7 @@
 #include "cnpg_bootstrap.h"
 #include "childreg.h"
 #include "process.h"
+#include "redact.h"
 
 /* how long we poll waitpid() at most between two latch wake-ups */
 #define CB_CHILD_POLL_MS		100
@@ -496,6 +497,9 @@ cb_tail_join(CbOutput *out)
 static void
 cb_output_line(CbOutput *out, const char *line)
 {
+	/* statement echoes and values never leave the child (redact.c) */
+	if ((line = cb_redact_child_line(out, line)) == NULL)
+		return;
 	ereport(LOG,
 			(errmsg_internal("%s: %s", out->prefix, line),
 			 errhidestmt(true)));

@@ -22,6 +22,7 @@
 #include "storage/latch.h"
 
 #include "certs.h"
+#include "external.h"
 #include "hostlayout.h"
 #include "initdb.h"
 #include "instance.h"
@@ -63,13 +64,25 @@ static char *
 replication_conninfo(CbCluster *c, const CbInstance *standby)
 {
 	const CbInstance *primary = &c->instances[0];
+	StringInfoData buf;
 
-	return psprintf("host=%s port=%d user=streaming_replica dbname=postgres"
-					" sslmode=verify-full sslrootcert=%s/%s sslcert=%s/%s sslkey=%s/%s"
-					" application_name=%s connect_timeout=5",
-					c->host, primary->port,
-					c->certs_dir, CB_SERVER_CA, c->certs_dir, CB_REPLICATION_CRT,
-					c->certs_dir, CB_REPLICATION_KEY, standby->name);
+	/*
+	 * Every value quoted: the paths come from cnpg_bootstrap.data_root and
+	 * the host from cnpg_bootstrap.listen_addresses, either of which may
+	 * hold a space or a quote.
+	 */
+	initStringInfo(&buf);
+	cb_conninfo_append(&buf, "host", c->host);
+	cb_conninfo_append(&buf, "port", psprintf("%d", primary->port));
+	cb_conninfo_append(&buf, "user", "streaming_replica");
+	cb_conninfo_append(&buf, "dbname", "postgres");
+	cb_conninfo_append(&buf, "sslmode", "verify-full");
+	cb_conninfo_append(&buf, "sslrootcert", psprintf("%s/%s", c->certs_dir, CB_SERVER_CA));
+	cb_conninfo_append(&buf, "sslcert", psprintf("%s/%s", c->certs_dir, CB_REPLICATION_CRT));
+	cb_conninfo_append(&buf, "sslkey", psprintf("%s/%s", c->certs_dir, CB_REPLICATION_KEY));
+	cb_conninfo_append(&buf, "application_name", standby->name);
+	cb_conninfo_append(&buf, "connect_timeout", "5");
+	return buf.data;
 }
 
 /* physical slots on the primary for the standbys (CNPG's HA slots) */

@@ -269,7 +269,7 @@ like(failing('badpw', $micro_shop, 'importer', 'wrong'),
 like(failing('nodb', $micro_shop =~ s/\[shop\]/[nosuch]/r, 'importer'),
 	qr/^import: preflight of source source: database "nosuch" does not exist/, 'missing database named');
 like(failing('norights', $micro_shop, 'norights'),
-	qr/^import: preflight of source source: role "norights" cannot read everything in database "shop"\nNot readable: sequence big_id_seq, sequence counter, sequence tags_id_seq, table big, table tags, \.\.\./,
+	qr/^import: preflight of source source: role "norights" cannot read everything in database "shop"\nNot readable: sequence public.big_id_seq, sequence public.counter, sequence public.tags_id_seq, table public.big, table public.tags, \.\.\./,
 	'missing rights named');
 like(failing('nolo', $micro_shop, 'reader'), qr/cannot read everything in database "shop"\nNot readable: large object \d+/,
 	'large objects it cannot read named');
