@@ -20,21 +20,6 @@ use CbTest;
 my ($node, $root) = start_control('57000-57099', "cnpg_bootstrap.max_workers = 4\n");
 my $bindir = dirname(`which pg_ctl`);
 
-sub cluster_yaml
-{
-	my ($name, $extra) = @_;
-	return <<"YAML" . ($extra // '');
-apiVersion: postgresql.cnpg.io/v1
-kind: Cluster
-metadata:
-  name: $name
-spec:
-  instances: 1
-  storage:
-    size: 1Gi
-YAML
-}
-
 sub set_data_root
 {
 	my ($dir) = @_;

@@ -57,21 +57,6 @@ sub procs_with
 	return @found;
 }
 
-sub cluster_yaml
-{
-	my ($name) = @_;
-	return <<"YAML";
-apiVersion: postgresql.cnpg.io/v1
-kind: Cluster
-metadata:
-  name: $name
-spec:
-  instances: 1
-  storage:
-    size: 1Gi
-YAML
-}
-
 sub slow_initdb_running
 {
 	for (1 .. 600)

@@ -45,20 +45,7 @@ sub secret_doc
 }
 
 # a Cluster for dry runs, with extra lines under spec
-sub cluster_doc
-{
-	my ($name, $spec) = @_;
-	return <<"YAML" . $spec;
-apiVersion: postgresql.cnpg.io/v1
-kind: Cluster
-metadata:
-  name: $name
-spec:
-  instances: 1
-  storage:
-    size: 1Gi
-YAML
-}
+sub cluster_doc { return cluster_yaml(@_); }
 
 # ---------- 1. the YAML layer: no value in errmsg, DETAIL or HINT ----------
 

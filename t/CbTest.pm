@@ -12,7 +12,7 @@ use PostgreSQL::Test::Utils;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(start_control q1 apply wait_cluster status port_of tq secret alive crash_control
-  ps_sampler_start ps_sampler_stop ps_sampled pw_secret ext_cluster);
+  ps_sampler_start ps_sampler_stop ps_sampled pw_secret ext_cluster cluster_yaml);
 
 our $node;
 our $root;
@@ -35,6 +35,22 @@ log_statement = 'none'
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION cnpg_bootstrap');
 	return ($node, $root);
+}
+
+# a one-instance Cluster, with optional lines appended (under spec)
+sub cluster_yaml
+{
+	my ($name, $extra) = @_;
+	return <<"YAML" . ($extra // '');
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata:
+  name: $name
+spec:
+  instances: 1
+  storage:
+    size: 1Gi
+YAML
 }
 
 sub q1 { return $node->safe_psql('postgres', shift); }
