@@ -83,3 +83,5 @@ unit: src/fields_gen.c
 	$(UNIT_CC) -o test/unit/test_tls test/unit/test_tls.c test/unit/unit_shim.c \
 		src/tls.c -L$(PGPKGLIB) -lpgcommon -lpgport -lssl -lcrypto
 	d=$$(mktemp -d /tmp/cbtls.XXXXXX) && test/unit/test_tls $$d; rc=$$?; rm -rf $$d; exit $$rc
+	# process.c, childreg.c, pgconn.c, secrets.c inside a scratch server
+	$(srcdir)/test/unit/run_worker_harness.sh $(srcdir) $(PG_CONFIG)

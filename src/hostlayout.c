@@ -156,23 +156,52 @@ cb_resolve_bindir(CbCluster *c)
 		binaries_major(initdb);
 }
 
+/*
+ * Every instance of the cluster lives under data_root: each needs its
+ * spec.storage.size, plus spec.walStorage.size when WAL has a volume of its
+ * own in CloudNativePG.
+ */
 void
 cb_check_free_space(CbCluster *c)
 {
 	struct statvfs st;
 	int64		free_bytes;
+	int64		each = 0;
+	int64		needed;
+	int			n = c->spec->instances > 0 ? c->spec->instances : 1;
 
-	if (c->spec->storage_bytes <= 0 || statvfs(cb_data_root, &st) != 0)
+	if (c->spec->storage_bytes > 0)
+		each = c->spec->storage_bytes;
+	if (c->spec->wal_storage_bytes > 0)
+		each = (PG_INT64_MAX - each < c->spec->wal_storage_bytes) ? PG_INT64_MAX :
+			each + c->spec->wal_storage_bytes;
+	if (each <= 0 || statvfs(cb_data_root, &st) != 0)
 		return;
+	needed = (each > PG_INT64_MAX / n) ? PG_INT64_MAX : each * n;
 	free_bytes = (int64) st.f_bavail * (int64) st.f_frsize;
-	if (free_bytes < c->spec->storage_bytes)
+	if (free_bytes >= needed)
+		return;
+	if (c->spec->wal_storage_bytes > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DISK_FULL),
 				 errmsg("not enough free space for cluster \"%s\"", c->name),
-				 errdetail("spec.storage.size is %s (" INT64_FORMAT " bytes); \"%s\" has " INT64_FORMAT " bytes free.",
-						   c->spec->storage_size, c->spec->storage_bytes,
-						   cb_data_root, free_bytes),
-				 errhint("Free space under cnpg_bootstrap.data_root or lower spec.storage.size.")));
+				 errdetail_plural("spec.storage.size is %s (" INT64_FORMAT " bytes) and spec.walStorage.size is %s (" INT64_FORMAT " bytes) for %d instance: " INT64_FORMAT " bytes in all; \"%s\" has " INT64_FORMAT " bytes free.",
+								  "spec.storage.size is %s (" INT64_FORMAT " bytes) and spec.walStorage.size is %s (" INT64_FORMAT " bytes) for each of %d instances: " INT64_FORMAT " bytes in all; \"%s\" has " INT64_FORMAT " bytes free.",
+								  n,
+								  c->spec->storage_size ? c->spec->storage_size : "unset",
+								  Max(c->spec->storage_bytes, 0),
+								  c->spec->wal_storage_size, c->spec->wal_storage_bytes,
+								  n, needed, cb_data_root, free_bytes),
+				 errhint("Free space under cnpg_bootstrap.data_root or lower spec.storage.size, spec.walStorage.size or spec.instances.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_DISK_FULL),
+			 errmsg("not enough free space for cluster \"%s\"", c->name),
+			 errdetail_plural("spec.storage.size is %s (" INT64_FORMAT " bytes) for %d instance: " INT64_FORMAT " bytes in all; \"%s\" has " INT64_FORMAT " bytes free.",
+							  "spec.storage.size is %s (" INT64_FORMAT " bytes) for each of %d instances: " INT64_FORMAT " bytes in all; \"%s\" has " INT64_FORMAT " bytes free.",
+							  n,
+							  c->spec->storage_size, c->spec->storage_bytes,
+							  n, needed, cb_data_root, free_bytes),
+			 errhint("Free space under cnpg_bootstrap.data_root or lower spec.storage.size or spec.instances.")));
 }
 
 void

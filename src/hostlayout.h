@@ -18,7 +18,7 @@ extern void cb_layout_init(CbCluster *c);
 extern void cb_layout_create(CbCluster *c);
 /* resolve cnpg_bootstrap.bindir for the spec and learn the binaries' major */
 extern void cb_resolve_bindir(CbCluster *c);
-/* storage.size against the free space of data_root */
+/* (storage.size + walStorage.size) x instances against data_root's free space */
 extern void cb_check_free_space(CbCluster *c);
 
 extern void cb_mkdir_p(const char *path);

@@ -7,37 +7,11 @@
  *	  FATAL) and in a dynamic background worker (bgworker_die or die on
  *	  SIGTERM, postmaster shutdown).  Not part of the extension.
  *
- * Build (from any scratch directory; nothing is installed):
- *   mkdir -p /tmp/cbu && cd /tmp/cbu
- *   cp /work/main/test/unit/test_worker_harness.c /work/main/src/process.c \
- *      /work/main/src/pgconn.c /work/main/src/secrets.c .
- *   printf 'MODULE_big = cb_unit\nOBJS = test_worker_harness.o process.o pgconn.o secrets.o\nPG_CPPFLAGS = -I/work/main/src -I$(shell pg_config --includedir)\nPG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers\nSHLIB_LINK = -L$(shell pg_config --libdir) -lpq -lcrypto\nwith_llvm = no\nPGXS := $(shell pg_config --pgxs)\ninclude $(PGXS)\n' > Makefile
- *   make COPT=-Werror
- * then, in a scratch server (any database):
- *   CREATE FUNCTION cb_unit_run(argv text[], timeout_ms int DEFAULT 0,
- *       new_session bool DEFAULT true, log_file text DEFAULT NULL,
- *       extra_env text[] DEFAULT NULL, cwd text DEFAULT NULL,
- *       tail_lines int DEFAULT 0,
- *       OUT ok bool, OUT exit_code int, OUT term_signal int,
- *       OUT timed_out bool, OUT nlines int, OUT tail text)
- *     AS '/tmp/cbu/cb_unit.so' LANGUAGE C CALLED ON NULL INPUT;
- *   CREATE FUNCTION cb_unit_rmtree(text) RETURNS bool
- *     AS '/tmp/cbu/cb_unit.so' LANGUAGE C STRICT;
- *   CREATE FUNCTION cb_unit_query(socket_dir text, port int, db text,
- *       sql text, timeout_ms int DEFAULT 0, params text[] DEFAULT NULL)
- *     RETURNS text AS '/tmp/cbu/cb_unit.so' LANGUAGE C CALLED ON NULL INPUT;
- *   CREATE FUNCTION cb_unit_connect(keywords text[], vals text[], timeout_ms int)
- *     RETURNS text AS '/tmp/cbu/cb_unit.so' LANGUAGE C STRICT;
- *   CREATE FUNCTION cb_unit_start_worker(argv text, use_die bool)
- *     RETURNS int AS '/tmp/cbu/cb_unit.so' LANGUAGE C STRICT;
- *   CREATE FUNCTION cb_unit_verifier(password text)
- *     RETURNS text AS '/tmp/cbu/cb_unit.so' LANGUAGE C STRICT;
- *   CREATE FUNCTION cb_unit_run_children(argvs text[],
- *       timeouts int[] DEFAULT NULL, log_files text[] DEFAULT NULL,
- *       OUT i int, OUT all_ok bool, OUT exit_code int, OUT term_signal int,
- *       OUT timed_out bool, OUT nlines int, OUT tail text)
- *     RETURNS SETOF record AS '/tmp/cbu/cb_unit.so'
- *     LANGUAGE C CALLED ON NULL INPUT;
+ * `make unit` builds it (PGXS, in a scratch directory, nothing installed)
+ * with process.c, childreg.c, pgconn.c and secrets.c, starts a scratch
+ * server that loads it and runs the checks: test/unit/run_worker_harness.sh,
+ * which also holds the CREATE FUNCTIONs.  CB_UNIT_LIB is the path of the
+ * built module (for the background worker's bgw_library_name).
  *
  * cb_unit_run's on_line callback counts lines (nlines) and throws an ERROR
  * on a line reading "RAISE", to test that path.  cb_unit_query returns the
@@ -54,9 +28,6 @@
  * value).  In cb_unit_start_worker's argv a "|" word starts another child,
  * and the children run through cb_run_children; one child still goes
  * through cb_run_child.
- *
- * The checks run against it (75, all passing on PG 15.18) are the bash
- * script at the end of this file.
  *
  *-------------------------------------------------------------------------
  */
@@ -79,6 +50,16 @@ PG_MODULE_MAGIC;
 
 /* the extension's GUC (cnpg_bootstrap.c), read by process.c */
 char	   *cb_data_root = NULL;
+
+/*
+ * worker.c's cluster name: childreg.c records children only in a cluster
+ * worker; here, as in a backend of the control instance, there is none.
+ */
+const char *cb_worker_cluster = NULL;
+
+#ifndef CB_UNIT_LIB
+#error "build with -DCB_UNIT_LIB=\"<path of the module>\" (run_worker_harness.sh)"
+#endif
 
 PGDLLEXPORT void cb_unit_worker_main(Datum arg);
 
@@ -330,7 +311,7 @@ cb_unit_start_worker(PG_FUNCTION_ARGS)
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "/tmp/cbu/cb_unit.so");
+	strlcpy(worker.bgw_library_name, CB_UNIT_LIB, BGW_MAXLEN);
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "cb_unit_worker_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "cb_unit worker");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "cb_unit worker");
@@ -403,114 +384,3 @@ cb_unit_worker_main(Datum arg)
 		elog(LOG, "cb_unit worker: child %d exit code %d, signal %d",
 			 i + 1, results[i].exit_code, results[i].term_signal);
 }
-
-/*
- * By-hand regression through this module.  Setup, as root, after the build
- * above (a scratch server on port 55498 whose environment carries libpq
- * variables that must not reach our connections):
- *
- *   B=/usr/lib/postgresql/15/bin; mkdir -p /tmp/cbu/srv /tmp/cbu/bin
- *   chmod 755 /tmp/cbu; chown postgres: /tmp/cbu/srv; cp /usr/bin/env /tmp/cbu/bin/
- *   printf '#!/bin/sh\ntrap "" TERM\n/bin/sleep 39\n' > /tmp/cbu/ignore.sh; chmod 755 /tmp/cbu/ignore.sh
- *   printf '#!/bin/sh\ntrap "" TERM\n/bin/sleep 38\n' > /tmp/cbu/ignore38.sh; chmod 755 /tmp/cbu/ignore38.sh
- *   runuser -u postgres -- $B/initdb -D /tmp/cbu/srv/pg -A trust -U postgres
- *   printf "port = 55498\nlisten_addresses = ''\nunix_socket_directories = '/tmp/cbu/srv'\n" >> /tmp/cbu/srv/pg/postgresql.conf
- *   runuser -u postgres -- env -i PATH=/usr/bin:/bin LANG=C.UTF-8 PGOPTIONS='-c work_mem=77kB' \
- *       PGTARGETSESSIONATTRS=standby PGSSLMODE=require PGTZ=Asia/Tokyo \
- *       $B/pg_ctl -D /tmp/cbu/srv/pg -l /tmp/cbu/srv/pg.log -w start
- *   psql -h /tmp/cbu/srv -p 55498 -U postgres -f <the CREATE FUNCTIONs above>
- *
- * then save the script below and run it with bash:
- *
- * #!/bin/bash
- * # by-hand regression for process.c / pgconn.c through the harness module
- * export PGHOST=/tmp/cbu/srv PGPORT=55498 PGUSER=postgres PGDATABASE=postgres
- * P=0; F=0
- * q() { psql -Atc "$1" 2>&1; }
- * t() { if [ "$2" = "$3" ]; then P=$((P+1)); echo "ok - $1"; else F=$((F+1)); echo "not ok - $1"; echo "#  got: $2"; echo "# want: $3"; fi; }
- * tl() { if [ "$(echo "$2 < $3" | bc)" = 1 ]; then P=$((P+1)); echo "ok - $1 ($2 s)"; else F=$((F+1)); echo "not ok - $1 ($2 s >= $3)"; fi; }
- * now() { date +%s.%N; }
- * gone() { sleep 0.1; pgrep -f "$1" >/dev/null && echo left || echo gone; }
- * S="'/tmp/cbu/srv', 55498, 'postgres'"
- *
- * t "echo" "$(q "SELECT ok, exit_code, tail FROM cb_unit_run(ARRAY['/bin/echo','hello'])")" "t|0|hello"
- * t "exit code + stderr" "$(q "SELECT ok, exit_code, nlines FROM cb_unit_run(ARRAY['/bin/sh','-c','echo out; echo err >&2; exit 3'])")" "f|3|2"
- * t "env scrubbed + extra_env override" "$(q "SELECT replace(tail, E'\n', ' ') FROM cb_unit_run(ARRAY['/usr/bin/env'], extra_env => ARRAY['FOO=bar','LANG=C'], cwd=>'/tmp')")" "PATH=/usr/bin:/bin LANG=C LC_MESSAGES=C HOME=/tmp FOO=bar"
- * t "bindir first in PATH" "$(q "SELECT split_part(tail, E'\n', 1) FROM cb_unit_run(ARRAY['/tmp/cbu/bin/env'])")" "PATH=/tmp/cbu/bin:/usr/bin:/bin"
- * t "only fds 0-2 (+ls's own)" "$(q "SELECT replace(tail, E'\n', ' ') FROM cb_unit_run(ARRAY['/bin/ls','/proc/self/fd'])")" "0 1 2 3"
- * t "signals unblocked, none ignored" "$(q "SELECT replace(tail, E'\n', ' ') FROM cb_unit_run(ARRAY['/bin/grep','-E','^Sig(Blk|Ign)','/proc/self/status'])")" "SigBlk:	0000000000000000 SigIgn:	0000000000000000"
- * t "stdin is /dev/null" "$(q "SELECT tail FROM cb_unit_run(ARRAY['/bin/readlink','/proc/self/fd/0'])")" "/dev/null"
- * t "new session" "$(q "SELECT tail FROM cb_unit_run(ARRAY['/bin/sh','-c','[ \$\$ = \$(cut -d\" \" -f6 /proc/\$\$/stat) ] && echo leader'])")" "leader"
- * t "no new session" "$(q "SELECT tail = pg_backend_pid()::text FROM cb_unit_run(ARRAY['/bin/sh','-c','cut -d\" \" -f6 /proc/\$\$/stat'], new_session=>false)")" "t"
- * t "missing program" "$(q "SELECT exit_code, tail FROM cb_unit_run(ARRAY['/nonexistent/prog'])")" '127|could not execute "/nonexistent/prog": No such file or directory'
- * t "bad cwd" "$(q "SELECT exit_code FROM cb_unit_run(ARRAY['/bin/true'], cwd=>'/nonexistent')")" "127"
- * s=$(now); t "timeout" "$(q "SELECT ok, term_signal, timed_out FROM cb_unit_run(ARRAY['/bin/sleep','30'], timeout_ms=>500)")" "f|15|t"; tl "timeout took" "$(echo "$(now) - $s" | bc)" 1.0
- * s=$(now); t "timeout, TERM ignored -> KILL" "$(q "SELECT term_signal, timed_out FROM cb_unit_run(ARRAY['/tmp/cbu/ignore.sh'], timeout_ms=>300)")" "9|t"; tl "TERM-ignoring timeout took" "$(echo "$(now) - $s" | bc)" 1.3; t "no sleep 39 left" "$(gone 'sleep 39')" gone
- * s=$(now); t "grandchild holding the pipe" "$(q "SELECT ok, tail FROM cb_unit_run(ARRAY['/bin/sh','-c','(/bin/sleep 5 &); echo done'])")" "t|done"; tl "returned without waiting for it" "$(echo "$(now) - $s" | bc)" 0.6
- * s=$(now); t "statement_timeout -> ERROR" "$(psql -Atc "SET statement_timeout=500" -c "SELECT ok FROM cb_unit_run(ARRAY['/bin/sleep','32'])" 2>&1 | tail -1)" "ERROR:  canceling statement due to statement timeout"; tl "ERROR path took" "$(echo "$(now) - $s" | bc)" 1.0; t "no sleep 32 left" "$(gone 'sleep 32')" gone
- * t "on_line ERROR" "$(q "SELECT ok FROM cb_unit_run(ARRAY['/bin/sh','-c','echo RAISE; /bin/sleep 34'])")" "ERROR:  on_line raised"; t "no sleep 34 left" "$(gone 'sleep 34')" gone
- * psql -Atc "SELECT ok FROM cb_unit_run(ARRAY['/bin/sleep','36'])" >/dev/null 2>&1 &
- * sleep 0.4; BP=$(q "SELECT pid FROM pg_stat_activity WHERE query LIKE '%sleep'',''36%' AND pid <> pg_backend_pid()"); s=$(now); q "SELECT pg_terminate_backend($BP)" >/dev/null; wait
- * tl "terminate (FATAL) took" "$(echo "$(now) - $s" | bc)" 0.5; t "no sleep 36 left" "$(gone 'sleep 36')" gone
- * for die in false true; do
- *   WP=$(q "SELECT cb_unit_start_worker('/tmp/cbu/ignore.sh', $die)"); sleep 0.4
- *   s=$(now); kill -TERM $WP; while kill -0 $WP 2>/dev/null; do sleep 0.02; done
- *   tl "bgworker (die=$die) SIGTERM with TERM-ignoring child took" "$(echo "$(now) - $s" | bc)" 1.0; t "no sleep 39 left (die=$die)" "$(gone 'sleep 39')" gone
- * done
- * t "CR/LF lines" "$(q "SELECT nlines, replace(tail, E'\n', ',') FROM cb_unit_run(ARRAY['/usr/bin/printf','a\rb\r\nc\n\nd'])")" "4|a,b,c,d"
- * t "big output" "$(q "SELECT nlines, ok, right(tail, 6) FROM cb_unit_run(ARRAY['/usr/bin/seq','1','200000'])")" "200000|t|200000"
- * t "tail_lines" "$(q "SELECT replace(tail, E'\n', ',') FROM cb_unit_run(ARRAY['/usr/bin/seq','1','10'], tail_lines=>3)")" "8,9,10"
- * t "killed by signal" "$(q "SELECT ok, exit_code, term_signal FROM cb_unit_run(ARRAY['/bin/sh','-c','kill -SEGV \$\$'])")" "f|-1|11"
- * W=/tmp/cbu/srv/w; rm -rf $W; mkdir -p $W/rt/a/b $W/outside; touch $W/outside/keep $W/rt/a/b/f; ln -s $W/outside $W/rt/a/link; chown -R postgres: $W
- * t "rmtree" "$(q "SELECT cb_unit_rmtree('$W/rt'), cb_unit_rmtree('$W/rt')")" "t|t"; t "rmtree kept the symlink target" "$(ls $W/outside)" keep
- * t "pgconn basic" "$(q "SELECT cb_unit_query($S, 'SELECT 1; SELECT 2')")" "2"
- * t "pgconn env ignored" "$(q "SELECT cb_unit_query($S, 'SELECT current_setting(''work_mem'')||current_setting(''application_name'')')")" "4MBcnpg_bootstrap"
- * t "pgconn first error" "$(q "SELECT cb_unit_query($S, 'SELECT 1; SELECT * FROM nosuch; SELECT 3')")" 'ERROR: relation "nosuch" does not exist'
- * t "pgconn params" "$(q "SELECT cb_unit_query($S, 'SELECT \$1 || \$2', 0, ARRAY['it''s', ' ok'])")" "it's ok"
- * s=$(now); t "pgconn timeout + cancel, conn reusable" "$(q "SELECT cb_unit_query($S, 'SELECT pg_sleep(10)', 500)")" "ERROR: timeout expired after 500 ms (the command was cancelled)"; tl "took" "$(echo "$(now) - $s" | bc)" 1.0
- * t "pgconn COPY OUT" "$(q "SELECT cb_unit_query($S, 'COPY (SELECT generate_series(1,100000)) TO STDOUT; SELECT 42')")" "42"
- * t "pgconn big query" "$(q "SELECT cb_unit_query($S, 'SELECT length(''' || repeat('x', 8000000) || ''')')")" "8000000"
- * psql -Atc "SET statement_timeout=500" -c "SELECT cb_unit_query($S, 'SELECT pg_sleep(41)')" >/dev/null 2>&1; sleep 0.3
- * t "pgconn ERROR path cancels the remote" "$(q "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(41)' AND state='active'")" 0
- * psql -Atc "SELECT cb_unit_query($S, 'SELECT pg_sleep(42)')" >/dev/null 2>&1 &
- * sleep 0.4; BP=$(q "SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(42)%' AND application_name <> 'cnpg_bootstrap' AND pid <> pg_backend_pid()"); q "SELECT pg_terminate_backend($BP)" >/dev/null; wait; sleep 0.3
- * t "pgconn FATAL path cancels the remote" "$(q "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(42)' AND state='active'")" 0
- * python3 -c "
- * import socket,time
- * s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR,1); s.bind(('127.0.0.1',55497)); s.listen(5)
- * c=s.accept(); time.sleep(5)" & PYP=$!; sleep 1
- * s=$(now); t "connect timeout" "$(q "SELECT cb_unit_connect(ARRAY['host','port','user','dbname','sslmode'], ARRAY['127.0.0.1','55497','postgres','postgres','disable'], 600)")" "CONNECT ERROR: timeout expired after 600 ms while connecting"; tl "took" "$(echo "$(now) - $s" | bc)" 1.5
- * kill $PYP 2>/dev/null; wait $PYP 2>/dev/null
- * # cb_run_children
- * R="string_agg(concat_ws(':', i, exit_code, term_signal, timed_out, nlines, replace(tail, E'\n', ',')), ' ' ORDER BY i)"
- * # how long the call took, measured in the server (psql's own start-up is not ours)
- * T="round(extract(epoch FROM max(clock_timestamp()) - statement_timestamp()), 3)"
- * o=$(q "SELECT bool_and(all_ok), $R, $T FROM cb_unit_run_children(ARRAY[['/bin/sleep','1'],['/bin/sleep','1']])")
- * t "children: two sleep 1 in parallel" "${o%|*}" "t|1:0:0:f:0: 2:0:0:f:0:"; tl "two sleep 1 took about 1 s, not 2" "${o##*|}" 1.5; t "... not less than 1 s (both ran)" "$(echo "${o##*|} >= 1.0" | bc)" 1
- * t "children: own exit code and tail, a failing one does not stop the other" "$(q "SELECT bool_or(all_ok), $R FROM cb_unit_run_children(ARRAY[['/bin/sh','-c','echo a; echo b >&2; exit 3'],['/bin/sh','-c','echo c; /bin/sleep 0.5; echo d']])")" "f|1:3:0:f:2:a,b 2:0:0:f:2:c,d"
- * o=$(q "SELECT $R, $T FROM cb_unit_run_children(ARRAY[['/bin/sleep','30'],['/bin/sleep','0.6']], ARRAY[300, 0])")
- * t "children: timeout per child" "${o%|*}" "1:-1:15:t:0:stopped after a timeout of 300 ms 2:0:0:f:0:"; tl "took" "${o##*|}" 1.0
- * t "children: one cannot be executed, the other runs" "$(q "SELECT bool_or(all_ok), $R FROM cb_unit_run_children(ARRAY[['/nonexistent/prog','x'],['/bin/echo','x']])")" 'f|1:127:0:f:0:could not execute "/nonexistent/prog": No such file or directory 2:0:0:f:1:x'
- * t "children: a killed one, a normal one" "$(q "SELECT $R FROM cb_unit_run_children(ARRAY[['/bin/sh','-c','kill -SEGV \$\$'],['/bin/echo','y',NULL]])")" "1:-1:11:f:0: 2:0:0:f:1:y"
- * M=m$$; rm -f /tmp/cbu/srv/c1.log /tmp/cbu/srv/c2.log /tmp/cbu/srv/never
- * t "children: own log files" "$(q "SELECT bool_and(all_ok) FROM cb_unit_run_children(ARRAY[['/bin/echo','one$M'],['/bin/echo','two$M']], log_files=>ARRAY['/tmp/cbu/srv/c1.log','/tmp/cbu/srv/c2.log'])") $(cat /tmp/cbu/srv/c1.log /tmp/cbu/srv/c2.log | tr '\n' ' ')" "t ---- /bin/echo one$M one$M ---- /bin/echo two$M two$M "
- * t "children: own log prefixes in the server log" "$(grep -c -e "unit 1: one$M" -e "unit 2: two$M" /tmp/cbu/srv/pg.log)" 2
- * t "children: unopenable log file -> ERROR, nothing started" "$(q "SELECT count(*) FROM cb_unit_run_children(ARRAY[['/bin/sh','-c','echo never$M > /tmp/cbu/srv/never'],['/bin/true',NULL,NULL]], log_files=>ARRAY['','/nonexistent/x.log'])") $(ls /tmp/cbu/srv/never 2>&1 | cut -d: -f1)" 'ERROR:  could not open log file "/nonexistent/x.log": No such file or directory ls'
- * t "children: big output from both" "$(q "SELECT string_agg(concat_ws(':', i, nlines, right(tail, 6)), ' ' ORDER BY i) FROM cb_unit_run_children(ARRAY[['/usr/bin/seq','1','100000'],['/usr/bin/seq','1','150000']])")" "1:100000:100000 2:150000:150000"
- * o=$(q "SELECT $R, $T FROM cb_unit_run_children(ARRAY[['/bin/sh','-c','(/bin/sleep 5 &); echo done'],['/bin/sh','-c','/bin/sleep 0.3; echo late']])")
- * t "children: a grandchild holding one pipe" "${o%|*}" "1:0:0:f:1:done 2:0:0:f:1:late"; tl "returned without waiting for it" "${o##*|}" 0.8
- * s=$(now); t "children: statement_timeout -> ERROR" "$(psql -Atc "SET statement_timeout=500" -c "SELECT count(*) FROM cb_unit_run_children(ARRAY[['/bin/sleep','31'],['/bin/sleep','33']])" 2>&1 | tail -1)" "ERROR:  canceling statement due to statement timeout"; tl "ERROR path took" "$(echo "$(now) - $s" | bc)" 1.2; t "no sleep 31/33 left" "$(gone 'sleep 3[13]')" gone
- * t "children: on_line ERROR in one stops both" "$(q "SELECT count(*) FROM cb_unit_run_children(ARRAY[['/bin/sh','-c','/bin/sleep 0.2; echo RAISE; /bin/sleep 35'],['/bin/sleep','37',NULL]])")" "ERROR:  on_line raised"; t "no sleep 35/37 left" "$(gone 'sleep 3[57]')" gone
- * psql -Atc "SELECT count(*) FROM cb_unit_run_children(ARRAY[['/tmp/cbu/ignore.sh'],['/tmp/cbu/ignore38.sh']])" >/dev/null 2>&1 &
- * sleep 0.4; BP=$(q "SELECT pid FROM pg_stat_activity WHERE query LIKE '%ignore38%' AND pid <> pg_backend_pid()"); t "both children running" "$(pgrep -fc 'sleep 3[89]')" 2
- * s=$(now); q "SELECT pg_terminate_backend($BP)" >/dev/null; wait
- * tl "children: terminate (FATAL) with two TERM-ignoring children took" "$(echo "$(now) - $s" | bc)" 1.0; t "no sleep 38/39 left" "$(gone 'sleep 3[89]')" gone
- * for die in false true; do
- *   WP=$(q "SELECT cb_unit_start_worker('/tmp/cbu/ignore.sh | /tmp/cbu/ignore38.sh', $die)"); sleep 0.4
- *   t "bgworker (die=$die): both children running" "$(pgrep -fc 'sleep 3[89]')" 2
- *   s=$(now); kill -TERM $WP; while kill -0 $WP 2>/dev/null; do sleep 0.02; done
- *   tl "bgworker (die=$die) SIGTERM with two TERM-ignoring children took" "$(echo "$(now) - $s" | bc)" 1.0; t "no sleep 38/39 left (die=$die)" "$(gone 'sleep 3[89]')" gone
- * done
- * echo "$P passed, $F failed"
- * [ $F = 0 ]
- */
