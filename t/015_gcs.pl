@@ -16,6 +16,7 @@ use warnings;
 use Cwd qw(getcwd);
 use File::Path qw(make_path);
 use File::Basename qw(dirname);
+use IO::Socket::INET;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -139,6 +140,90 @@ my @tars = glob("$gdir/backups/prod/pg/base/*/data.tar.gz");
 my @wals = glob("$gdir/backups/prod/pg/wals/*/*.gz");
 ok(@tars == 1 && @wals >= 2, sprintf('Barman layout in the store: %d data.tar.gz, %d WAL objects', scalar @tars, scalar @wals));
 
+# ---------- one client, step by step (test/unit/test_gcs.c) ----------
+my $pgc = $ENV{PG_CONFIG} // 'pg_config';
+my %pg = map { my $v = `$pgc --$_`; chomp $v; ($_ => $v) } qw(includedir-server includedir pkglibdir bindir);
+my $tool = "$tmp/test_gcs";
+my ($out, $err) = ('', '');
+ok(IPC::Run::run([ 'cc', '-O1', '-g', '-Wall', '-DCB_OS_NO_BACKEND', "-I$srcdir/src", "-I$srcdir/src/bin",
+		"-I$srcdir/test/unit", "-I$pg{'includedir-server'}", "-I$pg{includedir}", '-o', $tool,
+		map({ "$srcdir/$_" } qw(test/unit/test_gcs.c test/unit/os_testkit.c test/unit/unit_shim.c
+		  src/objectstore.c src/oswait.c src/azureblob.c src/gcs.c)),
+		"-L$pg{pkglibdir}", '-lpgcommon', '-lpgport', '-lcurl', '-lssl', '-lcrypto' ], '>', \$out, '2>', \$err),
+	'test_gcs builds') or BAIL_OUT("cannot build test_gcs: $err");
+PostgreSQL::Test::Utils::append_to_file("$k/sa.json", $sa);
+PostgreSQL::Test::Utils::append_to_file("$k/wrong.json", $wrong);
+sub gtool
+{
+	my ($keyfile, @steps) = @_;
+	my ($o, $e) = ('', '');
+	IPC::Run::run([ $tool, $keyfile, 'gs://backups/prod', "https://127.0.0.1:$gport", "$k/tls.crt", @steps ],
+		'>', \$o, '2>', \$e);
+	return { rc => $? >> 8, out => $o . $e };
+}
+my ($backup_id) = $tars[0] =~ m{/base/([^/]+)/data\.tar\.gz$};
+my $issued0 = rig_count(qr/^token issued/);
+my $h = gtool("$k/sa.json", 'list:pg/', 'sleep:5000', 'list:pg/wals/', "get:pg/base/$backup_id/backup.info:$tmp/bi",
+	'head:pg/wals/nothere');
+ok($h->{rc} == 1 && $h->{out} =~ /^step=list:pg\/ status=ok.*\nobjects=(\d+) pages=\d+$/m && $1 == scalar(() = `find '$gdir/backups/prod/pg' -type f`)
+	  && $h->{out} =~ /^step=get:\S+ status=ok/m && slurp_file("$tmp/bi") =~ /^status=DONE$/m
+	  && $h->{out} =~ /^step=head:pg\/wals\/nothere status=notfound/m,
+	'one client: paginated listings, a GET (backup.info), a HEAD of a missing object: not found') or diag($h->{out});
+is(rig_count(qr/^token issued/) - $issued0, 2, 'one client, 5 s apart with 4 s tokens: the token was refreshed once');
+is(rig_count(qr/^storage refused/), 0, 'and never used once expired');
+
+$h = gtool("$k/wrong.json", 'list:pg/');
+like($h->{out}, qr{message=the OAuth2 token endpoint "https://127\.0\.0\.1:$gport/token" refused the service account \Q$email\E: HTTP 400 invalid_grant: Invalid JWT Signature\.},
+	'wrong key: the token endpoint\'s refusal, named');
+unlike($h->{out}, qr/\Q$wrong_line\E|\Q$sa_line\E|PRIVATE KEY|assertion=|eyJ/, 'wrong key: no key, no assertion in the message');
+
+# a token endpoint that never answers: SIGTERM still stops the request at once
+my $silent = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp') or die;
+(my $hang = $sa) =~ s{https://127\.0\.0\.1:$gport/token}{'https://127.0.0.1:' . $silent->sockport . '/token'}e;
+PostgreSQL::Test::Utils::append_to_file("$k/hang.json", $hang);
+{
+	my ($o, $e) = ('', '');
+	my $p = IPC::Run::start([ $tool, "$k/hang.json", 'gs://backups/prod', "https://127.0.0.1:$gport", "$k/tls.crt",
+		'list:pg/' ], '>', \$o, '2>', \$e);
+	sleep(2);
+	my $t = time;
+	$p->signal('TERM');
+	$p->finish;
+	my $took = time - $t;
+	ok($took < 1.5 && $o =~ /stopped_after_ms=(\d+)/ && $1 < 1000,
+		sprintf('SIGTERM during a token request that hangs: stopped in %.0f ms', 1000 * $took)) or diag("$o$e");
+}
+
+# ---------- the WAL program (restore_command), provider=google ----------
+my $wr = "$pg{bindir}/cnpg_bootstrap_wal_restore";
+sub wr_run
+{
+	my ($json, $seg, $dest) = @_;
+	(my $v = $json) =~ s/\\/\\\\/g;
+	my $conf = "$tmp/wr.conf";
+	unlink $conf;
+	open(my $fh, '>', $conf) or die;
+	chmod 0600, $conf;
+	print $fh "provider=google\ndestination_path=gs://backups/prod\nendpoint_url=https://127.0.0.1:$gport\n"
+	  . "endpoint_ca_file=$k/tls.crt\ngoogle_credentials=$v\nserver_name=pg\nspool_dir=$tmp/spool\n"
+	  . "prefetch=2\nstandby=off\n";
+	close $fh;
+	my ($o, $e) = ('', '');
+	IPC::Run::run([ $wr, $conf, $seg, $dest ], '>', \$o, '2>', \$e);
+	return { rc => $? >> 8, err => $o . $e };
+}
+my ($seg_obj) = grep { m{/[0-9A-F]{24}\.gz$} } @wals;
+my ($seg) = $seg_obj =~ m{/([0-9A-F]{24})\.gz$};
+$h = wr_run($sa, $seg, "$tmp/RECOVERYXLOG");
+my $want_seg = `gunzip -c '$seg_obj'`;
+ok($h->{rc} == 0 && -s "$tmp/RECOVERYXLOG" == 16 * 1024 * 1024 && slurp_file("$tmp/RECOVERYXLOG") eq $want_seg,
+	"WAL program: $seg fetched and gunzipped through GCS") or diag($h->{err});
+$h = wr_run($sa, '0000000100000000000000FE', "$tmp/missing");
+ok($h->{rc} == 1 && !-e "$tmp/missing", 'WAL program: a missing segment is exit 1') or diag($h->{err});
+$h = wr_run($wrong, $seg, "$tmp/wrong");
+ok($h->{rc} == 128 && $h->{err} =~ /invalid_grant/ && $h->{err} !~ /\Q$wrong_line\E|PRIVATE KEY/ && !-e "$tmp/wrong",
+	'WAL program: a wrong key is exit 128 naming the refusal, no key on stderr') or diag($h->{err});
+
 # ---------- recoveries through the extension ----------
 sub cluster_yaml
 {
@@ -217,8 +302,8 @@ for my $f (glob("$root/*/*/log/* $root/*/log/*"), glob("$root/*/*/pgdata/log/*")
 unlike($all, qr/\Q$sa_line\E|\Q$wrong_line\E|PRIVATE KEY-/, 'no private key in ps, the control log or the clusters\' logs');
 unlike(q1(q{SELECT string_agg(s::text, ' ') FROM cnpg_bootstrap_status() s}), qr/\Q$sa_line\E|PRIVATE KEY/,
 	'no key in status');
-my ($conf) = grep { -f } glob("$root/gcs1/*/wal-restore/wal-restore.conf");
-ok(defined $conf && ((stat $conf)[2] & 07777) == 0600, 'the WAL program\'s configuration file is mode 0600');
+ok(-d "$root/gcs1/gcs1-1" && !-e "$root/gcs1/gcs1-1/wal-restore/wal-restore.conf",
+	'after the promotion the WAL program\'s configuration file, which held the key, is gone');
 like($ps, qr/cnpg_bootstrap_wal_(restore|fetch)/, 'the sampler saw the WAL program') ;
 
 note(sprintf('t/015 total %.1f s', time - $t_start));
