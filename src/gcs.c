@@ -616,7 +616,8 @@ cb_gcs_authorization(CbGcsAuth *a, const CbOsConfig *cfg, CbOsError *err)
 		*err = a->refusal;
 		return NULL;
 	}
-	if (a->bearer && gcs_now_ms() < a->refresh_at)
+	/* without err: the cached token, whatever its age (os_request_headers) */
+	if (a->bearer && (err == &local || gcs_now_ms() < a->refresh_at))
 		return a->bearer;
 	for (int attempt = 0;; attempt++)
 	{

@@ -63,7 +63,8 @@ extern CbGcsAuth *cb_gcs_auth_create(const char *json, char **errmsg, char **hin
  * cached or it expires within a quarter of its life (at most 5 minutes).
  * The request waits through cfg->wait like every transfer (so it may throw
  * in the server, after cleaning up), and is retried as transfers are;
- * a refusal (4xx) is final for this client.  NULL with err set.
+ * a refusal (4xx) is final for this client.  NULL with err set.  With
+ * err NULL: the cached token as it is, if there is one.
  */
 extern const char *cb_gcs_authorization(CbGcsAuth *auth, const CbOsConfig *cfg,
 										CbOsError *err);

@@ -1916,10 +1916,12 @@ os_request_headers(OsTransfer *t, const char *method, const char *path)
 
 	if (t->client->gcs)
 	{
-		/* Google: the token cb_gcs_authorization made ready (os_start_ready) */
+		/* Google: the token os_start_ready made ready, as it is */
+		const char *auth = cb_gcs_authorization(t->client->gcs, &t->client->cfg, NULL);
+
 		n = os_range_headers(t, h, "Range");
-		h[n++] = (CbOsHeader) {"Authorization", cb_gcs_authorization(t->client->gcs,
-																	 &t->client->cfg, NULL)};
+		if (auth)
+			h[n++] = (CbOsHeader) {"Authorization", auth};
 	}
 	else
 		n = t->client->cfg.provider == CB_OS_PROVIDER_AZURE ?

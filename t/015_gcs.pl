@@ -87,20 +87,12 @@ my ($sa_line) = (slurp_file("$k/sa.pem") =~ /^([A-Za-z0-9+\/]{64})$/m);
 my ($wrong_line) = (slurp_file("$k/wrong.pem") =~ /^([A-Za-z0-9+\/]{64})$/m);
 
 # ---------- the store ----------
-my $gdir = "$tmp/gcs";
-my $glog = "$tmp/gcsrig.log";
+my $gdir = "$tmp/gcs/data";
+my $glog = "$tmp/gcs/gcsrig.log";
+$why = gcs_rig_start("$tmp/gcs", port => $gport, cert => "$k/tls.crt", key => "$k/tls.key",
+	sa_pub => "$k/sa.pub", email => $email, expires_in => 4);
+ok(!defined $why, "gcsrig listening on https://127.0.0.1:$gport") or BAIL_OUT($why);
 make_path("$gdir/backups");
-my $gcs = IPC::Run::start([ 'python3', "$srcdir/test/gcsrig.py", '--dir', $gdir, '--port', $gport,
-		'--cert', "$k/tls.crt", '--key', "$k/tls.key", '--sa-pub', "$k/sa.pub", '--client-email', $email,
-		'--expires-in', 4, '--log', $glog ], '>', "$tmp/gcsrig.out", '2>&1');
-END { $gcs->kill_kill if $gcs; }
-my $up = 0;
-for (1 .. 100)
-{
-	last if ($up = -f $glog && slurp_file($glog) =~ /listening/);
-	usleep(100_000);
-}
-ok($up, "gcsrig listening on https://127.0.0.1:$gport") or BAIL_OUT('gcsrig: ' . slurp_file("$tmp/gcsrig.out"));
 sub rig_count { my ($re) = @_; return scalar grep { /$re/ } split /\n/, slurp_file($glog); }
 
 # ---------- a real Barman Cloud backup, copied into the store ----------
@@ -291,6 +283,8 @@ unlike($wr, qr/BEGIN PRIVATE KEY|\Q$wrong_line\E|\Q$sa_line\E/, 'gcs-wrong: no k
 is(wait_cluster('gcs-gke', '2 minutes'), 'Bootstrap failed', 'gcs-gke: gkeEnvironment true fails');
 my $gke = q1(q{SELECT phase_reason FROM cnpg_bootstrap_status('gcs-gke')});
 like($gke, qr/gkeEnvironment not supported/, 'gcs-gke: says workload identity is not supported') or diag($gke);
+like(slurp_file($node->logfile), qr/gkeEnvironment not supported yet\n.*HINT:  A host has no GKE workload identity: give a service-account JSON key/,
+	'gcs-gke: with a HINT saying what to give instead');
 
 # ---------- no key material anywhere ----------
 my $ps = ps_sampled($sampler);
