@@ -105,6 +105,7 @@ sub gcs_rig_start
 
 END
 {
+	local $?;    # the test's exit status is not the stores'
 	system('bash', $_, 'stop') for @started;
 	$_->kill_kill for @handles;
 }
