@@ -33,13 +33,13 @@ include $(PGXS)
 # (-DCB_OS_NO_BACKEND), libcurl, OpenSSL, libarchive.
 PGLIBS_FE = -L$(shell $(PG_CONFIG) --pkglibdir) -lpgcommon -lpgport
 WALFETCH_SRCS = src/bin/cnpg_bootstrap_wal_restore.c src/bin/wal_restore_shim.c \
-	src/objectstore.c src/oswait.c src/azureblob.c src/barman.c src/walrestore_conf.c
+	src/objectstore.c src/oswait.c src/azureblob.c src/gcs.c src/barman.c src/walrestore_conf.c
 all: $(WALRESTORE)
 src/bin/cnpg_bootstrap_wal_restore: src/bin/wal_restore_front.c src/walrestore_conf.c \
 		src/walrestore_conf.h src/bin/wal_restore_shim.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(srcdir)/src/bin -o $@ $(filter %.c,$^) $(LDFLAGS) $(PGLIBS_FE)
 src/bin/cnpg_bootstrap_wal_fetch: $(WALFETCH_SRCS) src/bin/wal_restore_shim.h src/objectstore.h \
-		src/azureblob.h src/barman.h src/walrestore_conf.h src/model.h
+		src/azureblob.h src/gcs.h src/barman.h src/walrestore_conf.h src/model.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -DCB_OS_NO_BACKEND -I$(srcdir)/src/bin -o $@ $(WALFETCH_SRCS) \
 		$(LDFLAGS) $(PGLIBS_FE) -lcurl -lssl -lcrypto -larchive
 

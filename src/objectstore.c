@@ -59,6 +59,7 @@
 #endif
 
 #include "azureblob.h"
+#include "gcs.h"
 #include "objectstore.h"
 
 #define OS_DEFAULT_REGION		"us-east-1"
@@ -93,6 +94,7 @@ struct CbOsClient
 	char	   *account;		/* Azure: the account that signs */
 	char	   *sas_query;		/* Azure: SAS without '?', NULL if none */
 	char	   *sas_sig;		/* its sig= value, scrubbed from texts */
+	CbGcsAuth  *gcs;			/* Google: the key and its access token */
 	CURLM	   *multi;
 	int			nsocks;			/* sockets libcurl wants watched */
 	int			maxsocks;
@@ -214,7 +216,7 @@ os_scrub(const CbOsClient *c, char *s)
 	s = os_redact(s, c->cfg.azure_key);
 	s = os_redact(s, c->cfg.azure_sas_token);
 	s = os_redact(s, c->sas_sig);
-	return s;
+	return cb_gcs_scrub(c->gcs, s);
 }
 
 static void
@@ -458,17 +460,42 @@ os_config_azure(const CbObjectStore *store, CbOsSecretLookup lookup,
 	return true;
 }
 
-/* credentials of stores this client does not speak yet */
-static const struct
+/*
+ * The Google part (gcs.c): a service-account JSON key from the Secret;
+ * endpointURL, when given, is where the XML API is (an emulator).
+ */
+static bool
+os_config_google(const CbObjectStore *store, CbOsSecretLookup lookup,
+				 CbOsConfig *cfg, CbOsError *err)
 {
-	size_t		flag;			/* its has_ field in CbObjectStore */
-	CbOsProvider provider;
-	const char *field;
-	const char *hint;
-}			os_unsupported[] = {
-	{offsetof(CbObjectStore, has_google), CB_OS_PROVIDER_GOOGLE, "googleCredentials",
-	"Google Cloud Storage also speaks S3: use HMAC keys in s3Credentials, endpointURL https://storage.googleapis.com and an s3:// destinationPath."},
-};
+	char	   *errmsg;
+	char	   *hint;
+	char	   *bucket;
+	char	   *prefix;
+	CbGcsKey	key;
+
+	cfg->provider = CB_OS_PROVIDER_GOOGLE;
+	if (!cb_gcs_check_credentials(store->google_gke_environment,
+								  store->google_application_credentials.present,
+								  &errmsg, &hint) ||
+		!cb_gcs_parse_destination(store->destination_path, &bucket, &prefix,
+								  &errmsg, &hint))
+	{
+		os_fail(NULL, err, 0, NULL, hint, "%s", errmsg);
+		return false;
+	}
+	if ((cfg->google_credentials = os_secret_value(lookup, &store->google_application_credentials,
+												   err)) == NULL)
+		return false;
+	if (!cb_gcs_parse_key(cfg->google_credentials, &key, &errmsg, &hint))
+	{
+		os_fail(NULL, err, 0, NULL, hint, "%s", errmsg);
+		return false;
+	}
+	if (store->endpoint_url && store->endpoint_url[0])
+		cfg->endpoint_url = pstrdup(store->endpoint_url);
+	return true;
+}
 
 /* destinationPath and credentials of the provider the stanza names */
 static bool
@@ -482,6 +509,8 @@ os_config_provider(const CbObjectStore *store, CbOsSecretLookup lookup,
 	char	   *hint;
 
 	cfg->destination_path = pstrdup(store->destination_path);
+	if (store->has_google)
+		return os_config_google(store, lookup, cfg, err);
 	if (store->has_azure)
 	{
 		/* barman-cloud does not use endpointURL for Azure: neither do we */
@@ -515,15 +544,7 @@ cb_os_config_from_store(const CbObjectStore *store, CbOsSecretLookup lookup,
 		os_fail(NULL, err, 0, NULL, NULL, "no barmanObjectStore configuration");
 		return false;
 	}
-	for (int i = 0; i < (int) lengthof(os_unsupported); i++)
-		if (*(const bool *) ((const char *) store + os_unsupported[i].flag))
-		{
-			cfg->provider = os_unsupported[i].provider;
-			os_fail(NULL, err, 0, NULL, os_unsupported[i].hint,
-					"%s not supported yet", os_unsupported[i].field);
-			return false;
-		}
-	if (!store->has_s3 && !store->has_azure)
+	if (!store->has_s3 && !store->has_azure && !store->has_google)
 	{
 		os_fail(NULL, err, 0, NULL, NULL,
 				"ObjectStoreConfiguration invalid: no credentials defined");
@@ -1352,6 +1373,9 @@ os_client_cleanup(void *arg)
 		explicit_bzero(c->cfg.azure_sas_token, strlen(c->cfg.azure_sas_token));
 	if (c->sas_query)
 		explicit_bzero(c->sas_query, strlen(c->sas_query));
+	if (c->cfg.google_credentials)
+		explicit_bzero(c->cfg.google_credentials, strlen(c->cfg.google_credentials));
+	cb_gcs_auth_clear(c->gcs);
 }
 
 /* tuning defaults, for fields left at 0 */
@@ -1410,6 +1434,7 @@ os_copy_config(CbOsClient *c, const CbOsConfig *cfg)
 	c->cfg.azure_key = os_strdup_or_null(cfg->azure_key);
 	c->cfg.azure_sas_token = os_strdup_or_null(cfg->azure_sas_token);
 	c->cfg.azure_endpoint = os_strdup_or_null(cfg->azure_endpoint);
+	c->cfg.google_credentials = os_strdup_or_null(cfg->google_credentials);
 #ifndef CB_OS_NO_BACKEND
 	if (c->cfg.wait == NULL)
 		c->cfg.wait = cb_os_latch_wait;
@@ -1420,19 +1445,13 @@ os_copy_config(CbOsClient *c, const CbOsConfig *cfg)
 static bool
 os_check_config(const CbOsClient *c, CbOsError *err)
 {
-	for (int i = 0; i < (int) lengthof(os_unsupported); i++)
-		if (c->cfg.provider == os_unsupported[i].provider)
-		{
-			os_fail(NULL, err, 0, NULL, os_unsupported[i].hint, "%s not supported yet",
-					os_unsupported[i].field);
-			return false;
-		}
 	if (c->cfg.wait == NULL)
 	{
 		os_fail(NULL, err, 0, NULL, NULL, "no wait function given");
 		return false;
 	}
-	if (c->cfg.provider == CB_OS_PROVIDER_AZURE ?
+	if (c->cfg.provider == CB_OS_PROVIDER_GOOGLE ? c->cfg.google_credentials == NULL :
+		c->cfg.provider == CB_OS_PROVIDER_AZURE ?
 		(c->cfg.azure_key == NULL && c->cfg.azure_sas_token == NULL) :
 		(c->cfg.access_key_id == NULL || c->cfg.secret_access_key == NULL))
 	{
@@ -1508,6 +1527,27 @@ os_azure_setup(CbOsClient *c, CbOsError *err)
 	return true;
 }
 
+/* Google: gs://bucket/prefix on the XML API, the key ready to sign */
+static bool
+os_google_setup(CbOsClient *c, CbOsError *err)
+{
+	char	   *errmsg;
+	char	   *hint;
+
+	c->kind = "GCS";
+	if (!cb_gcs_parse_destination(c->cfg.destination_path, &c->bucket, &c->prefix,
+								  &errmsg, &hint) ||
+		(c->gcs = cb_gcs_auth_create(c->cfg.google_credentials, &errmsg, &hint)) == NULL)
+	{
+		os_fail(NULL, err, 0, NULL, hint, "%s", errmsg);
+		return false;
+	}
+	if (c->prefix[0])
+		c->prefix = psprintf("%s/", c->prefix);
+	return os_parse_endpoint(c, c->cfg.endpoint_url ? c->cfg.endpoint_url :
+							 CB_GCS_DEFAULT_ENDPOINT, err);
+}
+
 /* copy and check the configuration, work out where requests go */
 static bool
 os_client_setup(CbOsClient *c, const CbOsConfig *cfg, CbOsError *err)
@@ -1521,6 +1561,8 @@ os_client_setup(CbOsClient *c, const CbOsConfig *cfg, CbOsError *err)
 		return false;
 	if (c->cfg.provider == CB_OS_PROVIDER_AZURE)
 		return os_azure_setup(c, err);
+	if (c->cfg.provider == CB_OS_PROVIDER_GOOGLE)
+		return os_google_setup(c, err);
 	if (!cb_os_parse_destination(c->cfg.destination_path, &c->bucket, &c->prefix, err))
 		return false;
 	if (c->prefix[0])
@@ -1614,7 +1656,8 @@ cb_os_url(const CbOsClient *client, const char *key)
 	if (client->cfg.provider == CB_OS_PROVIDER_AZURE)
 		return psprintf("%s%s/%s%s", client->origin, client->base_path,
 						client->prefix, key);
-	return psprintf("s3://%s/%s%s", client->bucket, client->prefix, key);
+	return psprintf("%s://%s/%s%s", client->gcs ? "gs" : "s3", client->bucket,
+					client->prefix, key);
 }
 
 void
@@ -1871,8 +1914,18 @@ os_request_headers(OsTransfer *t, const char *method, const char *path)
 	int			n;
 	struct curl_slist *list = NULL;
 
-	n = t->client->cfg.provider == CB_OS_PROVIDER_AZURE ?
-		os_azure_sign(t, method, path, h) : os_s3_sign(t, method, path, h);
+	if (t->client->gcs)
+	{
+		/* Google: the token os_start_ready made ready, as it is */
+		const char *auth = cb_gcs_authorization(t->client->gcs, &t->client->cfg, NULL);
+
+		n = os_range_headers(t, h, "Range");
+		if (auth)
+			h[n++] = (CbOsHeader) {"Authorization", auth};
+	}
+	else
+		n = t->client->cfg.provider == CB_OS_PROVIDER_AZURE ?
+			os_azure_sign(t, method, path, h) : os_s3_sign(t, method, path, h);
 	/* what is signed is exactly what is sent; libcurl adds only Accept */
 	for (int i = 0; i < n; i++)
 		list = curl_slist_append(list, psprintf("%s: %s", h[i].name, h[i].value));
@@ -1994,6 +2047,7 @@ static const struct
 	{"AuthorizationResourceTypeMismatch", "The SAS token must allow the container and object resource types."},
 	{"ContainerNotFound", "Check the container in destinationPath."},
 	{"ResourceNotFound", "Check the account and container in destinationPath."},
+	{"AuthenticationRequired", "The store refused the access token of googleCredentials."},
 };
 
 /* names for an error answer without a document (HEAD) */
@@ -2013,6 +2067,8 @@ os_op_name(const OsTransfer *t)
 {
 	bool		azure = t->client->cfg.provider == CB_OS_PROVIDER_AZURE;
 
+	if (t->client->gcs)
+		return t->op == OS_OP_LIST ? "GCS list" : t->op == OS_OP_HEAD ? "GCS HEAD" : "GCS GET";
 	if (t->op == OS_OP_LIST)
 		return azure ? "Azure List Blobs" : "S3 ListObjectsV2";
 	if (t->op == OS_OP_HEAD)
@@ -2155,7 +2211,9 @@ os_attempt_done(OsTransfer *t, CURLcode rc)
 	else
 		msg = pstrdup(t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
 
-	if (os_retryable(rc, t->http_status, code) &&
+	if (((t->http_status == 401 && t->client->gcs && t->attempt == 0 &&
+		  cb_gcs_auth_forget(t->client->gcs)) ||
+		 os_retryable(rc, t->http_status, code)) &&
 		t->attempt < t->client->cfg.max_retries)
 	{
 		os_schedule_retry(t, rc != CURLE_OK ? msg :
@@ -2200,6 +2258,16 @@ os_start_ready(OsTransfer **ts, int n, int max_parallel, int *active)
 			continue;
 		if (*active < max_parallel && now >= t->not_before)
 		{
+			/* Google: a fresh token first (may wait for the token endpoint) */
+			if (t->client->gcs &&
+				cb_gcs_authorization(t->client->gcs, &t->client->cfg, t->err) == NULL)
+			{
+				t->state = OS_DONE;
+				t->result = CB_OS_ERROR;
+				if (t->err)
+					t->err->message = os_scrub(t->client, t->err->message);
+				continue;
+			}
 			if (os_start_attempt(t))
 				(*active)++;
 			else
@@ -2462,7 +2530,8 @@ cb_os_list(CbOsClient *client, const char *prefix, const char *delimiter,
 	int			maxobj = 0;
 	int			maxpre = 0;
 	size_t		bytes = 0;
-	const char *op = client->cfg.provider == CB_OS_PROVIDER_AZURE ?
+	const char *op = client->gcs ? "GCS list" :
+		client->cfg.provider == CB_OS_PROVIDER_AZURE ?
 		"Azure List Blobs" : "S3 ListObjectsV2";
 
 	memset(out, 0, sizeof(CbOsListing));

@@ -6,8 +6,9 @@
  *	  server), streamed and ranged GETs, HEAD, listings that follow every
  *	  page, retries with backoff.  Two providers behind the same calls: S3
  *	  (AWS Signature V4 computed here with OpenSSL, ListObjectsV2) and Azure
- *	  Blob Storage (Shared Key or SAS, List Blobs; see azureblob.h).  Google
- *	  Cloud Storage is refused with a clear message for now.
+ *	  Blob Storage (Shared Key or SAS, List Blobs; see azureblob.h), and
+ *	  Google Cloud Storage (its XML API with an OAuth2 bearer token from a
+ *	  service-account key; see gcs.h).
  *
  * Nothing here throws for a failure of the store: every call returns a
  * CbOsStatus and fills a CbOsError whose texts never hold a credential.
@@ -113,6 +114,10 @@ typedef struct CbOsConfig
 	char	   *azure_endpoint; /* a connection string's BlobEndpoint; NULL:
 								 * from destinationPath */
 
+	/* Google Cloud Storage (googleCredentials; endpoint_url: the XML API's
+	 * origin, NULL for storage.googleapis.com) */
+	char	   *google_credentials; /* the service-account JSON key */
+
 	/* tuning; 0 means the default in brackets */
 	int			connect_timeout_ms; /* [10000] */
 	int			stall_timeout_s;	/* no byte for this long = failure [60] */
@@ -137,7 +142,7 @@ typedef bool (*CbOsSecretLookup) (const char *name, CbMap *data);
  * connectionString is parsed into the azure_* fields), endpointCA written
  * to ca_file (0600, atomically) when set.  Errors use CloudNativePG's
  * texts ("ObjectStoreConfiguration invalid: no credentials defined",
- * "missing key <k>, inside secret <s>"); Google, inheritFromIAMRole,
+ * "missing key <k>, inside secret <s>"); gkeEnvironment, inheritFromIAMRole,
  * inheritFromAzureAD and useDefaultAzureCredentials give "<field> not
  * supported yet" with a hint.
  */

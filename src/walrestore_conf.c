@@ -43,6 +43,7 @@ static const struct
 	{"azure_key", offsetof(CbWalRestoreConf, azure_key), false},
 	{"azure_sas_token", offsetof(CbWalRestoreConf, azure_sas_token), false},
 	{"azure_endpoint", offsetof(CbWalRestoreConf, azure_endpoint), false},
+	{"google_credentials", offsetof(CbWalRestoreConf, google_credentials), false},
 	{"server_name", offsetof(CbWalRestoreConf, server_name), true},
 	{"spool_dir", offsetof(CbWalRestoreConf, spool_dir), true},
 };
@@ -310,9 +311,16 @@ conf_credentials_present(const CbWalRestoreConf *conf, char **errmsg)
 		}
 		return true;
 	}
+	if (strcmp(conf->provider, "google") == 0)
+	{
+		if (conf->google_credentials != NULL)
+			return true;
+		*errmsg = pstrdup("key \"google_credentials\" is missing");
+		return false;
+	}
 	if (strcmp(conf->provider, "azure") != 0)
 	{
-		*errmsg = pstrdup("provider must be s3 or azure");
+		*errmsg = pstrdup("provider must be s3, azure or google");
 		return false;
 	}
 	if (conf->azure_key == NULL && conf->azure_sas_token == NULL)
@@ -400,7 +408,8 @@ cb_walrestore_conf_read(const char *path, CbWalRestoreConf *conf,
 void
 cb_walrestore_conf_from_os(CbWalRestoreConf *conf, const CbOsConfig *cfg)
 {
-	conf->provider = cfg->provider == CB_OS_PROVIDER_AZURE ? "azure" : NULL;
+	conf->provider = cfg->provider == CB_OS_PROVIDER_AZURE ? "azure" :
+		cfg->provider == CB_OS_PROVIDER_GOOGLE ? "google" : NULL;
 	conf->destination_path = cfg->destination_path;
 	conf->endpoint_url = cfg->endpoint_url;
 	conf->endpoint_ca_file = cfg->endpoint_ca_file;
@@ -412,13 +421,16 @@ cb_walrestore_conf_from_os(CbWalRestoreConf *conf, const CbOsConfig *cfg)
 	conf->azure_key = cfg->azure_key;
 	conf->azure_sas_token = cfg->azure_sas_token;
 	conf->azure_endpoint = cfg->azure_endpoint;
+	conf->google_credentials = cfg->google_credentials;
 }
 
 void
 cb_walrestore_conf_to_os(const CbWalRestoreConf *conf, CbOsConfig *cfg)
 {
 	cfg->provider = (conf->provider && strcmp(conf->provider, "azure") == 0) ?
-		CB_OS_PROVIDER_AZURE : CB_OS_PROVIDER_S3;
+		CB_OS_PROVIDER_AZURE :
+		(conf->provider && strcmp(conf->provider, "google") == 0) ?
+		CB_OS_PROVIDER_GOOGLE : CB_OS_PROVIDER_S3;
 	cfg->destination_path = conf->destination_path;
 	cfg->endpoint_url = conf->endpoint_url;
 	cfg->endpoint_ca_file = conf->endpoint_ca_file;
@@ -430,4 +442,5 @@ cb_walrestore_conf_to_os(const CbWalRestoreConf *conf, CbOsConfig *cfg)
 	cfg->azure_key = conf->azure_key;
 	cfg->azure_sas_token = conf->azure_sas_token;
 	cfg->azure_endpoint = conf->azure_endpoint;
+	cfg->google_credentials = conf->google_credentials;
 }

@@ -27,7 +27,7 @@
 
 typedef struct CbWalRestoreConf
 {
-	char	   *provider;		/* "s3" (NULL means it too) or "azure" */
+	char	   *provider;		/* "s3" (NULL means it too), "azure" or "google" */
 	char	   *destination_path;	/* s3://bucket[/prefix] or an Azure URL */
 	char	   *endpoint_url;	/* may be NULL */
 	char	   *endpoint_ca_file;	/* may be NULL */
@@ -39,6 +39,7 @@ typedef struct CbWalRestoreConf
 	char	   *azure_key;		/* azure: this or azure_sas_token */
 	char	   *azure_sas_token;
 	char	   *azure_endpoint; /* may be NULL */
+	char	   *google_credentials; /* google: the service-account JSON key */
 	char	   *server_name;	/* folder under destination_path */
 	char	   *spool_dir;		/* absolute dir for prefetched segments */
 	int			prefetch;		/* segments fetched at once
@@ -69,7 +70,8 @@ extern bool cb_walrestore_conf_write(const char *path,
  * regular file owned by the current user with mode 0600 or stricter, an
  * unknown key, a missing required key (destination_path, server_name,
  * spool_dir; access_key_id and secret_access_key for s3, azure_key or
- * azure_sas_token for azure) and a bad number.  *errmsg never quotes a
+ * azure_sas_token for azure, google_credentials for google) and a bad
+ * number.  *errmsg never quotes a
  * value.
  */
 extern bool cb_walrestore_conf_read(const char *path, CbWalRestoreConf *conf,

@@ -8,6 +8,13 @@
 #       boto3.  own_keys: a key pair of this run's own for the S3 store
 #       (ps shows every process of the host, other tests' too, and those
 #       use the rig's default testkey/testsecret).
+#   gcs_rig_start(DIR, port => P, cert => PEM, key => PEM, sa_pub => PEM,
+#       email => E, expires_in => S)
+#       test/gcsrig.py (Python 3 and openssl only): Google Cloud Storage's
+#       XML API subset and an OAuth2 token endpoint that verifies the
+#       service account's RS256 JWTs, over HTTPS on 127.0.0.1:P; objects
+#       under DIR/data/<bucket>/, events in DIR/gcsrig.log.  undef once it
+#       listens, else why not.
 #   have(CMD)   is CMD on PATH?
 package StoreRig;
 
@@ -18,10 +25,12 @@ use Exporter 'import';
 use List::Util qw(max);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(have rig_start);
+our @EXPORT = qw(have rig_start gcs_rig_start);
 
 my @started;    # scripts to stop at the end
+my @handles;    # IPC::Run handles to kill at the end
 
 sub have { return system('sh', '-c', "command -v $_[0] >/dev/null 2>&1") == 0; }
 
@@ -72,6 +81,33 @@ sub rig_start
 	return undef;
 }
 
-END { system('bash', $_, 'stop') for @started; }
+sub gcs_rig_start
+{
+	my ($dir, %o) = @_;
+	return 'python3 not found' unless have('python3');
+	return 'openssl not found' unless have('openssl');
+	mkdir $dir;
+	mkdir "$dir/data";
+	my $log = "$dir/gcsrig.log";
+	my $h = IPC::Run::start([ 'python3', getcwd() . '/test/gcsrig.py', '--dir', "$dir/data",
+			'--port', $o{port}, '--cert', $o{cert}, '--key', $o{key}, '--sa-pub', $o{sa_pub},
+			'--client-email', $o{email}, '--expires-in', $o{expires_in} // 3600, '--log', $log ],
+		'>', "$dir/gcsrig.out", '2>&1');
+	push @handles, $h;
+	for (1 .. 100)
+	{
+		return undef if -f $log && slurp_file($log) =~ /^listening$/m;
+		last unless $h->pumpable;
+		usleep(100_000);
+	}
+	return 'gcsrig did not start: ' . (-f "$dir/gcsrig.out" ? slurp_file("$dir/gcsrig.out") : '');
+}
+
+END
+{
+	local $?;    # the test's exit status is not the stores'
+	system('bash', $_, 'stop') for @started;
+	$_->kill_kill for @handles;
+}
 
 1;

@@ -290,11 +290,18 @@ test_config(const char *tmpdir)
 	st.azure_inherit_from_azure_ad = false;
 	st.has_azure = false;
 	st.has_google = true;
+	st.google_gke_environment = true;
+	st.destination_path = "gs://backups/pg";
 	check(!cb_os_config_from_store(&st, fake_lookup, ca, &cfg, &err) &&
-		  strcmp(err.message, "googleCredentials not supported yet") == 0 &&
-		  contains(err.hint, "storage.googleapis.com"),
-		  "config: Google not supported yet, with a hint");
+		  strcmp(err.message, "googleCredentials.gkeEnvironment not supported yet") == 0 &&
+		  contains(err.hint, "service-account JSON key"),
+		  "config: gkeEnvironment (workload identity) not supported yet, with a hint (t/015 tests Google)");
+	st.google_gke_environment = false;
+	check(!cb_os_config_from_store(&st, fake_lookup, ca, &cfg, &err) &&
+		  contains(err.message, "if gkeEnvironment is false, secret with credentials must be provided"),
+		  "config: googleCredentials without a key (CNPG's text)");
 	st.has_google = false;
+	st.destination_path = "s3://backups/pg";
 	st.has_s3 = true;
 	st.s3_inherit_from_iam_role = true;
 	check(!cb_os_config_from_store(&st, fake_lookup, ca, &cfg, &err) &&
