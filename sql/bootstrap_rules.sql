@@ -253,6 +253,15 @@ FROM (VALUES ('DEL \x7f'), ('NEL \x85 \N'), ('C1 \x80 \x9f'), ('LS \L PS \P'),
 -- the recovery target name rule is CloudNativePG's again for DEL
 SELECT pg_temp.try_apply(pg_temp.recovery('{source: origin, recoveryTarget: {backupID: b1, targetName: "a\x7fb"}}'));
 SELECT pg_temp.try_apply(pg_temp.recovery('{source: origin, recoveryTarget: {backupID: b1, targetName: "a\x85b"}}'));
+-- a value shown in an error escapes them as Go's %q does
+SELECT * FROM cnpg_bootstrap_apply(pg_temp.recovery(
+	'{source: origin, recoveryTarget: {targetTime: "2021-09-01\x85\x7f\L\uFEFF"}}'), dry_run => true);
+SELECT * FROM cnpg_bootstrap_apply($$
+apiVersion: v1
+kind: "Secret\x85\L"
+metadata:
+  name: x
+$$, dry_run => true);
 -- stored for real, read back: the catalog's jsonb gives them back raw,
 -- and the stored document parses again (a Secret's deletion loads every
 -- Cluster to see whether it still names it)

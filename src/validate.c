@@ -42,6 +42,7 @@
 
 #include "lib/stringinfo.h"
 #include "model.h"
+#include "validate_bootstrap.h"
 #include "validate_input.h"
 
 /* lengthof() as an int, for loops over the tables below */
@@ -215,7 +216,15 @@ append_go_quoted(StringInfo buf, const char *s)
 
 		if (len > 0)
 		{
-			appendBinaryStringInfo(buf, (const char *) p, len);
+			int			code = len == 2 ? ((p[0] & 0x1F) << 6) | (p[1] & 0x3F) :
+				len == 3 ? ((p[0] & 0x0F) << 12) | ((p[1] & 0x3F) << 6) | (p[2] & 0x3F) : 0;
+
+			/* runes Go does not print: C1 controls, line separators, BOM, U+FFFE/F */
+			if ((code >= 0x80 && code <= 0x9F) || code == 0x2028 || code == 0x2029 ||
+				code == 0xFEFF || code == 0xFFFE || code == 0xFFFF)
+				appendStringInfo(buf, "\\u%04x", code);
+			else
+				appendBinaryStringInfo(buf, (const char *) p, len);
 			p += len;
 			continue;
 		}
@@ -2131,7 +2140,7 @@ check_recovery_source(CbValidation *v)
 		return;
 	check_external_reference(v, "spec.bootstrap.recovery.source", rec->source);
 	ec = cb_find_external_cluster(v->spec, rec->source);
-	if (ec == NULL || (ec->connection_parameters.n == 0 &&
+	if (ec == NULL || (!ec->has_connection_parameters &&
 					   !ec->barman_object_store.present && !ec->has_plugin))
 		invalid(v, "spec.bootstrap.recovery.source", go_quote(rec->source),
 				psprintf("External cluster %s cannot be used for recovery: "
@@ -2140,17 +2149,19 @@ check_recovery_source(CbValidation *v)
 				"A recovery source needs a barmanObjectStore (or a plugin, or connectionParameters).");
 }
 
-/*
- * item 15.  The kinds of volumeSnapshots.storage/walStorage are not in the
- * model, so "Only VolumeSnapshots and PersistentVolumeClaims are supported"
- * is not checked here.
- */
+#define HINT_SNAPSHOT_KINDS \
+	"A snapshot source is a VolumeSnapshot (apiGroup snapshot.storage.k8s.io) " \
+	"or a PersistentVolumeClaim (no apiGroup)."
+
+/* item 15; the snapshots themselves are refused later (cb_check_host_bootstrap) */
 static void
 check_recovery_data_source(CbValidation *v)
 {
 	const CbRecovery *rec = &v->spec->bootstrap.recovery;
 	const char *hint = "A recovery from volumeSnapshots takes no backup and "
 		"no backupID, and needs spec.walStorage for a WAL snapshot.";
+	const char *kinds = "Only VolumeSnapshots and PersistentVolumeClaims are supported";
+	const char *ref = "v1.TypedLocalObjectReference{...}";
 
 	if (!rec->present || !rec->has_volume_snapshots)
 		return;
@@ -2168,11 +2179,24 @@ check_recovery_data_source(CbValidation *v)
 				hint);
 		return;
 	}
+	if (!cb_volume_snapshot_source_ok(rec->volume_snapshots_api_group, rec->volume_snapshots_kind))
+		invalid(v, "spec.bootstrap.recovery.storage", ref, kinds, HINT_SNAPSHOT_KINDS);
 	if (rec->has_volume_snapshots_wal && !v->spec->has_wal_storage)
-		invalid(v, "spec.bootstrap.recovery.dataSource.walStorage",
-				"v1.TypedLocalObjectReference{...}",
+		invalid(v, "spec.bootstrap.recovery.dataSource.walStorage", ref,
 				"A WAL storage configuration is required when recovering using a DataSource for WALs",
 				hint);
+	if (rec->has_volume_snapshots_wal &&
+		!cb_volume_snapshot_source_ok(rec->volume_snapshots_wal_api_group,
+									  rec->volume_snapshots_wal_kind))
+		invalid(v, "spec.bootstrap.recovery.dataSource.walStorage", ref, kinds,
+				HINT_SNAPSHOT_KINDS);
+}
+
+/* one host cannot do what CloudNativePG accepts here (validate_bootstrap.c) */
+static void
+check_host_bootstrap(CbValidation *v)
+{
+	cb_check_host_bootstrap(v->spec, report_forbidden, v);
 }
 
 /* a name that becomes one path component (SPEC-cnpg.md 1.6) */
@@ -2198,7 +2222,7 @@ check_external_cluster(CbValidation *v, const CbExternalCluster *ec,
 {
 	int			i;
 
-	if (ec->connection_parameters.n == 0 && !ec->barman_object_store.present &&
+	if (!ec->has_connection_parameters && !ec->barman_object_store.present &&
 		!ec->has_plugin)
 		required(v, path,
 				 "one of connectionParameters, plugin and barmanObjectStore is required",
@@ -2865,6 +2889,7 @@ static const CbCheck webhook_checks[] = {
 	check_replica_mode,			/* item 17 */
 	check_configuration,		/* item 18 */
 	check_promotion_token,		/* item 19 */
+	check_host_bootstrap,		/* ours, after CloudNativePG's */
 };
 
 
@@ -2985,7 +3010,8 @@ validate_cluster(CbClusterSpec *spec, const CbStringList *existing_clusters,
 	v.bootstrap_methods = Max(spec->bootstrap_methods_written,
 							  b->initdb.present + b->recovery.present +
 							  b->pg_basebackup.present);
-	v.bootstrap_written = spec->bootstrap_written || v.bootstrap_methods > 0;
+	/* defaulting fills spec.bootstrap: the webhook never sees it nil */
+	v.bootstrap_written = true;
 
 	default_cluster(spec);
 	check_object_meta(&v.errors, spec->name, spec->namespace);
@@ -3092,6 +3118,7 @@ cb_manifest_validate(CbManifest *manifest, const CbStringList *existing_clusters
 		if (doc->kind == CB_KIND_CLUSTER && doc->cluster != NULL)
 		{
 			validate_cluster(doc->cluster, existing_clusters, &errors);
+			cb_bootstrap_notes(doc->cluster, doc);
 			name = doc->cluster->name;
 		}
 		else if (doc->kind == CB_KIND_SECRET && doc->secret != NULL)
