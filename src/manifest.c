@@ -1114,7 +1114,8 @@ unsupported_kind_error(DocCtx *c, const CbNode *root, const CbNode *kind)
 	appendStringInfo(&detail, " (document %d, line %d).", c->docno, c->line);
 	return set_error(c->err, ERRCODE_INVALID_PARAMETER_VALUE,
 					 psprintf("unsupported kind %s in document %d (line %d)",
-							  text, c->docno, c->line),
+							  kind->type != CB_NODE_SCALAR || key_showable(text) ? text : go_quote(text),
+							  c->docno, c->line),
 					 detail.data, pstrdup(SUPPORTED_KINDS_HINT));
 }
 
