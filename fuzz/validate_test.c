@@ -13,7 +13,7 @@
  *
  * Build and run from the repository root, on fuzz/pgshim.c's palloc:
  *	  gcc -I src -I $(pg_config --includedir-server) -o /tmp/validate_test \
- *		  fuzz/validate_test.c fuzz/pgshim.c src/validate_input.c src/validate_bootstrap.c && /tmp/validate_test
+ *		  fuzz/validate_test.c fuzz/pgshim.c src/validate_input.c src/validate_bootstrap.c src/promotion_token.c && /tmp/validate_test
  * With -DCB_WITH_MANIFEST (and src/manifest.c src/fields_gen.c -lyaml -lm)
  * a few rows also go through cb_manifest_parse, as apply does.
  *
