@@ -105,4 +105,60 @@ for my $c (sort keys %clusters)
 	unlike($reason, qr{/t14/\Q$c\E/base/}, "$c: not the Cluster's own name");
 }
 
+# ---------- control characters PostgreSQL text holds (item 9) ----------
+# DEL, NEL and U+2028 written as YAML escapes: stored, read back from the
+# catalog by the worker (jsonb gives them back raw), used as written
+my $ctl = <<'YAML';
+apiVersion: v1
+kind: Secret
+metadata:
+  name: t14-ctl-app
+stringData:
+  username: app
+  password: "pw\x7f\x85\u2028S3CR3T-t14"
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata:
+  name: t14-ctl
+spec:
+  description: "DEL \x7f NEL \x85 LS \L"
+  instances: 1
+  storage:
+    size: 1Gi
+  bootstrap:
+    initdb:
+      secret: {name: t14-ctl-app}
+      postInitApplicationSQL:
+      - CREATE TABLE t (v text)
+      - "INSERT INTO t VALUES ('a\x7fb\x85c\u2028d')"
+YAML
+is(apply($ctl), 'Secret/t14-ctl-app created, Cluster/t14-ctl created', 't14-ctl applied');
+is(wait_cluster('t14-ctl', '4 minutes'), 'Cluster in healthy state', 't14-ctl: healthy')
+  or diag(status('t14-ctl', 'phase_reason'));
+is(tq('t14-ctl', 'app', "SELECT v = E'a\\x7fb' || U&'\\0085c\\2028d' FROM t"), 't',
+	't14-ctl: the post-init SQL ran with DEL, NEL and U+2028 as written');
+{
+	local $ENV{PGPASSWORD} = "pw\x7f\xc2\x85\xe2\x80\xa8S3CR3T-t14";
+	my ($out, $err);
+	IPC::Run::run([ 'psql', '-X', '-At', '-h', '127.0.0.1', '-p', port_of('t14-ctl-1'), '-U', 'app',
+		'-d', 'app', '-c', 'SELECT current_user' ], '>', \$out, '2>', \$err);
+	is($out, "app\n", 't14-ctl: the owner logs in with a password holding DEL, NEL and U+2028') or diag($err);
+}
+is(apply($ctl), 'Secret/t14-ctl-app unchanged, Cluster/t14-ctl unchanged', 't14-ctl: applied again, unchanged');
+
+# a NUL is refused naming the field; the value never reaches the log
+my $nul = <<'YAML';
+apiVersion: v1
+kind: Secret
+metadata:
+  name: t14-nul
+stringData:
+  password: "S3CR3T-nul\0tail"
+YAML
+my ($rc, $out, $err) = $node->psql('postgres', "SELECT * FROM cnpg_bootstrap_apply(\$y\$$nul\$y\$)");
+like($err, qr/Secret\/t14-nul: stringData.password: holds a NUL character/, 'a NUL is refused naming the field');
+my $log = slurp_file($node->logfile);
+ok(index($log, 'S3CR3T') < 0, 'no Secret value of this test in the control log');
+
 done_testing();
