@@ -19,37 +19,11 @@
 
 #define NELEM(array)	((int) lengthof(array))
 
+/* a hex digit (JSON's \u escapes) */
 static bool
-is_digit(char c)
+is_hex(char c)
 {
-	return c >= '0' && c <= '9';
-}
-
-static int
-hex_value(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static char
-ascii_lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-
-static bool
-str_eq_nocase(const char *a, const char *b)
-{
-	for (; *a && *b; a++, b++)
-		if (ascii_lower(*a) != ascii_lower(*b))
-			return false;
-	return *a == *b;
+	return c != '\0' && strchr("0123456789abcdefABCDEF", c) != NULL;
 }
 
 /*
@@ -205,7 +179,7 @@ json_string(CbJson *j, StringInfo out)
 				return json_fail(j, "in string escape code");
 			c = *j->p;
 			for (i = 0; c == 'u' && i < 4; i++)
-				if (++j->p >= j->end || hex_value(*j->p) < 0)
+				if (++j->p >= j->end || !is_hex(*j->p))
 					return json_fail(j, "in \\u hexadecimal character escape");
 			c = c == 'u' ? '?' : c;
 		}
@@ -270,7 +244,7 @@ json_value(CbJson *j, int depth)
 		if ((size_t) (j->end - j->p) >= strlen(literals[i]) &&
 			strncmp(j->p, literals[i], strlen(literals[i])) == 0)
 			return j->p += strlen(literals[i]), true;
-	if (json_at(j, '-') || (j->p < j->end && is_digit(*j->p)))
+	if (json_at(j, '-') || (j->p < j->end && (*j->p >= '0' && *j->p <= '9')))
 	{
 		while (j->p < j->end && strchr("+-.eE0123456789", *j->p) != NULL)
 			j->p++;
@@ -330,7 +304,7 @@ json_token_fields(CbJson *j, bool *filled)
 		j->p++;					/* ':' */
 		json_space(j);
 		for (f = 0; f < NELEM(promotion_token_fields); f++)
-			if (str_eq_nocase(key.data, promotion_token_fields[f][0]))
+			if (pg_strcasecmp(key.data, promotion_token_fields[f][0]) == 0)
 				break;
 		if (f < NELEM(promotion_token_fields) && json_at(j, '"'))
 		{
