@@ -12,8 +12,9 @@
  *   ignoring the field would run some other recovery than the one asked
  *   for.  pg_basebackup or a recovery from an object store does the job.
  * - recovery.backup together with recovery.source: CloudNativePG restores
- *   the Backup object and uses source only for its WAL; we never receive
- *   Backup objects, so either answer would ignore half of what was asked.
+ *   the Backup object and does not choose a backup in source's store; we
+ *   never receive Backup objects, so restoring from source would silently
+ *   ignore what was asked for.
  *   (recovery.backup alone fails at bootstrap with its own message.)
  *
  * Said in a NOTICE, because CloudNativePG ignores it without a word:
@@ -62,8 +63,8 @@ cb_check_host_bootstrap(const CbClusterSpec *spec, CbInputReport report, void *a
 	if (rec->backup.present && rec->source != NULL && rec->source[0] != '\0')
 		report(arg, "spec.bootstrap.recovery.backup",
 			   "recovery.backup cannot be used with recovery.source: CloudNativePG "
-			   "would restore the Backup object and ignore source, and cnpg_bootstrap "
-			   "receives no Backup objects",
+			   "would restore the Backup object, not a backup of source, and "
+			   "cnpg_bootstrap receives no Backup objects",
 			   "Remove recovery.backup and recover from the object store of "
 			   "recovery.source; choose a backup with recoveryTarget.backupID.");
 }
