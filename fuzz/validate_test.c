@@ -13,7 +13,7 @@
  *
  * Build and run from the repository root, on fuzz/pgshim.c's palloc:
  *	  gcc -I src -I $(pg_config --includedir-server) -o /tmp/validate_test \
- *		  fuzz/validate_test.c fuzz/pgshim.c src/validate_input.c && /tmp/validate_test
+ *		  fuzz/validate_test.c fuzz/pgshim.c src/validate_input.c src/validate_bootstrap.c src/promotion_token.c && /tmp/validate_test
  * With -DCB_WITH_MANIFEST (and src/manifest.c src/fields_gen.c -lyaml -lm)
  * a few rows also go through cb_manifest_parse, as apply does.
  *
@@ -945,6 +945,11 @@ row20_replica(void)
 	e = run_check(replica_spec(), check_replica_mode);
 	EXPECT_COUNT(e, 1, "no bootstrap");
 	EXPECT_ERROR(e, "spec.bootstrap: Required value: bootstrap configuration is required for replica mode");
+	/* after defaulting the bootstrap is initdb: the next message, as on Kubernetes */
+	e = validate_all(replica_spec(), NULL);
+	EXPECT_COUNT(e, 1, "no bootstrap, defaulted");
+	EXPECT_DETAIL(e, "spec.replicaCluster",
+				  "replica mode bootstrap is compatible only with pg_basebackup or recovery");
 
 	spec = replica_spec();
 	spec->bootstrap.initdb.present = true;
@@ -1278,6 +1283,7 @@ test_input_rules(void)
 
 	spec = new_spec("c");
 	ec = add_external(spec, "src", false);
+	ec->has_connection_parameters = true;
 	map_set(&ec->connection_parameters, "host", "h");
 	map_set(&ec->connection_parameters, "SSLPassword", "x");
 	map_set(&ec->connection_parameters, "sslrootcert", "system");
@@ -1334,11 +1340,26 @@ test_other_webhook_rules(void)
 	spec = new_spec("c");
 	use_recovery(spec, NULL);
 	spec->bootstrap.recovery.has_volume_snapshots = true;
+	spec->bootstrap.recovery.volume_snapshots_kind = "VolumeSnapshot";
+	spec->bootstrap.recovery.volume_snapshots_api_group = "snapshot.storage.k8s.io";
 	spec->bootstrap.recovery.has_volume_snapshots_wal = true;
+	spec->bootstrap.recovery.volume_snapshots_wal_kind = "PersistentVolumeClaim";
 	e = validate_all(spec, NULL);
-	EXPECT_COUNT(e, 1, "WAL snapshot without walStorage");
+	EXPECT_COUNT(e, 2, "WAL snapshot without walStorage");
 	EXPECT_DETAIL(e, "spec.bootstrap.recovery.dataSource.walStorage",
 				  "A WAL storage configuration is required when recovering using a DataSource for WALs");
+	/* then ours: no VolumeSnapshot objects on one host */
+	EXPECT_ERROR(e, "spec.bootstrap.recovery.volumeSnapshots: Forbidden: recovery from volume "
+				 "snapshots is not possible on one host: there are no VolumeSnapshot or "
+				 "PersistentVolumeClaim objects to restore");
+	spec->bootstrap.recovery.volume_snapshots_api_group = "apps";
+	spec->bootstrap.recovery.volume_snapshots_wal_api_group = "v1";
+	e = run_check(spec, check_recovery_data_source);
+	EXPECT_COUNT(e, 3, "snapshot kinds");
+	EXPECT_DETAIL(e, "spec.bootstrap.recovery.storage",
+				  "Only VolumeSnapshots and PersistentVolumeClaims are supported");
+	EXPECT_DETAIL(e, "spec.bootstrap.recovery.dataSource.walStorage",
+				  "Only VolumeSnapshots and PersistentVolumeClaims are supported");
 	spec->bootstrap.recovery.backup = (CbKeyRef) {true, "backup", NULL};
 	e = run_check(spec, check_recovery_data_source);
 	EXPECT_DETAIL(e, "spec.bootstrap.recovery.backup",
@@ -1504,6 +1525,7 @@ static void
 test_sample_shapes(void)
 {
 	CbClusterSpec *spec;
+	CbExternalCluster *ec;
 	CbFieldErrors e;
 
 	row_begin("sample shapes: cluster-example, full, replica-tls, dc-b, catalog, restore");
@@ -1534,8 +1556,9 @@ test_sample_shapes(void)
 	spec->replica.present = true;
 	spec->replica.primary = "cluster-example";
 	spec->replica.source = "cluster-example";
-	map_set(&add_external(spec, "cluster-example", false)->connection_parameters,
-			"host", "cluster-example-rw");
+	ec = add_external(spec, "cluster-example", false);
+	ec->has_connection_parameters = true;
+	map_set(&ec->connection_parameters, "host", "cluster-example-rw");
 	e = validate_all(spec, NULL);
 	EXPECT_COUNT(e, 0, "cluster-replica-tls");
 	expect(cb_is_replica_cluster(spec), "replica-tls is a replica");

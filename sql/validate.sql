@@ -1242,7 +1242,7 @@ SELECT t AS recovery_target, pg_temp.try_apply(pg_temp.recovery_target(t)) AS re
 	('{backupID: b1, targetName: ' || repeat('a', 63) || '}'),
 	('{backupID: b1, targetName: ' || repeat('a', 64) || '}'),
 	('{backupID: b1, targetName: "line1\nline2"}'),
-	-- (DEL is refused by the YAML reader, which does not store it: 22P02)
+	-- (DEL as well: PostgreSQL text holds it, CloudNativePG refuses it here)
 	('{backupID: b1, targetName: "a\x7fb"}'),
 	('{backupID: b1, targetName: "my''restore point"}'),
 	-- row 16: targetTLI latest or a positive integer; targetLSN
@@ -1420,6 +1420,8 @@ spec:
 $$, dry_run => true);
 
 -- 15. volumeSnapshots: no backup, no backupID, a WAL snapshot needs walStorage
+-- (then ours: volumeSnapshots themselves are refused on one host, see
+-- bootstrap_rules.sql)
 SELECT * FROM cnpg_bootstrap_apply($$
 apiVersion: postgresql.cnpg.io/v1
 kind: Cluster
@@ -1480,8 +1482,7 @@ spec:
           apiGroup: snapshot.storage.k8s.io
 $$, dry_run => true);
 
--- ... "Only VolumeSnapshots and PersistentVolumeClaims are supported" is not
--- checked (validate.c keeps no snapshot kinds): this is accepted, wrongly
+-- ... and "Only VolumeSnapshots and PersistentVolumeClaims are supported"
 SELECT * FROM cnpg_bootstrap_apply($$
 apiVersion: postgresql.cnpg.io/v1
 kind: Cluster

@@ -273,6 +273,12 @@ report_notes(const CbDocument *doc)
 				 errdetail("They have no meaning on one host; CloudNativePG would use them on Kubernetes."),
 				 errhide()));
 	}
+	for (int i = 0; i < doc->nnotes; i++)
+		ereport(NOTICE,
+				(errmsg("%s/%s: %s", kind_names[doc->kind], doc->name, doc->notes[i].message),
+				 doc->notes[i].detail ? errdetail("%s", doc->notes[i].detail) : 0,
+				 doc->notes[i].hint ? errhint("%s", doc->notes[i].hint) : 0,
+				 errhide()));
 	for (int i = 0; i < doc->warnings.n; i++)
 		ereport(WARNING,
 				(errmsg("%s/%s: %s", kind_names[doc->kind], doc->name, doc->warnings.items[i]),

@@ -99,12 +99,17 @@ bool
 cb_catalog_get_object(const char *kind, const char *name, CbStoredObject *obj)
 {
 	const char *args[] = {kind, name};
+	MemoryContext old;
 
 	spi_run("SELECT doc::text, generation, generated_by FROM cnpg_bootstrap.objects"
 			" WHERE kind = $1 AND name = $2", 2, args, true);
 	if (SPI_processed == 0)
 		return false;
-	obj->doc = spi_value(0, 1);
+	/* what jsonb prints raw but YAML takes only escaped, escaped */
+	old = MemoryContextSwitchTo(out_cxt());
+	obj->doc = cb_stored_json_for_yaml(SPI_getvalue(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 1));
+	MemoryContextSwitchTo(old);
 	obj->generation = pg_strtoint32(spi_value(0, 2));
 	obj->generated_by = spi_value(0, 3);
 	return true;

@@ -363,6 +363,38 @@ set_error(CbError *err, int sqlstate, char *message, char *detail, char *hint)
 }
 
 /*
+ * A character that YAML takes only escaped: DEL, the C1 controls (NEL is a
+ * line break to libyaml), U+2028/9 (line breaks), BOM and U+FFFE/F.  The
+ * manifest can hold them only through escapes ("\x7f", "\u2028"), and
+ * PostgreSQL text stores them, so they are accepted; but jsonb prints them
+ * raw, so the stored JSON escapes them (json_string) and so must the text
+ * read back from jsonb (cb_stored_json_for_yaml).  Returns the length of
+ * the UTF-8 sequence at p and sets *code, or 0 if p starts none.
+ */
+static int
+raw_unsafe(const unsigned char *p, int *code)
+{
+	if (p[0] == 0x7F)
+	{
+		*code = 0x7F;
+		return 1;
+	}
+	if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+	{
+		*code = p[1];
+		return 2;
+	}
+	if ((p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) ||
+		(p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) ||
+		(p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)))
+	{
+		*code = ((p[0] & 0x0F) << 12) | ((p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+		return 3;
+	}
+	return 0;
+}
+
+/*
  * A value quoted the way Go's %q does, cut at CB_MAX_QUOTED bytes (on a
  * character boundary) so that an error stays readable.
  */
@@ -384,6 +416,8 @@ go_quote(const char *s)
 	for (size_t i = 0; i < len; i++)
 	{
 		unsigned char c = (unsigned char) s[i];
+		int			n;
+		int			code;
 
 		if (c == '"' || c == '\\')
 			appendStringInfo(&buf, "\\%c", c);
@@ -393,6 +427,12 @@ go_quote(const char *s)
 			appendStringInfoString(&buf, "\\t");
 		else if (c < 0x20 || c == 0x7f)
 			appendStringInfo(&buf, "\\x%02x", c);
+		else if ((n = raw_unsafe((const unsigned char *) s + i, &code)) > 1)
+		{
+			/* as strconv.Quote prints a rune that is not printable */
+			appendStringInfo(&buf, "\\u%04x", code);
+			i += n - 1;
+		}
 		else
 			appendStringInfoChar(&buf, (char) c);
 	}
@@ -522,6 +562,7 @@ typedef struct Reader
 	int			nanchors;
 	int			maxanchors;
 	NameSet		anchor_set;		/* over anchor_names */
+	bool		nul_seen;		/* a scalar of this document held a NUL */
 	CbError    *err;
 } Reader;
 
@@ -672,30 +713,6 @@ is_core_tag(const char *tag, const char *name)
 }
 
 /*
- * The first character of s that the catalog could not give back: jsonb
- * prints DEL, the C1 controls (NEL included), U+2028/9, BOM and U+FFFE/F
- * raw, and libyaml refuses them raw or reads them as line breaks when the
- * stored document is parsed again.  0 if there is none.  YAML can only
- * produce them through escapes ("\x85"), so refusing them costs little.
- */
-static int
-unstorable_char(const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-	{
-		if (*p == 0x7F)
-			return 0x7F;
-		if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
-			return p[1];
-		if ((p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) ||
-			(p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) ||
-			(p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)))
-			return ((p[0] & 0x0F) << 12) | ((p[1] & 0x3F) << 6) | (p[2] & 0x3F);
-	}
-	return 0;
-}
-
-/*
  * A scalar: typed when plain and untagged, or tagged !!null/!!bool/!!int/
  * !!float (then the text must fit the tag); a string otherwise, including
  * unknown tags, as go-yaml v2 does.
@@ -713,13 +730,6 @@ read_scalar(Reader *r, yaml_event_t *ev, CbNode **out)
 	Resolved	res;
 	CbNode	   *n;
 
-	if (strlen(text) != ev->data.scalar.length)
-		return yaml_error_mark(r, &ev->start_mark,
-							   pstrdup("a scalar holds a NUL character, which PostgreSQL text cannot hold"));
-	if (unstorable_char(text) != 0)
-		return yaml_error_mark(r, &ev->start_mark,
-							   psprintf("a scalar holds the character U+%04X, which cannot be stored",
-										unstorable_char(text)));
 	for (int i = 0; tag != NULL && i < NELEMS(typed_tags); i++)
 		if (is_core_tag(tag, typed_tags[i]))
 			typed = true, want = i;
@@ -739,6 +749,9 @@ read_scalar(Reader *r, yaml_event_t *ev, CbNode **out)
 	n = new_node(res.kind == SK_NULL ? CB_NODE_NULL : CB_NODE_SCALAR, &ev->start_mark);
 	n->quoted = !typed;
 	n->value = canonical_text(&res, text);
+	/* PostgreSQL text cannot hold it: refused later, naming the field */
+	n->nul = strlen(text) != ev->data.scalar.length;
+	r->nul_seen |= n->nul;
 	remember_anchor(r, ev->data.scalar.anchor, n, 1);
 	*out = n;
 	return true;
@@ -793,6 +806,9 @@ read_sequence(Reader *r, yaml_event_t *start, int depth, CbNode **out)
 static bool
 key_text(Reader *r, const CbNode *key, const yaml_mark_t *mark, const char **text)
 {
+	if (key->type == CB_NODE_SCALAR && key->nul)
+		return yaml_error_mark(r, mark,
+							   pstrdup("a mapping key holds a NUL character, which PostgreSQL text cannot hold"));
 	if (key->type == CB_NODE_SCALAR)
 	{
 		*text = key->value;
@@ -1098,7 +1114,8 @@ unsupported_kind_error(DocCtx *c, const CbNode *root, const CbNode *kind)
 	appendStringInfo(&detail, " (document %d, line %d).", c->docno, c->line);
 	return set_error(c->err, ERRCODE_INVALID_PARAMETER_VALUE,
 					 psprintf("unsupported kind %s in document %d (line %d)",
-							  text, c->docno, c->line),
+							  kind->type != CB_NODE_SCALAR || key_showable(text) ? text : go_quote(text),
+							  c->docno, c->line),
 					 detail.data, pstrdup(SUPPORTED_KINDS_HINT));
 }
 
@@ -1177,6 +1194,16 @@ is_dns_subdomain(const char *s)
 	}
 }
 
+/* name the document in errmsg and errdetail by its metadata.name */
+static void
+set_label(DocCtx *c, const char *name)
+{
+	c->label = psprintf("%s/%s", c->schema->kind, name);
+	c->invalid = c->schema->group ?
+		psprintf("%s.%s \"%s\" is invalid", c->schema->kind, c->schema->group, name) :
+		psprintf("%s \"%s\" is invalid", c->schema->kind, name);
+}
+
 /*
  * metadata.name: required, a string, an RFC 1123 subdomain (as Kubernetes
  * checks every object's name; CloudNativePG narrows it for Clusters in
@@ -1197,10 +1224,7 @@ check_name(DocCtx *c, const CbNode *root, char **name)
 		return field_error(c, "metadata.name", "must be a string",
 						   psprintf("Invalid value: %s: must be a string", value_repr(node)),
 						   NULL);
-	c->label = psprintf("%s/%s", c->schema->kind, node->value);
-	c->invalid = c->schema->group ?
-		psprintf("%s.%s \"%s\" is invalid", c->schema->kind, c->schema->group, node->value) :
-		psprintf("%s \"%s\" is invalid", c->schema->kind, node->value);
+	set_label(c, node->value);
 	if (!is_dns_subdomain(node->value))
 		return field_error(c, "metadata.name", "invalid name",
 						   psprintf("Invalid value: %s: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
@@ -1808,6 +1832,10 @@ static const FillRule cluster_rules[] = {
 	CS("bootstrap.recovery.backup.endpointCA", FILL_KEYREF, bootstrap.recovery.backup_endpoint_ca),
 	CS("bootstrap.recovery.volumeSnapshots", FILL_PRESENT, bootstrap.recovery.has_volume_snapshots),
 	CS("bootstrap.recovery.volumeSnapshots.walStorage", FILL_PRESENT, bootstrap.recovery.has_volume_snapshots_wal),
+	CS("bootstrap.recovery.volumeSnapshots.storage.kind", FILL_STRING, bootstrap.recovery.volume_snapshots_kind),
+	CS("bootstrap.recovery.volumeSnapshots.storage.apiGroup", FILL_STRING, bootstrap.recovery.volume_snapshots_api_group),
+	CS("bootstrap.recovery.volumeSnapshots.walStorage.kind", FILL_STRING, bootstrap.recovery.volume_snapshots_wal_kind),
+	CS("bootstrap.recovery.volumeSnapshots.walStorage.apiGroup", FILL_STRING, bootstrap.recovery.volume_snapshots_wal_api_group),
 	CS("bootstrap.recovery.recoveryTarget", FILL_PRESENT, bootstrap.recovery.target.present),
 	CS("bootstrap.recovery.recoveryTarget.backupID", FILL_STRING, bootstrap.recovery.target.backup_id),
 	CS("bootstrap.recovery.recoveryTarget.targetTLI", FILL_STRING, bootstrap.recovery.target.target_tli),
@@ -1836,6 +1864,7 @@ static const FillRule cluster_rules[] = {
  */
 static const FillRule external_cluster_rules[] = {
 	EC("name", FILL_STRING, name),
+	EC("connectionParameters", FILL_PRESENT, has_connection_parameters),
 	EC("connectionParameters", FILL_MAP, connection_parameters),
 	EC("sslCert", FILL_KEYREF, ssl_cert),
 	EC("sslKey", FILL_KEYREF, ssl_key),
@@ -2454,9 +2483,54 @@ fill_configmap(DocCtx *c, CbDocument *doc, const CbNode *root)
  * ======================================================================
  */
 
+/* the path of the first scalar below node that held a NUL, into path */
+static bool
+find_nul(const CbNode *node, StringInfo path)
+{
+	int			len = path->len;
+
+	if (node->type == CB_NODE_SCALAR)
+		return node->nul;
+	for (int i = 0; i < node->nitems; i++)
+	{
+		if (node->type == CB_NODE_MAP)
+			appendStringInfo(path, "%s%s", len ? "." : "",
+							 key_showable(node->keys[i]) ? node->keys[i] : "<key hidden>");
+		else
+			appendStringInfo(path, "[%d]", i);
+		if (find_nul(node->items[i], path))
+			return true;
+		path->len = len;
+		path->data[len] = '\0';
+	}
+	return false;
+}
+
+/*
+ * A NUL is the one character PostgreSQL text (and so jsonb) cannot hold:
+ * refused naming the field, never showing the value, which may be a
+ * secret.  Before check_name(), which would read a name cut at its NUL.
+ */
+static bool
+check_nul(DocCtx *c, const CbNode *root)
+{
+	const CbNode *meta = get_set(root, "metadata");
+	const CbNode *name = meta && meta->type == CB_NODE_MAP ? get_set(meta, "name") : NULL;
+	StringInfoData path;
+
+	initStringInfo(&path);
+	if (!find_nul(root, &path))
+		return true;
+	if (is_string_node(name) && !name->nul)
+		set_label(c, name->value);
+	return field_error(c, path.data, "holds a NUL character, which PostgreSQL text cannot hold",
+					   pstrdup("Invalid value: \"<value hidden>\": a NUL character (U+0000) cannot be stored"),
+					   pstrdup("Remove the NUL character (written \\0, \\x00 or \\u0000 in a double-quoted YAML string)."));
+}
+
 /* check one non-empty document and fill its struct */
 static bool
-add_document(CbManifest *m, CbNode *root, int line, CbError *err)
+add_document(CbManifest *m, CbNode *root, int line, bool nul_seen, CbError *err)
 {
 	CbDocument *doc;
 	DocCtx		c;
@@ -2483,7 +2557,8 @@ add_document(CbManifest *m, CbNode *root, int line, CbError *err)
 	doc->line = line;
 	doc->root = root;
 
-	if (!check_api_version(&c, root) || !check_name(&c, root, &doc->name))
+	if (!check_api_version(&c, root) || (nul_seen && !check_nul(&c, root)) ||
+		!check_name(&c, root, &doc->name))
 		return false;
 	initStringInfo(&c.tsv);
 	initStringInfo(&c.disp);
@@ -2525,6 +2600,7 @@ read_stream(Reader *r, CbManifest *m)
 	{
 		CbNode	   *root;
 		int			line;
+		bool		nul_seen;
 
 		if (!next_event(r, &ev))
 			return false;
@@ -2541,6 +2617,8 @@ read_stream(Reader *r, CbManifest *m)
 			return false;
 		yaml_event_delete(&ev);
 		/* anchors do not cross documents */
+		nul_seen = r->nul_seen;
+		r->nul_seen = false;
 		r->nanchors = 0;
 		if (r->anchor_set.cap)
 			memset(r->anchor_set.slots, 0, sizeof(int) * r->anchor_set.cap);
@@ -2548,7 +2626,7 @@ read_stream(Reader *r, CbManifest *m)
 		/* an empty document (a stray ---) is no object */
 		if (root->type == CB_NODE_NULL)
 			continue;
-		if (!add_document(m, root, line, r->err))
+		if (!add_document(m, root, line, nul_seen, r->err))
 			return false;
 	}
 }
@@ -2616,6 +2694,8 @@ json_string(StringInfo buf, const char *s)
 	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
 	{
 		const char *esc = NULL;
+		int			len;
+		int			code;
 
 		switch (*p)
 		{
@@ -2643,21 +2723,12 @@ json_string(StringInfo buf, const char *s)
 		}
 		if (esc)
 			appendStringInfoString(buf, esc);
-		else if (*p < 0x20 || *p == 0x7f)
+		else if (*p < 0x20)
 			appendStringInfo(buf, "\\u%04x", *p);
-		else if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+		else if ((len = raw_unsafe(p, &code)) > 0)
 		{
-			appendStringInfo(buf, "\\u%04x", p[1]);
-			p++;
-		}
-		else if ((p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) ||
-				 (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) ||
-				 (p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)))
-		{
-			/* all three-byte sequences: decode the code point */
-			appendStringInfo(buf, "\\u%04x",
-							 ((p[0] & 0x0F) << 12) | ((p[1] & 0x3F) << 6) | (p[2] & 0x3F));
-			p += 2;
+			appendStringInfo(buf, "\\u%04x", code);
+			p += len - 1;
 		}
 		else
 			appendStringInfoChar(buf, (char) *p);
@@ -2722,5 +2793,32 @@ cb_node_to_json(const CbNode *node)
 
 	initStringInfo(&buf);
 	node_json(&buf, node);
+	return buf.data;
+}
+
+/*
+ * jsonb's text escapes only '"', '\' and the C0 controls: the characters
+ * of raw_unsafe() come back raw, always inside a JSON string, where the
+ * \u escape means the same to YAML.
+ */
+char *
+cb_stored_json_for_yaml(const char *json)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const unsigned char *p = (const unsigned char *) json; *p; p++)
+	{
+		int			len;
+		int			code;
+
+		if ((len = raw_unsafe(p, &code)) > 0)
+		{
+			appendStringInfo(&buf, "\\u%04x", code);
+			p += len - 1;
+		}
+		else
+			appendStringInfoChar(&buf, (char) *p);
+	}
 	return buf.data;
 }

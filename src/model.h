@@ -37,6 +37,7 @@ struct CbNode
 	int			column;			/* 1-based */
 	char	   *value;			/* SCALAR: its text */
 	bool		quoted;			/* SCALAR: written quoted (so never a number/bool) */
+	bool		nul;			/* SCALAR: held a NUL, cut there (refused) */
 	int			nitems;			/* MAP: pairs; SEQ: items */
 	char	  **keys;			/* MAP: keys, in document order */
 	CbNode	  **items;			/* MAP: values; SEQ: items */
@@ -173,6 +174,11 @@ typedef struct CbRecovery
 	CbKeyRef	backup_endpoint_ca;
 	bool		has_volume_snapshots;
 	bool		has_volume_snapshots_wal;
+	/* volumeSnapshots.storage / .walStorage: TypedLocalObjectReference */
+	char	   *volume_snapshots_kind;
+	char	   *volume_snapshots_api_group;
+	char	   *volume_snapshots_wal_kind;
+	char	   *volume_snapshots_wal_api_group;
 	CbRecoveryTarget target;
 	char	   *database;
 	char	   *owner;
@@ -219,6 +225,7 @@ typedef struct CbObjectStore
 typedef struct CbExternalCluster
 {
 	char	   *name;
+	bool		has_connection_parameters;	/* written, even as {} */
 	CbMap		connection_parameters;
 	CbKeyRef	ssl_cert;
 	CbKeyRef	ssl_key;
@@ -331,6 +338,14 @@ typedef enum CbKind
 	CB_KIND_OBJECTSTORE
 } CbKind;
 
+/* a NOTICE about a document that was accepted */
+typedef struct CbNote
+{
+	char	   *message;		/* after "<Kind>/<name>: " */
+	char	   *detail;
+	char	   *hint;
+} CbNote;
+
 typedef struct CbDocument
 {
 	CbKind		kind;
@@ -346,6 +361,8 @@ typedef struct CbDocument
 	CbObjectStoreDoc *objectstore;	/* kind == CB_KIND_OBJECTSTORE */
 	CbStringList ignored_paths; /* known fields we do not act on (NOTICE) */
 	CbStringList warnings;		/* e.g. Secret value ending in a newline */
+	int			nnotes;
+	CbNote	   *notes;			/* what CloudNativePG would ignore silently */
 } CbDocument;
 
 typedef struct CbManifest
@@ -361,6 +378,12 @@ extern bool cb_manifest_parse(const char *text, size_t len,
 extern char *cb_node_to_json(const CbNode *node);
 /* manifest.c: look up a child of a MAP node, NULL if absent */
 extern CbNode *cb_node_get(const CbNode *map, const char *key);
+/*
+ * manifest.c: the catalog's jsonb text of a stored document made readable
+ * by cb_manifest_parse again (jsonb prints DEL, C1 controls, U+2028/9,
+ * BOM and U+FFFE/F raw, which YAML does not take raw)
+ */
+extern char *cb_stored_json_for_yaml(const char *json);
 
 /*
  * validate.c: defaulting (SPEC-cnpg.md section 2) and validation (section

@@ -86,12 +86,16 @@ cb_cluster_references(const CbClusterSpec *spec)
 		add(&list, CB_KIND_SECRET, spec->superuser_secret_name, NULL,
 			"spec.superuserSecret.name");
 	add_ref(&list, &initdb->secret, "spec.bootstrap.initdb.secret.name");
-	add_sql_refs(&list, &initdb->post_init_sql_refs,
-				 "spec.bootstrap.initdb.postInitSQLRefs");
-	add_sql_refs(&list, &initdb->post_init_template_sql_refs,
-				 "spec.bootstrap.initdb.postInitTemplateSQLRefs");
-	add_sql_refs(&list, &initdb->post_init_application_sql_refs,
-				 "spec.bootstrap.initdb.postInitApplicationSQLRefs");
+	/* with import, the *SQLRefs never run (CloudNativePG ignores them) */
+	if (!initdb->import.present)
+	{
+		add_sql_refs(&list, &initdb->post_init_sql_refs,
+					 "spec.bootstrap.initdb.postInitSQLRefs");
+		add_sql_refs(&list, &initdb->post_init_template_sql_refs,
+					 "spec.bootstrap.initdb.postInitTemplateSQLRefs");
+		add_sql_refs(&list, &initdb->post_init_application_sql_refs,
+					 "spec.bootstrap.initdb.postInitApplicationSQLRefs");
+	}
 	add_ref(&list, &spec->bootstrap.pg_basebackup.secret,
 			"spec.bootstrap.pg_basebackup.secret.name");
 	add_ref(&list, &spec->bootstrap.recovery.secret,

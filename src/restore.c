@@ -69,10 +69,11 @@ store_error(const char *what, const CbOsError *err)
 /*
  * The Barman Cloud plugin form of a recovery source: the ObjectStore named
  * by parameters.barmanObjectName, in the folder parameters.serverName, else
- * the Cluster's own name (as plugin-barman-cloud's RecoveryServerName).
+ * the externalCluster's name, as the Bootstrap page says (plugin-barman-
+ * cloud's RecoveryServerName takes the Cluster's own name: the page wins).
  */
 static void
-find_plugin_store(CbCluster *c, CbRestore *r, const char *name)
+find_plugin_store(CbRestore *r, const char *name)
 {
 	const CbExternalCluster *ec = r->source;
 	const char *store = cb_plugin_object_store(ec);
@@ -99,7 +100,7 @@ find_plugin_store(CbCluster *c, CbRestore *r, const char *name)
 						store, name),
 				 errhint("Apply the ObjectStore (kind ObjectStore, apiVersion barmancloud.cnpg.io/v1) with cnpg_bootstrap_apply before the Cluster, e.g. in the same manifest.")));
 	r->store = os;
-	r->server_name = pstrdup(server && server[0] ? server : c->spec->name);
+	r->server_name = pstrdup(server && server[0] ? server : ec->name);
 }
 
 /* the externalCluster named by recovery.source, with its store */
@@ -129,7 +130,7 @@ find_source(CbCluster *c, CbRestore *r)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("missing barman object store configuration for source: %s", name)));
-	find_plugin_store(c, r, name);
+	find_plugin_store(r, name);
 }
 
 /* the backup CloudNativePG would pick, and its files; ERROR names why none */
