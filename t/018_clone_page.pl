@@ -19,7 +19,10 @@ my ($node, $root) = start_control('58000-58099');
 # ---------- the page's source ----------
 my $src = PostgreSQL::Test::Cluster->new('pagesource');
 $src->init(allows_streaming => 1);
-$src->append_conf('postgresql.conf', "listen_addresses = 'localhost'\nlog_connections = on\n");
+# every statement and replication command the source receives is logged,
+# with its user and application
+$src->append_conf('postgresql.conf', "listen_addresses = 'localhost'\nlog_connections = on\n"
+	  . "log_statement = 'all'\nlog_replication_commands = on\nlog_line_prefix = '%m [%p] %u %a '\n");
 # the harness's own socket access, then exactly the page's line: nothing lets
 # streaming_replica reach a database
 open(my $hba, '>', $src->data_dir . '/pg_hba.conf') or die;
@@ -81,6 +84,10 @@ my $src_log = slurp_file($src->logfile, $src_log_offset);
 unlike($src_log, qr/no pg_hba\.conf entry/, 'item 1: nothing of ours was refused by the source\'s pg_hba.conf');
 like($src_log, qr/replication connection authorized: user=streaming_replica/,
 	'item 1: the source saw replication connections of streaming_replica');
+like($src_log, qr/streaming_replica cnpg_bootstrap LOG:  received replication command: IDENTIFY_SYSTEM/,
+	'item 1: the preflight asked IDENTIFY_SYSTEM over a replication connection');
+unlike($src_log, qr/streaming_replica \S+ LOG:  statement:|cannot execute SQL commands/,
+	'item 1: no SQL reached the source (no SET search_path either)');
 
 # ---------- item 2: the copy runs with our configuration ----------
 my $pgdata = "$root/target-db/target-db-1/pgdata";
