@@ -13,7 +13,6 @@
  */
 #include "postgres.h"
 
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "libpq-fe.h"
@@ -35,22 +34,26 @@
 
 #define CB_PROMOTE_TIMEOUT_MS 600000
 
-/* one row, one column of a query on the source, or ERROR */
-static char *
-source_value(PGconn *conn, const CbSource *src, const char *sql)
-{
-	char	   *err = NULL;
-	char	   *v = cb_query_value(conn, sql, &err);
-
-	if (v == NULL)
-	{
-		cb_disconnect(conn);
-		ereport(ERROR,
-				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-				 errmsg("preflight of source %s: %s", src->spec->name, err ? err : "no answer")));
-	}
-	return v;
-}
+/*
+ * The preflight speaks to the source as pg_basebackup will: over physical
+ * replication connections (replication=true), the only kind the Bootstrap
+ * page's source set-up lets streaming_replica open ("host replication
+ * streaming_replica all md5").  So it asks only what the walsender
+ * protocol answers, and nothing the copy itself does not need:
+ *
+ * - the connection succeeds: the source answers, the pg_hba.conf line and
+ *   the password or certificate are right, the role has REPLICATION (or
+ *   SUPERUSER: PostgreSQL refuses a walsender to any other role);
+ * - IDENTIFY_SYSTEM answers (system identifier, timeline, WAL position);
+ * - the major version (reported at connection) is the target binaries';
+ * - a second replication connection opens while the first is held:
+ *   pg_basebackup -X stream needs two WAL senders (the backup and its WAL
+ *   stream), and only SQL (pg_stat_replication) could count the free ones.
+ *
+ * Tablespaces and the size of the copy need SQL (pg_tablespace,
+ * pg_database_size) and are not asked: pg_basebackup meets them itself.
+ */
+#define CB_PREFLIGHT_TIMEOUT_MS 30000
 
 static void
 preflight_failed(PGconn *conn, const CbSource *src, const char *what, const char *detail,
@@ -64,53 +67,103 @@ preflight_failed(PGconn *conn, const CbSource *src, const char *what, const char
 			 hint ? errhint("%s", hint) : 0));
 }
 
+/*
+ * The server's refusals we can name (English texts: a source with another
+ * lc_messages gets the generic message, which carries the server's text).
+ */
+static bool
+refused_walsender_role(const char *err)
+{
+	return strstr(err, "must be superuser or replication role") != NULL ||	/* PG < 16 */
+		strstr(err, "permission denied to start WAL sender") != NULL;	/* PG >= 16 */
+}
+
+static bool
+refused_walsender_slot(const char *err)
+{
+	return strstr(err, "exceeds max_wal_senders") != NULL ||
+		strstr(err, "too many clients already") != NULL;
+}
+
+/* a physical replication connection to the source, or the reason as an ERROR */
+static PGconn *
+preflight_connect(const CbSource *src, PGconn *held)
+{
+	char	   *err = NULL;
+	PGconn	   *conn = cb_source_connect_replication(src, &err);
+	const char *user = cb_map_get(&src->spec->connection_parameters, "user");
+
+	if (conn != NULL)
+		return conn;
+	if (err == NULL)
+		err = "connection failed";
+	if (refused_walsender_role(err))
+		preflight_failed(held, src, "the role has neither REPLICATION nor SUPERUSER",
+						 psprintf("pg_basebackup connects as \"%s\": %s", user ? user : "(default user)", err),
+						 "Use a role with LOGIN REPLICATION (CloudNativePG sources: streaming_replica with its certificate).");
+	if (refused_walsender_slot(err) || held != NULL)
+		preflight_failed(held, src, "not enough free WAL senders",
+						 held ? psprintf("A second replication connection, which pg_basebackup -X stream needs for its WAL stream, failed: %s", err)
+						 : err,
+						 "Raise max_wal_senders on the source, or end other replication connections.");
+	cb_disconnect(held);
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("source %s does not answer: %s", src->spec->name, err),
+			 strstr(err, "pg_hba.conf") ?
+			 errhint("pg_basebackup connects for replication: the source's pg_hba.conf needs a \"replication\" line for this user and address.") : 0));
+	return NULL;				/* keep compiler quiet */
+}
+
+/* one walsender command, its PGresult (TUPLES_OK) or ERROR */
+static PGresult *
+walsender_command(PGconn *conn, const CbSource *src, const char *command)
+{
+	char	   *err = NULL;
+	PGresult   *res = cb_exec_timeout(conn, command, -1, NULL, CB_PREFLIGHT_TIMEOUT_MS, &err);
+
+	if (res != NULL && err == NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
+		PQntuples(res) == 1)
+		return res;
+	PQclear(res);
+	cb_disconnect(conn);
+	ereport(ERROR,
+			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+			 errmsg("preflight of source %s: %s: %s", src->spec->name, command,
+					err ? err : "unexpected answer")));
+	return NULL;				/* keep compiler quiet */
+}
+
 void
 cb_basebackup_preflight(CbCluster *c, const CbSource *src)
 {
-	/* like pg_basebackup's own connection, which has no database, use postgres */
-	PGconn	   *conn = cb_source_connect(src, cb_map_get(&src->spec->connection_parameters, "dbname") ?
-										 NULL : "postgres");
-	int			major = atoi(source_value(conn, src, "SHOW server_version_num")) / 10000;
-	int			free_senders;
-	char	   *tablespaces;
-	int64		size;
-	struct statvfs st;
+	PGconn	   *conn = preflight_connect(src, NULL);
+	PGconn	   *second;
+	PGresult   *res;
+	int			major = PQserverVersion(conn) / 10000;
 
-	if (strcmp(source_value(conn, src,
-							"SELECT rolreplication OR rolsuper FROM pg_catalog.pg_roles"
-							" WHERE rolname = current_user"), "t") != 0)
-		preflight_failed(conn, src, "the role has neither REPLICATION nor SUPERUSER",
-						 psprintf("pg_basebackup connects as \"%s\".", PQuser(conn)),
-						 "Use a role with LOGIN REPLICATION (CloudNativePG sources: streaming_replica with its certificate).");
 	if (major != c->major)
 		preflight_failed(conn, src, "the source's major version differs from the target binaries'",
 						 psprintf("The source runs PostgreSQL %d; the binaries in \"%s\" are PostgreSQL %d.",
 								  major, c->bindir, c->major),
 						 "A physical copy needs the same major version; set imageName/cnpg_bootstrap.bindir, or use initdb with import.");
-	free_senders = atoi(source_value(conn, src,
-									 "SELECT current_setting('max_wal_senders')::int"
-									 " - (SELECT count(*) FROM pg_catalog.pg_stat_replication)"));
-	if (free_senders < 2)
-		preflight_failed(conn, src, "not enough free WAL senders",
-						 psprintf("max_wal_senders leaves %d free; pg_basebackup needs 2 (the backup and its WAL stream).",
-								  free_senders),
-						 "Raise max_wal_senders on the source.");
-	tablespaces = source_value(conn, src,
-							   "SELECT coalesce(string_agg(spcname, ', ' ORDER BY spcname), '')"
-							   " FROM pg_catalog.pg_tablespace"
-							   " WHERE spcname NOT IN ('pg_default', 'pg_global')");
-	if (tablespaces[0] != '\0')
-		preflight_failed(conn, src, "the source has tablespaces, which this host cannot map",
-						 psprintf("Tablespaces: %s.", tablespaces),
-						 "Move their objects to pg_default, or use initdb with import.");
-	size = strtoi64(source_value(conn, src,
-								 "SELECT sum(pg_catalog.pg_database_size(oid))::bigint"
-								 " FROM pg_catalog.pg_database WHERE datallowconn"), NULL, 10);
-	if (statvfs(cb_data_root, &st) == 0 && (int64) st.f_bavail * (int64) st.f_frsize < size)
-		preflight_failed(conn, src, "not enough free space for a copy",
-						 psprintf("The source holds " INT64_FORMAT " bytes; \"%s\" has " INT64_FORMAT " free.",
-								  size, cb_data_root, (int64) st.f_bavail * (int64) st.f_frsize),
-						 NULL);
+
+	/* what pg_basebackup asks first: the source is a server it can stream */
+	res = walsender_command(conn, src, "IDENTIFY_SYSTEM");
+	if (PQnfields(res) < 3)
+	{
+		PQclear(res);
+		preflight_failed(conn, src, "IDENTIFY_SYSTEM gave an unexpected answer", NULL, NULL);
+	}
+	ereport(DEBUG1,
+			(errmsg_internal("source %s: system identifier %s, timeline %s, WAL at %s",
+							 src->spec->name, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+							 PQgetvalue(res, 0, 2))));
+	PQclear(res);
+
+	/* two WAL senders free: hold one, open another */
+	second = preflight_connect(src, conn);
+	cb_disconnect(second);
 	cb_disconnect(conn);
 }
 

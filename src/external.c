@@ -155,17 +155,22 @@ cb_source_conninfo(const CbSource *src, const char *dbname, const char *extra)
 	return buf.data;
 }
 
-PGconn *
-cb_source_connect(const CbSource *src, const char *dbname)
+/*
+ * The source's options for libpq, dbname replaced if given, "replication"
+ * forced if given (whatever connectionParameters say), then our
+ * application_name.  NULL with *err when it does not connect.
+ */
+static PGconn *
+source_connect_params(const CbSource *src, const char *dbname,
+					  const char *replication, char **err)
 {
-	const char **keys = palloc0(sizeof(char *) * (src->n + 3));
-	const char **values = palloc0(sizeof(char *) * (src->n + 3));
+	const char **keys = palloc0(sizeof(char *) * (src->n + 4));
+	const char **values = palloc0(sizeof(char *) * (src->n + 4));
 	int			n = 0;
-	char	   *err = NULL;
-	PGconn	   *conn;
 
 	for (int i = 0; i < src->n; i++)
-		if (strcmp(src->keywords[i], "dbname") != 0 || dbname == NULL)
+		if ((strcmp(src->keywords[i], "dbname") != 0 || dbname == NULL) &&
+			(strcmp(src->keywords[i], "replication") != 0 || replication == NULL))
 		{
 			keys[n] = src->keywords[i];
 			values[n++] = src->values[i];
@@ -175,9 +180,37 @@ cb_source_connect(const CbSource *src, const char *dbname)
 		keys[n] = "dbname";
 		values[n++] = dbname;
 	}
+	if (replication)
+	{
+		keys[n] = "replication";
+		values[n++] = replication;
+	}
 	keys[n] = "application_name";
 	values[n++] = "cnpg_bootstrap";
-	conn = cb_connect(keys, values, CB_SOURCE_TIMEOUT_MS, &err);
+	return cb_connect(keys, values, CB_SOURCE_TIMEOUT_MS, err);
+}
+
+/*
+ * A physical replication connection (replication=true), as pg_basebackup
+ * makes: what a source's "host replication <user> ..." pg_hba line lets in,
+ * and all the seed asks of a source to clone.  It speaks the walsender
+ * protocol only (IDENTIFY_SYSTEM, SHOW, TIMELINE_HISTORY ...), so no SQL
+ * and no SET search_path: nothing on it can call an object of the
+ * source's owners.  NULL with *err (libpq's message) when it does not
+ * connect; the caller says what that means.
+ */
+PGconn *
+cb_source_connect_replication(const CbSource *src, char **err)
+{
+	return source_connect_params(src, NULL, "true", err);
+}
+
+PGconn *
+cb_source_connect(const CbSource *src, const char *dbname)
+{
+	char	   *err = NULL;
+	PGconn	   *conn = source_connect_params(src, dbname, NULL, &err);
+
 	if (conn == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),

@@ -31,5 +31,7 @@ extern char *cb_source_conninfo(const CbSource *src, const char *dbname,
 extern void cb_conninfo_append(StringInfo buf, const char *key, const char *value);
 /* connect (normal, search_path pinned by a first SET, dbname as given or "postgres") or ereport ERROR naming the source */
 extern struct pg_conn *cb_source_connect(const CbSource *src, const char *dbname);
+/* a physical replication connection (walsender protocol, no SQL), or NULL with *err */
+extern struct pg_conn *cb_source_connect_replication(const CbSource *src, char **err);
 
 #endif							/* CB_EXTERNAL_H */
