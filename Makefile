@@ -56,7 +56,9 @@ src/fields_gen.c: tools/gen_fields.pl data/cnpg-cluster-fields.tsv data/cnpg-obj
 	perl tools/gen_fields.pl data/cnpg-cluster-fields.tsv data/cnpg-objectstore-fields.tsv > $@.tmp && mv $@.tmp $@
 
 # libFuzzer target for the YAML -> spec path (the model is pure, see src/model.h)
-MODEL_SRCS = src/manifest.c src/validate.c src/validate_input.c src/validate_bootstrap.c src/promotion_token.c src/fields_gen.c
+MODEL_SRCS = src/manifest.c src/validate.c src/validate_gofmt.c src/validate_values.c src/validate_params.c \
+	src/config_writer.c src/validate_schema.c src/validate_webhook.c src/validate_defaults.c \
+	src/validate_input.c src/validate_bootstrap.c src/promotion_token.c src/fields_gen.c
 fuzz/fuzz_manifest: fuzz/fuzz_manifest.c fuzz/pgshim.c $(MODEL_SRCS)
 	clang -g -O1 -Wno-ignored-attributes -fsanitize=fuzzer,address,undefined -I$(srcdir)/src \
 		-I$(shell $(PG_CONFIG) --includedir-server) -o $@ $^ -lyaml
