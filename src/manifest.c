@@ -97,18 +97,38 @@ static const CbSchema configmap_schema = {
 	"ConfigMap", "v1", NULL, "metadata", configmap_fields, lengthof(configmap_fields)
 };
 
-/* the kinds cnpg_bootstrap accepts */
+/*
+ * The kinds cnpg_bootstrap accepts, indexed by CbKind: the one table of
+ * kind names (a schema holds its kind's name and API group).
+ */
 static const struct
 {
 	CbKind		id;
 	const CbSchema *schema;
-}			supported_kinds[] =
+}			supported_kinds[CB_NKINDS] =
 {
-	{CB_KIND_CLUSTER, &cb_cluster_schema},
-	{CB_KIND_SECRET, &secret_schema},
-	{CB_KIND_CONFIGMAP, &configmap_schema},
-	{CB_KIND_OBJECTSTORE, &cb_objectstore_schema},
+	[CB_KIND_CLUSTER] = {CB_KIND_CLUSTER, &cb_cluster_schema},
+	[CB_KIND_SECRET] = {CB_KIND_SECRET, &secret_schema},
+	[CB_KIND_CONFIGMAP] = {CB_KIND_CONFIGMAP, &configmap_schema},
+	[CB_KIND_OBJECTSTORE] = {CB_KIND_OBJECTSTORE, &cb_objectstore_schema},
 };
+
+/* "Cluster", "Secret", "ConfigMap", "ObjectStore" */
+const char *
+cb_kind_name(CbKind kind)
+{
+	return supported_kinds[kind].schema->kind;
+}
+
+/* "Cluster.postgresql.cnpg.io", "Secret": the API server's resource name */
+char *
+cb_kind_resource(CbKind kind)
+{
+	const CbSchema *schema = supported_kinds[kind].schema;
+
+	return psprintf("%s%s%s", schema->kind, schema->group ? "." : "",
+					schema->group ? schema->group : "");
+}
 
 
 /* ======================================================================
@@ -360,8 +380,7 @@ add_document(CbManifest *m, CbNode *root, int line, bool nul_seen, CbError *err)
 	if (!check_kind(&c, root, &id))
 		return false;
 	c.label = psprintf("%s (document %d)", c.schema->kind, c.docno);
-	c.invalid = psprintf("%s%s%s is invalid", c.schema->kind,
-						 c.schema->group ? "." : "", c.schema->group ? c.schema->group : "");
+	c.invalid = psprintf("%s is invalid", cb_kind_resource(id));
 
 	m->docs = m->ndocs ? repalloc(m->docs, sizeof(CbDocument) * (m->ndocs + 1)) :
 		palloc(sizeof(CbDocument));

@@ -217,12 +217,6 @@ static void
 report_errors(CbError *err, const CbDocument *doc, const char *name,
 			  const CbFieldErrors *errors)
 {
-	static const char *const kinds[][2] = {
-		[CB_KIND_CLUSTER] = {"Cluster", "Cluster.postgresql.cnpg.io"},
-		[CB_KIND_SECRET] = {"Secret", "Secret"},
-		[CB_KIND_CONFIGMAP] = {"ConfigMap", "ConfigMap"},
-		[CB_KIND_OBJECTSTORE] = {"ObjectStore", "ObjectStore.barmancloud.cnpg.io"},
-	};
 	const CbFieldError *first = &errors->items[0];
 	char	  **texts = palloc(errors->n * sizeof(char *));
 	int			ntexts = 0;
@@ -240,7 +234,7 @@ report_errors(CbError *err, const CbDocument *doc, const char *name,
 			texts[ntexts++] = text;
 	}
 	initStringInfo(&detail);
-	appendStringInfo(&detail, "%s ", kinds[doc->kind][1]);
+	appendStringInfo(&detail, "%s ", cb_kind_resource(doc->kind));
 	cb_append_go_quoted(&detail, name);
 	appendStringInfoString(&detail, " is invalid: ");
 	if (ntexts > 1)
@@ -253,9 +247,9 @@ report_errors(CbError *err, const CbDocument *doc, const char *name,
 	err->sqlstate = ERRCODE_INVALID_PARAMETER_VALUE;
 	err->message = psprintf("%s: %s: %s",
 							str_empty(name)
-							? psprintf("%s (document %d)", kinds[doc->kind][0],
+							? psprintf("%s (document %d)", cb_kind_name(doc->kind),
 									   doc->index + 1)
-							: psprintf("%s/%s", kinds[doc->kind][0], name),
+							: psprintf("%s/%s", cb_kind_name(doc->kind), name),
 							first->path,
 							str_empty(first->detail)
 							? field_error_words[first->type] : first->detail);
