@@ -71,7 +71,7 @@ cb_custom_conf(const CbClusterSpec *spec,
 
 	for (i = 0; i < spec->parameters.n; i++)
 		cb_map_set(&conf, spec->parameters.items[i].key,
-				spec->parameters.items[i].value);
+				   spec->parameters.items[i].value);
 	cb_map_set(&conf, "cluster_name", spec->name);
 	cb_map_sort(&conf);
 

@@ -160,10 +160,10 @@ no_kind_error(DocCtx *c, const CbNode *root)
 		root->type == CB_NODE_SEQ ? "a list" : "a single value";
 
 	return cb_set_error(c->err, ERRCODE_INVALID_PARAMETER_VALUE,
-					 psprintf("document %d has no kind (not a Kubernetes object)", c->docno),
-					 psprintf("The document starting at line %d is %s.", c->line, what),
-					 pstrdup("Each document must be a Kubernetes object with apiVersion, kind and metadata.name; "
-							 SUPPORTED_KINDS_HINT));
+						psprintf("document %d has no kind (not a Kubernetes object)", c->docno),
+						psprintf("The document starting at line %d is %s.", c->line, what),
+						pstrdup("Each document must be a Kubernetes object with apiVersion, kind and metadata.name; "
+								SUPPORTED_KINDS_HINT));
 }
 
 static bool
@@ -187,10 +187,10 @@ unsupported_kind_error(DocCtx *c, const CbNode *root, const CbNode *kind)
 		appendStringInfo(&detail, ", name %s", cb_go_quote_cut(name->value));
 	appendStringInfo(&detail, " (document %d, line %d).", c->docno, c->line);
 	return cb_set_error(c->err, ERRCODE_INVALID_PARAMETER_VALUE,
-					 psprintf("unsupported kind %s in document %d (line %d)",
-							  kind->type != CB_NODE_SCALAR || cb_key_showable(text) ? text : cb_go_quote_cut(text),
-							  c->docno, c->line),
-					 detail.data, pstrdup(SUPPORTED_KINDS_HINT));
+						psprintf("unsupported kind %s in document %d (line %d)",
+								 kind->type != CB_NODE_SCALAR || cb_key_showable(text) ? text : cb_go_quote_cut(text),
+								 c->docno, c->line),
+						detail.data, pstrdup(SUPPORTED_KINDS_HINT));
 }
 
 /* find the document's kind among the supported ones */
@@ -224,15 +224,15 @@ check_api_version(DocCtx *c, const CbNode *root)
 		return true;
 	if (api == NULL)
 		return cb_set_error(c->err, ERRCODE_INVALID_PARAMETER_VALUE,
-						 psprintf("%s: apiVersion: required value missing", c->label),
-						 pstrdup("Object 'apiVersion' is missing."),
-						 psprintf("Add apiVersion: %s.", want));
+							psprintf("%s: apiVersion: required value missing", c->label),
+							pstrdup("Object 'apiVersion' is missing."),
+							psprintf("Add apiVersion: %s.", want));
 	return cb_set_error(c->err, ERRCODE_INVALID_PARAMETER_VALUE,
-					 psprintf("%s: apiVersion %s is not supported for kind %s",
-							  c->label, cb_value_repr(api), c->schema->kind),
-					 psprintf("no matches for kind \"%s\" in version %s",
-							  c->schema->kind, cb_value_repr(api)),
-					 psprintf("Use apiVersion: %s.", want));
+						psprintf("%s: apiVersion %s is not supported for kind %s",
+								 c->label, cb_value_repr(api), c->schema->kind),
+						psprintf("no matches for kind \"%s\" in version %s",
+								 c->schema->kind, cb_value_repr(api)),
+						psprintf("Use apiVersion: %s.", want));
 }
 
 /* Kubernetes' RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most maxlen */
@@ -292,23 +292,23 @@ check_name(DocCtx *c, const CbNode *root, char **name)
 
 	if (node == NULL)
 		return cb_field_error(c, "metadata.name", "required value missing",
-						   pstrdup("Required value: name or generateName is required"),
-						   pstrdup("Give the object a name under metadata.name; cnpg_bootstrap does not generate names."));
+							  pstrdup("Required value: name or generateName is required"),
+							  pstrdup("Give the object a name under metadata.name; cnpg_bootstrap does not generate names."));
 	if (!is_string_node(node))
 		return cb_field_error(c, "metadata.name", "must be a string",
-						   psprintf("Invalid value: %s: must be a string", cb_value_repr(node)),
-						   NULL);
+							  psprintf("Invalid value: %s: must be a string", cb_value_repr(node)),
+							  NULL);
 	set_label(c, node->value);
 	if (!is_dns_subdomain(node->value))
 		return cb_field_error(c, "metadata.name", "invalid name",
-						   psprintf("Invalid value: %s: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
-									cb_go_quote_cut(node->value)),
-						   pstrdup("Use at most 253 lower case letters, digits, '-' and '.', starting and ending with a letter or digit."));
+							  psprintf("Invalid value: %s: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+									   cb_go_quote_cut(node->value)),
+							  pstrdup("Use at most 253 lower case letters, digits, '-' and '.', starting and ending with a letter or digit."));
 	if (is_string_node(ns) && !is_dns_label(ns->value, strlen(ns->value), 63))
 		return cb_field_error(c, "metadata.namespace", "invalid namespace",
-						   psprintf("Invalid value: %s: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
-									cb_go_quote_cut(ns->value)),
-						   pstrdup("Use at most 63 lower case letters, digits and '-', starting and ending with a letter or digit."));
+							  psprintf("Invalid value: %s: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+									   cb_go_quote_cut(ns->value)),
+							  pstrdup("Use at most 63 lower case letters, digits and '-', starting and ending with a letter or digit."));
 	*name = node->value;
 	return true;
 }
@@ -360,8 +360,8 @@ check_nul(DocCtx *c, const CbNode *root)
 	if (is_string_node(name) && !name->nul)
 		set_label(c, name->value);
 	return cb_field_error(c, path.data, "holds a NUL character, which PostgreSQL text cannot hold",
-					   pstrdup("Invalid value: \"<value hidden>\": a NUL character (U+0000) cannot be stored"),
-					   pstrdup("Remove the NUL character (written \\0, \\x00 or \\u0000 in a double-quoted YAML string)."));
+						  pstrdup("Invalid value: \"<value hidden>\": a NUL character (U+0000) cannot be stored"),
+						  pstrdup("Remove the NUL character (written \\0, \\x00 or \\u0000 in a double-quoted YAML string)."));
 }
 
 /* check one non-empty document and fill its struct */
@@ -485,16 +485,16 @@ cb_manifest_parse(const char *text, size_t len, CbManifest **result, CbError *er
 	r.err = err;
 	if (!yaml_parser_initialize(&r.parser))
 		return cb_set_error(err, ERRCODE_OUT_OF_MEMORY,
-						 pstrdup("could not initialize the YAML parser"), NULL, NULL);
+							pstrdup("could not initialize the YAML parser"), NULL, NULL);
 	yaml_parser_set_input_string(&r.parser, (const unsigned char *) text, len);
 	yaml_parser_set_encoding(&r.parser, YAML_UTF8_ENCODING);
 	ok = read_stream(&r, m);
 	yaml_parser_delete(&r.parser);
 	if (ok && m->ndocs == 0)
 		ok = cb_set_error(err, ERRCODE_INVALID_PARAMETER_VALUE,
-					   pstrdup("the manifest holds no Kubernetes object"),
-					   pstrdup("The YAML stream is empty or holds only empty documents."),
-					   pstrdup(SUPPORTED_KINDS_HINT));
+						  pstrdup("the manifest holds no Kubernetes object"),
+						  pstrdup("The YAML stream is empty or holds only empty documents."),
+						  pstrdup(SUPPORTED_KINDS_HINT));
 	if (ok)
 		*result = m;
 	return ok;

@@ -171,7 +171,7 @@ bool
 cb_field_error(DocCtx *c, const char *path, const char *problem, char *k8s, char *hint)
 {
 	return cb_set_error(c->err, ERRCODE_INVALID_PARAMETER_VALUE,
-					 psprintf("%s: %s: %s", c->label, path, problem),
-					 psprintf("%s: %s: %s", c->invalid, path, k8s),
-					 hint);
+						psprintf("%s: %s: %s", c->label, path, problem),
+						psprintf("%s: %s: %s", c->invalid, path, k8s),
+						hint);
 }

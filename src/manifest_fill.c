@@ -342,9 +342,9 @@ fill_int(DocCtx *c, const char *prefix, const FillRule *rule, const CbNode *node
 		char	   *path = psprintf("%s.%s", prefix, rule->path);
 
 		return cb_field_error(c, path, "must fit in 32 bits",
-						   psprintf("Invalid value: %s: must be between %d and %d",
-									cb_shown_value(c, path, node), PG_INT32_MIN, PG_INT32_MAX),
-						   NULL);
+							  psprintf("Invalid value: %s: must be between %d and %d",
+									   cb_shown_value(c, path, node), PG_INT32_MIN, PG_INT32_MAX),
+							  NULL);
 	}
 	*field = (int) res.i;
 	return true;
@@ -647,12 +647,12 @@ check_config_key(DocCtx *c, const char *section, int index, const char *key)
 		return true;
 	if (len > 253 || !charset)
 		return cb_field_error(c, psprintf("%s.<key %d>", section, index + 1), "invalid key",
-						   psprintf("Invalid value: \"<key hidden>\": %s", problem),
-						   pstrdup("Keys may hold letters, digits, '-', '_' and '.', at most 253 characters. "
-								   "The key is not shown: \"key:value\" without a space after the colon is one key to YAML."));
+							  psprintf("Invalid value: \"<key hidden>\": %s", problem),
+							  pstrdup("Keys may hold letters, digits, '-', '_' and '.', at most 253 characters. "
+									  "The key is not shown: \"key:value\" without a space after the colon is one key to YAML."));
 	return cb_field_error(c, psprintf("%s.%s", section, key), "invalid key",
-					   psprintf("Invalid value: %s: %s", cb_go_quote_cut(key), problem),
-					   pstrdup("Keys may hold letters, digits, '-', '_' and '.', at most 253 characters, and may not be \".\" or start with \"..\"."));
+						  psprintf("Invalid value: %s: %s", cb_go_quote_cut(key), problem),
+						  pstrdup("Keys may hold letters, digits, '-', '_' and '.', at most 253 characters, and may not be \".\" or start with \"..\"."));
 }
 
 /* a base64 value of data/binaryData; the value itself is never quoted back */
@@ -671,10 +671,10 @@ decode_entry(DocCtx *c, const char *section, const char *key, const CbNode *valu
 	if (decode_base64(value->value, out, outlen, &bad))
 		return true;
 	return cb_field_error(c, psprintf("%s.%s", section, key), "not valid base64",
-					   psprintf("Invalid value: \"<value hidden>\": illegal base64 data at input byte %d", bad),
-					   psprintf("Values under %s must be base64-encoded%s.", section,
-								strcmp(section, "data") == 0 ?
-								" (put plain text under stringData instead)" : ""));
+						  psprintf("Invalid value: \"<value hidden>\": illegal base64 data at input byte %d", bad),
+						  psprintf("Values under %s must be base64-encoded%s.", section,
+								   strcmp(section, "data") == 0 ?
+								   " (put plain text under stringData instead)" : ""));
 }
 
 static void
@@ -764,9 +764,9 @@ cb_fill_configmap(DocCtx *c, CbDocument *doc, const CbNode *root)
 			return false;
 		if (cb_nameset_find(&text, data ? data->keys : NULL, binary->keys[i]) >= 0)
 			return cb_field_error(c, psprintf("binaryData.%s", binary->keys[i]), "duplicate key",
-							   psprintf("Invalid value: %s: duplicate of key present in data",
-										cb_go_quote_cut(binary->keys[i])),
-							   pstrdup("A key may be in data or in binaryData, not in both."));
+								  psprintf("Invalid value: %s: duplicate of key present in data",
+										   cb_go_quote_cut(binary->keys[i])),
+								  pstrdup("A key may be in data or in binaryData, not in both."));
 	}
 	doc->configmap = cm;
 	return true;

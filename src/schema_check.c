@@ -164,8 +164,8 @@ unknown_field(DocCtx *c, int tsv_len, int disp_len, const char *key)
 	else
 		hint = psprintf("Known top-level fields: %s.", known.data);
 	return cb_field_error(c, path, "unknown field",
-					   psprintf("Invalid value: %s: field not declared in schema", cb_go_quote_cut(key)),
-					   hint);
+						  psprintf("Invalid value: %s: field not declared in schema", cb_go_quote_cut(key)),
+						  hint);
 }
 
 /*
@@ -196,8 +196,8 @@ check_required(DocCtx *c, const CbNode *node, const char *required)
 			char	   *path = c->disp.len ? psprintf("%s.%s", c->disp.data, name) : name;
 
 			return cb_field_error(c, path, "required value missing",
-							   pstrdup("Required value"),
-							   psprintf("Add %s.", path));
+								  pstrdup("Required value"),
+								  psprintf("Add %s.", path));
 		}
 		required = bar ? bar + 1 : NULL;
 	}
@@ -321,9 +321,9 @@ type_error(DocCtx *c, const CbFieldDef *def, const CbNode *node)
 	if (def->type == CB_FIELD_STRING && node->type == CB_NODE_SCALAR)
 		hint = "Quote the value to make it a string.";
 	return cb_field_error(c, c->disp.data, type_texts[t].problem,
-					   psprintf("Invalid value: \"%s\": %s in body must be of type %s: \"%s\"",
-								actual, c->disp.data, type_texts[t].json, actual),
-					   pstrdup(hint));
+						  psprintf("Invalid value: \"%s\": %s in body must be of type %s: \"%s\"",
+								   actual, c->disp.data, type_texts[t].json, actual),
+						  pstrdup(hint));
 }
 
 static bool
@@ -465,25 +465,25 @@ check_string(DocCtx *c, const CbFieldDef *def, const CbNode *node)
 
 	if (def->enum_values && !enum_contains(def->enum_values, v))
 		return cb_field_error(c, path, psprintf("unsupported value %s", q),
-						   psprintf("Unsupported value: %s: supported values: %s",
-									q, enum_list(def->enum_values, "\"")),
-						   psprintf("Allowed values: %s.", enum_list(def->enum_values, "")));
+							  psprintf("Unsupported value: %s: supported values: %s",
+									   q, enum_list(def->enum_values, "\"")),
+							  psprintf("Allowed values: %s.", enum_list(def->enum_values, "")));
 	if (def->has_min_length && utf8_length(v) < def->min_length)
 		return cb_field_error(c, path,
-						   psprintf("must be at least %d characters long", def->min_length),
-						   psprintf("Invalid value: %s: %s in body should be at least %d chars long",
-									q, path, def->min_length),
-						   NULL);
+							  psprintf("must be at least %d characters long", def->min_length),
+							  psprintf("Invalid value: %s: %s in body should be at least %d chars long",
+									   q, path, def->min_length),
+							  NULL);
 	if (def->has_max_length && utf8_length(v) > def->max_length)
 		return cb_field_error(c, path,
-						   psprintf("must be at most %d characters long", def->max_length),
-						   psprintf("Too long: may not be longer than %d", def->max_length),
-						   NULL);
+							  psprintf("must be at most %d characters long", def->max_length),
+							  psprintf("Too long: may not be longer than %d", def->max_length),
+							  NULL);
 	if (def->pattern && !pattern_matches(def->pattern, v))
 		return cb_field_error(c, path, "does not match the required pattern",
-						   psprintf("Invalid value: %s: %s in body should match '%s'",
-									q, path, def->pattern),
-						   pattern_hint(def->pattern));
+							  psprintf("Invalid value: %s: %s in body should match '%s'",
+									   q, path, def->pattern),
+							  pattern_hint(def->pattern));
 	return true;
 }
 
@@ -499,20 +499,20 @@ check_bounds(DocCtx *c, const CbFieldDef *def, const CbNode *node, const Resolve
 
 	if (below)
 		return cb_field_error(c, path,
-						   psprintf("must be greater than or equal to " INT64_FORMAT, def->min),
-						   psprintf("Invalid value: %s: %s in body should be greater than or equal to " INT64_FORMAT,
-									cb_shown_value(c, c->tsv.data, node), path, def->min),
-						   def->has_max ?
-						   psprintf("Allowed range: " INT64_FORMAT " to " INT64_FORMAT ".", def->min, def->max) :
-						   psprintf("The smallest allowed value is " INT64_FORMAT ".", def->min));
+							  psprintf("must be greater than or equal to " INT64_FORMAT, def->min),
+							  psprintf("Invalid value: %s: %s in body should be greater than or equal to " INT64_FORMAT,
+									   cb_shown_value(c, c->tsv.data, node), path, def->min),
+							  def->has_max ?
+							  psprintf("Allowed range: " INT64_FORMAT " to " INT64_FORMAT ".", def->min, def->max) :
+							  psprintf("The smallest allowed value is " INT64_FORMAT ".", def->min));
 	if (above)
 		return cb_field_error(c, path,
-						   psprintf("must be less than or equal to " INT64_FORMAT, def->max),
-						   psprintf("Invalid value: %s: %s in body should be less than or equal to " INT64_FORMAT,
-									cb_shown_value(c, c->tsv.data, node), path, def->max),
-						   def->has_min ?
-						   psprintf("Allowed range: " INT64_FORMAT " to " INT64_FORMAT ".", def->min, def->max) :
-						   psprintf("The largest allowed value is " INT64_FORMAT ".", def->max));
+							  psprintf("must be less than or equal to " INT64_FORMAT, def->max),
+							  psprintf("Invalid value: %s: %s in body should be less than or equal to " INT64_FORMAT,
+									   cb_shown_value(c, c->tsv.data, node), path, def->max),
+							  def->has_min ?
+							  psprintf("Allowed range: " INT64_FORMAT " to " INT64_FORMAT ".", def->min, def->max) :
+							  psprintf("The largest allowed value is " INT64_FORMAT ".", def->max));
 	return true;
 }
 

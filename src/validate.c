@@ -55,7 +55,6 @@
 
 /* ---------- collected field errors ---------- */
 
-
 static const char *const field_error_words[] = {
 	[CB_FIELD_INVALID] = "Invalid value",
 	[CB_FIELD_REQUIRED] = "Required value",
@@ -65,7 +64,7 @@ static const char *const field_error_words[] = {
 
 void
 cb_add_field_error(CbFieldErrors *errors, CbFieldErrorType type, const char *path,
-				const char *value, const char *detail, const char *hint)
+				   const char *value, const char *detail, const char *hint)
 {
 	CbFieldError *e;
 
@@ -87,7 +86,7 @@ cb_add_field_error(CbFieldErrors *errors, CbFieldErrorType type, const char *pat
 /* how validate_input.c's rules report: Forbidden prints no value */
 void
 cb_report_forbidden(void *arg, const char *path, const char *detail,
-				 const char *hint)
+					const char *hint)
 {
 	forbidden((CbValidation *) arg, path, detail, hint);
 }
@@ -107,7 +106,6 @@ field_error_text(const CbFieldError *e)
 	return buf.data;
 }
 
-
 /* one host cannot do what CloudNativePG accepts here (validate_bootstrap.c) */
 static void
 check_host_bootstrap(CbValidation *v)
@@ -125,25 +123,25 @@ static const CbCheck schema_checks[] = {
 
 /* CloudNativePG's validate(), in its order */
 static const CbCheck webhook_checks[] = {
-	cb_check_initdb,				/* items 1-3 */
+	cb_check_initdb,			/* items 1-3 */
 	cb_check_recovery_database,	/* item 1 */
-	cb_check_pg_basebackup_database,	/* item 1 */
-	cb_check_import,				/* item 4 */
-	cb_check_superuser_secret,		/* item 5 */
-	cb_check_certificates,			/* item 6 */
-	cb_check_bootstrap_method,		/* item 7 */
-	cb_check_image_name,			/* item 8 */
-	cb_check_recovery_target,		/* item 9 */
+	cb_check_pg_basebackup_database, /* item 1 */
+	cb_check_import,			/* item 4 */
+	cb_check_superuser_secret,	/* item 5 */
+	cb_check_certificates,		/* item 6 */
+	cb_check_bootstrap_method,	/* item 7 */
+	cb_check_image_name,		/* item 8 */
+	cb_check_recovery_target,	/* item 9 */
 	cb_check_sync_replicas,		/* item 10 */
-	cb_check_storage,				/* item 11 */
-	cb_check_name,					/* item 12 */
+	cb_check_storage,			/* item 11 */
+	cb_check_name,				/* item 12 */
 	cb_check_pg_basebackup_source, /* item 13 */
-	cb_check_recovery_source,		/* item 14 */
+	cb_check_recovery_source,	/* item 14 */
 	cb_check_recovery_data_source, /* item 15 */
 	cb_check_external_clusters,	/* item 16 */
-	cb_check_replica_mode,			/* item 17 */
+	cb_check_replica_mode,		/* item 17 */
 	cb_check_configuration,		/* item 18 */
-	cb_check_promotion_token,		/* item 19 */
+	cb_check_promotion_token,	/* item 19 */
 	check_host_bootstrap,		/* ours, after CloudNativePG's */
 };
 
@@ -201,9 +199,9 @@ validate_objectstore(CbObjectStoreDoc *os, CbFieldErrors *errors)
 		os->namespace = pstrdup("default");
 	cb_check_object_meta(&v.errors, os->name, os->namespace);
 	cb_schema_cel(&v, os->configuration.server_name == NULL, "spec.configuration",
-			   "use the 'serverName' plugin parameter in the Cluster resource",
-			   "Remove spec.configuration.serverName; give serverName in the Cluster's "
-			   "externalClusters[].plugin.parameters instead.");
+				  "use the 'serverName' plugin parameter in the Cluster resource",
+				  "Remove spec.configuration.serverName; give serverName in the Cluster's "
+				  "externalClusters[].plugin.parameters instead.");
 	cb_schema_object_store(&v, &os->configuration, "spec.configuration");
 	*errors = v.errors;
 }
@@ -294,7 +292,7 @@ cb_manifest_validate(CbManifest *manifest, const CbStringList *existing_clusters
 			if (str_empty(doc->configmap->namespace))
 				doc->configmap->namespace = pstrdup("default");
 			cb_check_object_meta(&errors, doc->configmap->name,
-							  doc->configmap->namespace);
+								 doc->configmap->namespace);
 			cb_check_data_keys(&errors, &doc->configmap->data);
 			name = doc->configmap->name;
 		}

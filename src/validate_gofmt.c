@@ -212,7 +212,7 @@ cb_go_backup_source(const CbRecovery *rec)
 		{"EndpointCA", rec->backup_endpoint_ca.present
 			? psprintf("(*api.SecretKeySelector)(%s)",
 					   cb_go_key_selector("SecretKeySelector",
-									   &rec->backup_endpoint_ca))
+										  &rec->backup_endpoint_ca))
 		: "(*api.SecretKeySelector)(nil)"},
 	};
 

@@ -145,7 +145,7 @@ cb_sanitized_parameters(const CbClusterSpec *spec, const CbMap *user)
 	for (i = 0; i < user->n; i++)
 		if (user->items[i].key != NULL)
 			cb_map_set(&result, cb_guc_name_lower(user->items[i].key),
-					user->items[i].value);
+					   user->items[i].value);
 	cb_map_set(&result, "archive_mode", archive_mode_for(spec));
 	cb_map_sort(&result);
 	return result;

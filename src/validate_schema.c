@@ -79,31 +79,31 @@ is_dns_subdomain(const char *s)
 /* the API server's checks of metadata.name and metadata.namespace */
 void
 cb_check_object_meta(CbFieldErrors *errors, const char *name,
-				  const char *namespace)
+					 const char *namespace)
 {
 	if (str_empty(name))
 		cb_add_field_error(errors, CB_FIELD_REQUIRED, "metadata.name", NULL,
-						"name or generateName is required", HINT_OBJECT_NAME);
+						   "name or generateName is required", HINT_OBJECT_NAME);
 	else
 	{
 		if (strlen(name) > 253)
 			cb_add_field_error(errors, CB_FIELD_INVALID, "metadata.name",
-							cb_go_quote(name), "must be no more than 253 characters",
-							HINT_OBJECT_NAME);
+							   cb_go_quote(name), "must be no more than 253 characters",
+							   HINT_OBJECT_NAME);
 		if (!is_dns_subdomain(name))
 			cb_add_field_error(errors, CB_FIELD_INVALID, "metadata.name",
-							cb_go_quote(name), DNS1123_SUBDOMAIN_ERROR,
-							HINT_OBJECT_NAME);
+							   cb_go_quote(name), DNS1123_SUBDOMAIN_ERROR,
+							   HINT_OBJECT_NAME);
 	}
 	if (str_empty(namespace))
 		return;
 	if (strlen(namespace) > 63)
 		cb_add_field_error(errors, CB_FIELD_INVALID, "metadata.namespace",
-						cb_go_quote(namespace), "must be no more than 63 characters",
-						HINT_NAMESPACE);
+						   cb_go_quote(namespace), "must be no more than 63 characters",
+						   HINT_NAMESPACE);
 	if (!cb_is_dns_label(namespace, strlen(namespace), false))
 		cb_add_field_error(errors, CB_FIELD_INVALID, "metadata.namespace",
-						cb_go_quote(namespace), DNS1123_LABEL_ERROR, HINT_NAMESPACE);
+						   cb_go_quote(namespace), DNS1123_LABEL_ERROR, HINT_NAMESPACE);
 }
 
 /* IsConfigMapKey, for the keys of Secret and ConfigMap data */
@@ -122,20 +122,20 @@ cb_check_data_keys(CbFieldErrors *errors, const CbMap *data)
 
 		if (strlen(key) > 253)
 			cb_add_field_error(errors, CB_FIELD_INVALID, path, cb_go_quote(key),
-							"must be no more than 253 characters", hint);
+							   "must be no more than 253 characters", hint);
 		for (p = key; *p; p++)
 			if (!(cb_is_lower_alnum(*p) || (*p >= 'A' && *p <= 'Z') ||
 				  *p == '-' || *p == '_' || *p == '.'))
 				break;
 		if (*key == '\0' || *p != '\0')
 			cb_add_field_error(errors, CB_FIELD_INVALID, path, cb_go_quote(key),
-							CONFIG_KEY_ERROR, hint);
+							   CONFIG_KEY_ERROR, hint);
 		else if (strcmp(key, ".") == 0 || strcmp(key, "..") == 0)
 			cb_add_field_error(errors, CB_FIELD_INVALID, path, cb_go_quote(key),
-							psprintf("must not be '%s'", key), hint);
+							   psprintf("must not be '%s'", key), hint);
 		else if (strncmp(key, "..", 2) == 0)
 			cb_add_field_error(errors, CB_FIELD_INVALID, path, cb_go_quote(key),
-							"must not start with '..'", hint);
+							   "must not start with '..'", hint);
 	}
 }
 
@@ -210,13 +210,13 @@ schema_enum(CbValidation *v, const char *path, const char *value,
 	}
 	appendStringInfoChar(&hint, '.');
 	cb_add_field_error(&v->errors, CB_FIELD_UNSUPPORTED, path, cb_go_quote(value),
-					detail.data, hint.data);
+					   detail.data, hint.data);
 }
 
 /* CEL rules are reported against the object, whose value shows as "object" */
 void
 cb_schema_cel(CbValidation *v, bool ok, const char *path, const char *message,
-		   const char *hint)
+			  const char *hint)
 {
 	if (!ok)
 		invalid(v, path, cb_go_quote("object"), message, hint);
@@ -228,8 +228,8 @@ cb_schema_spec(CbValidation *v)
 	const CbClusterSpec *spec = v->spec;
 
 	cb_schema_cel(v, !(spec->image_name != NULL && spec->has_image_catalog_ref),
-			   "spec", "imageName and imageCatalogRef are mutually exclusive",
-			   "Give either spec.imageName or spec.imageCatalogRef, not both.");
+				  "spec", "imageName and imageCatalogRef are mutually exclusive",
+				  "Give either spec.imageName or spec.imageCatalogRef, not both.");
 	schema_bounds(v, "spec.instances", spec->instances, 1, PG_INT64_MAX);
 	schema_bounds(v, "spec.maxSyncReplicas", spec->max_sync_replicas, 0,
 				  PG_INT64_MAX);
@@ -250,17 +250,17 @@ schema_initdb_locales(CbValidation *v, const CbInitdb *initdb)
 	const char *provider = initdb->locale_provider;
 
 	cb_schema_cel(v, initdb->builtin_locale == NULL || str_eq(provider, "builtin"),
-			   "spec.bootstrap.initdb",
-			   "builtinLocale is only available when localeProvider is set to `builtin`",
-			   "Set localeProvider: builtin to use builtinLocale.");
+				  "spec.bootstrap.initdb",
+				  "builtinLocale is only available when localeProvider is set to `builtin`",
+				  "Set localeProvider: builtin to use builtinLocale.");
 	cb_schema_cel(v, initdb->icu_locale == NULL || str_eq(provider, "icu"),
-			   "spec.bootstrap.initdb",
-			   "icuLocale is only available when localeProvider is set to `icu`",
-			   "Set localeProvider: icu to use icuLocale.");
+				  "spec.bootstrap.initdb",
+				  "icuLocale is only available when localeProvider is set to `icu`",
+				  "Set localeProvider: icu to use icuLocale.");
 	cb_schema_cel(v, initdb->icu_rules == NULL || str_eq(provider, "icu"),
-			   "spec.bootstrap.initdb",
-			   "icuRules is only available when localeProvider is set to `icu`",
-			   "Set localeProvider: icu to use icuRules.");
+				  "spec.bootstrap.initdb",
+				  "icuRules is only available when localeProvider is set to `icu`",
+				  "Set localeProvider: icu to use icuRules.");
 }
 
 /* secretRefs[] / configMapRefs[] items: name and key are required */
@@ -428,7 +428,7 @@ schema_external_cluster(CbValidation *v, const CbExternalCluster *ec,
 	}
 	if (ec->barman_object_store.present)
 		cb_schema_object_store(v, &ec->barman_object_store,
-							psprintf("%s.barmanObjectStore", path));
+							   psprintf("%s.barmanObjectStore", path));
 }
 
 void

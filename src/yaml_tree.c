@@ -359,9 +359,9 @@ static bool
 yaml_error_at(Reader *r, int line, int column, char *problem, char *detail)
 {
 	return cb_set_error(r->err, ERRCODE_INVALID_TEXT_REPRESENTATION,
-					 psprintf("invalid YAML at line %d, column %d: %s",
-							  line, column, problem),
-					 detail, NULL);
+						psprintf("invalid YAML at line %d, column %d: %s",
+								 line, column, problem),
+						detail, NULL);
 }
 
 static bool
