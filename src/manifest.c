@@ -235,39 +235,6 @@ check_api_version(DocCtx *c, const CbNode *root)
 						psprintf("Use apiVersion: %s.", want));
 }
 
-/* Kubernetes' RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most maxlen */
-static bool
-is_dns_label(const char *s, size_t len, size_t maxlen)
-{
-	if (len == 0 || len > maxlen || s[0] == '-' || s[len - 1] == '-')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
-}
-
-/* Kubernetes' RFC 1123 subdomain: dot-separated labels, at most 253 */
-static bool
-is_dns_subdomain(const char *s)
-{
-	size_t		len = strlen(s);
-
-	if (len == 0 || len > 253)
-		return false;
-	for (;;)
-	{
-		const char *dot = strchr(s, '.');
-		size_t		n = dot ? (size_t) (dot - s) : strlen(s);
-
-		if (!is_dns_label(s, n, 253))
-			return false;
-		if (dot == NULL)
-			return true;
-		s = dot + 1;
-	}
-}
-
 /* name the document in errmsg and errdetail by its metadata.name */
 static void
 set_label(DocCtx *c, const char *name)
@@ -299,12 +266,13 @@ check_name(DocCtx *c, const CbNode *root, char **name)
 							  psprintf("Invalid value: %s: must be a string", cb_value_repr(node)),
 							  NULL);
 	set_label(c, node->value);
-	if (!is_dns_subdomain(node->value))
+	if (strlen(node->value) > 253 || !cb_is_dns_subdomain(node->value))
 		return cb_field_error(c, "metadata.name", "invalid name",
 							  psprintf("Invalid value: %s: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
 									   cb_go_quote_cut(node->value)),
 							  pstrdup("Use at most 253 lower case letters, digits, '-' and '.', starting and ending with a letter or digit."));
-	if (is_string_node(ns) && !is_dns_label(ns->value, strlen(ns->value), 63))
+	if (is_string_node(ns) && (strlen(ns->value) > 63 ||
+							   !cb_is_dns_label(ns->value, strlen(ns->value), false)))
 		return cb_field_error(c, "metadata.namespace", "invalid namespace",
 							  psprintf("Invalid value: %s: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
 									   cb_go_quote_cut(ns->value)),

@@ -410,6 +410,9 @@ extern const CbExternalCluster *cb_find_external_cluster(const CbClusterSpec *sp
 extern const char *cb_map_get(const CbMap *map, const char *key);
 /* the ObjectStore an externalCluster names through the Barman Cloud plugin */
 extern const char *cb_plugin_object_store(const CbExternalCluster *ec);
+/* validate_schema.c: Kubernetes' RFC 1123 names, lengths not checked */
+extern bool cb_is_dns_label(const char *s, size_t len, bool dns1035);
+extern bool cb_is_dns_subdomain(const char *s);
 
 /* the operator's default image (SPEC-cnpg.md section 1.1) */
 #define CB_DEFAULT_IMAGE "ghcr.io/cloudnative-pg/postgresql:18.6-system-trixie"

@@ -159,7 +159,6 @@ extern CbMap cb_sanitized_parameters(const CbClusterSpec *spec,
 extern void cb_check_configuration(CbValidation *v);
 
 /* validate_schema.c */
-extern bool cb_is_dns_label(const char *s, size_t len, bool dns1035);
 extern void cb_check_object_meta(CbFieldErrors *errors, const char *name,
 								 const char *namespace);
 extern void cb_check_data_keys(CbFieldErrors *errors, const CbMap *data);

@@ -62,8 +62,9 @@ cb_is_dns_label(const char *s, size_t len, bool dns1035)
 	return true;
 }
 
-static bool
-is_dns_subdomain(const char *s)
+/* RFC 1123 labels joined by dots; the caller checks the length (253) */
+bool
+cb_is_dns_subdomain(const char *s)
 {
 	const char *dot;
 
@@ -90,7 +91,7 @@ cb_check_object_meta(CbFieldErrors *errors, const char *name,
 			cb_add_field_error(errors, CB_FIELD_INVALID, "metadata.name",
 							   cb_go_quote(name), "must be no more than 253 characters",
 							   HINT_OBJECT_NAME);
-		if (!is_dns_subdomain(name))
+		if (!cb_is_dns_subdomain(name))
 			cb_add_field_error(errors, CB_FIELD_INVALID, "metadata.name",
 							   cb_go_quote(name), DNS1123_SUBDOMAIN_ERROR,
 							   HINT_OBJECT_NAME);
