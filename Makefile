@@ -56,7 +56,12 @@ src/fields_gen.c: tools/gen_fields.pl data/cnpg-cluster-fields.tsv data/cnpg-obj
 	perl tools/gen_fields.pl data/cnpg-cluster-fields.tsv data/cnpg-objectstore-fields.tsv > $@.tmp && mv $@.tmp $@
 
 # libFuzzer target for the YAML -> spec path (the model is pure, see src/model.h)
-MODEL_SRCS = src/manifest.c src/validate.c src/validate_input.c src/validate_bootstrap.c src/promotion_token.c src/fields_gen.c
+# the manifest reader (src/manifest.c and the files it is split into)
+MANIFEST_SRCS = src/manifest.c src/yaml_tree.c src/schema_check.c src/manifest_fill.c \
+	src/manifest_errors.c src/node_json.c
+MODEL_SRCS = $(MANIFEST_SRCS) src/validate.c src/validate_gofmt.c src/validate_values.c src/validate_params.c \
+	src/config_writer.c src/validate_schema.c src/validate_webhook.c src/validate_defaults.c \
+	src/validate_input.c src/validate_bootstrap.c src/promotion_token.c src/fields_gen.c
 fuzz/fuzz_manifest: fuzz/fuzz_manifest.c fuzz/pgshim.c $(MODEL_SRCS)
 	clang -g -O1 -Wno-ignored-attributes -fsanitize=fuzzer,address,undefined -I$(srcdir)/src \
 		-I$(shell $(PG_CONFIG) --includedir-server) -o $@ $^ -lyaml
@@ -72,7 +77,7 @@ UNIT_CC = gcc -O1 -g -Wall -I$(srcdir)/src -I$(PGINC_SERVER) -I$(shell $(PG_CONF
 .PHONY: unit
 unit: src/fields_gen.c
 	$(UNIT_CC) -DCB_WITH_MANIFEST -o fuzz/validate_test fuzz/validate_test.c fuzz/pgshim.c \
-		src/validate_input.c src/validate_bootstrap.c src/promotion_token.c src/manifest.c src/fields_gen.c -lyaml -lm
+		src/validate_input.c src/validate_bootstrap.c src/promotion_token.c $(MANIFEST_SRCS) src/fields_gen.c -lyaml -lm
 	fuzz/validate_test
 	$(UNIT_CC) -o test/unit/test_secrets test/unit/test_secrets.c test/unit/unit_shim.c \
 		src/secrets.c -L$(PGPKGLIB) -lpgcommon -lpgport -lpq -lssl -lcrypto

@@ -26,16 +26,26 @@ char	   *cb_database_name = NULL;
 
 void		_PG_init(void);
 
-/* "55432-55999": two ports, low <= high, inside 1024..65535 */
+/*
+ * "55432-55999": two ports, low <= high, inside 1024..65535.  The one
+ * parser of the setting: the GUC's check hook and the port allocation.
+ */
+bool
+cb_parse_port_range(const char *value, int *lo, int *hi)
+{
+	char		tail;
+
+	return sscanf(value, "%d-%d%c", lo, hi, &tail) == 2 &&
+		*lo >= 1024 && *hi <= 65535 && *lo <= *hi;
+}
+
 static bool
 check_port_range(char **newval, void **extra, GucSource source)
 {
 	int			lo,
 				hi;
-	char		tail;
 
-	if (sscanf(*newval, "%d-%d%c", &lo, &hi, &tail) != 2 ||
-		lo < 1024 || hi > 65535 || lo > hi)
+	if (!cb_parse_port_range(*newval, &lo, &hi))
 	{
 		GUC_check_errdetail("cnpg_bootstrap.port_range must look like \"55432-55999\": "
 							"two TCP ports between 1024 and 65535, the first not above the second.");

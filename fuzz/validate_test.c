@@ -6,7 +6,8 @@
  *	  (quantities, image tags, recovery target lines, custom.conf) and the
  *	  error texts.
  *
- * The file includes validate.c itself, so that a row the oracle states for
+ * The file includes validate.c and the files it is split into (see
+ * validate_int.h), so that a row the oracle states for
  * one webhook check (as CloudNativePG's Go tests do) can run that check
  * alone.  Specs are built by hand, with the tri-state fields left unset as
  * src/manifest.c leaves them.
@@ -23,6 +24,13 @@
  *-------------------------------------------------------------------------
  */
 #include "../src/validate.c"
+#include "../src/validate_gofmt.c"
+#include "../src/validate_values.c"
+#include "../src/validate_params.c"
+#include "../src/config_writer.c"
+#include "../src/validate_schema.c"
+#include "../src/validate_webhook.c"
+#include "../src/validate_defaults.c"
 
 /* port.h points these at libpgport; the test uses the C library's */
 #undef printf
@@ -166,7 +174,7 @@ strings(int n,...)
 static void
 set_param(CbClusterSpec *spec, const char *key, const char *value)
 {
-	map_set(&spec->parameters, key, value);
+	cb_map_set(&spec->parameters, key, value);
 }
 
 static CbExternalCluster *
@@ -327,7 +335,7 @@ row01_defaulting(void)
 	EXPECT_STR(cb_map_get(&spec->parameters, "archive_mode"), "always", "replica archive_mode");
 	expect(spec->bootstrap.recovery.secret.name == NULL, "no app secret for a replica");
 	spec = new_spec("c");
-	map_set(&spec->annotations, "cnpg.io/skipWalArchiving", "enabled");
+	cb_map_set(&spec->annotations, "cnpg.io/skipWalArchiving", "enabled");
 	e = validate_all(spec, NULL);
 	EXPECT_STR(cb_map_get(&spec->parameters, "archive_mode"), "off", "skipWalArchiving");
 	row_end();
@@ -357,13 +365,13 @@ row03_database_owner(void)
 	row_begin("row 3: initdb {database: app} / {owner: app} without defaulting");
 	spec->bootstrap.initdb.present = true;
 	spec->bootstrap.initdb.database = "app";
-	e = run_check(spec, check_initdb);
+	e = run_check(spec, cb_check_initdb);
 	EXPECT_COUNT(e, 1, "database only");
 	EXPECT_ERROR(e, "spec.bootstrap.initdb.owner: Invalid value: \"\": You need to specify the database owner user");
 
 	spec->bootstrap.initdb.database = NULL;
 	spec->bootstrap.initdb.owner = "app";
-	e = run_check(spec, check_initdb);
+	e = run_check(spec, cb_check_initdb);
 	EXPECT_COUNT(e, 1, "owner only");
 	EXPECT_ERROR(e, "spec.bootstrap.initdb.database: Invalid value: \"\": You need to specify the database name");
 
@@ -371,7 +379,7 @@ row03_database_owner(void)
 	spec = new_spec("c");
 	spec->bootstrap.pg_basebackup.present = true;
 	spec->bootstrap.pg_basebackup.owner = "app";
-	e = run_check(spec, check_pg_basebackup_database);
+	e = run_check(spec, cb_check_pg_basebackup_database);
 	EXPECT_DETAIL(e, "spec.bootstrap.pg_basebackup.database", "You need to specify the database name");
 	spec = new_spec("c");
 	spec->bootstrap.initdb.present = true;
@@ -500,7 +508,7 @@ row07_names(void)
 			: repeat('a', i == 2 ? 56 : 81);
 		CbClusterSpec *spec = new_spec(name);
 
-		e = run_check(spec, check_name);
+		e = run_check(spec, cb_check_name);
 		EXPECT_COUNT(e, cases[i].errors, name);
 		if (cases[i].detail)
 			EXPECT_DETAIL(e, "metadata.name", cases[i].detail);
@@ -535,7 +543,7 @@ row08_import_type(void)
 	CbFieldErrors e;
 
 	row_begin("row 8: import type fooBar");
-	e = run_check(import_spec("fooBar", strings(1, "foo"), none), check_import);
+	e = run_check(import_spec("fooBar", strings(1, "foo"), none), cb_check_import);
 	EXPECT_COUNT(e, 1, "fooBar");
 	EXPECT_ERROR(e, "spec.bootstrap.initdb.import.type: Invalid value: \"fooBar\": Unrecognized import type");
 	/* the CRD's enum refuses it first when the whole pipeline runs */
@@ -552,19 +560,19 @@ row09_microservice(void)
 	CbFieldErrors e;
 
 	row_begin("row 9: microservice [foo,bar]; [foo]+roles [bar]; [*foo]; [foo]");
-	e = run_check(import_spec("microservice", strings(2, "foo", "bar"), none), check_import);
+	e = run_check(import_spec("microservice", strings(2, "foo", "bar"), none), cb_check_import);
 	EXPECT_COUNT(e, 1, "[foo,bar]");
 	EXPECT_ERROR(e, "spec.bootstrap.initdb.import.databases: Invalid value: []string{\"foo\", \"bar\"}: "
 				 "You need to specify a single database for the `microservice` import type");
-	e = run_check(import_spec("microservice", strings(1, "foo"), strings(1, "bar")), check_import);
+	e = run_check(import_spec("microservice", strings(1, "foo"), strings(1, "bar")), cb_check_import);
 	EXPECT_COUNT(e, 1, "roles");
 	EXPECT_DETAIL(e, "spec.bootstrap.initdb.import.roles",
 				  "You cannot specify roles to import for the `microservice` import type");
-	e = run_check(import_spec("microservice", strings(1, "*foo"), none), check_import);
+	e = run_check(import_spec("microservice", strings(1, "*foo"), none), cb_check_import);
 	EXPECT_COUNT(e, 1, "[*foo]");
 	EXPECT_DETAIL(e, "spec.bootstrap.initdb.import.databases.0",
 				  "You cannot specify any wildcard for the `microservice` import type");
-	e = run_check(import_spec("microservice", strings(1, "foo"), none), check_import);
+	e = run_check(import_spec("microservice", strings(1, "foo"), none), cb_check_import);
 	EXPECT_COUNT(e, 0, "[foo]");
 	row_end();
 }
@@ -577,25 +585,25 @@ row10_monolith(void)
 	CbFieldErrors e;
 
 	row_begin("row 10: monolith []; [foo]+postImport; [bar,*]; [foo]+roles [baz,*]; [*]+[*]");
-	e = run_check(import_spec("monolith", none, none), check_import);
+	e = run_check(import_spec("monolith", none, none), cb_check_import);
 	EXPECT_COUNT(e, 1, "[]");
 	EXPECT_DETAIL(e, "spec.bootstrap.initdb.import.databases",
 				  "You need to specify at least a database for the `monolith` import type");
 	spec = import_spec("monolith", strings(1, "foo"), none);
 	spec->bootstrap.initdb.import.post_import_application_sql = strings(1, "SELECT 1");
-	e = run_check(spec, check_import);
+	e = run_check(spec, cb_check_import);
 	EXPECT_COUNT(e, 1, "postImportApplicationSQL");
 	EXPECT_DETAIL(e, "spec.bootstrap.initdb.import.postImportApplicationSQL",
 				  "postImportApplicationSQL is not allowed for the `monolith` import type");
-	e = run_check(import_spec("monolith", strings(2, "bar", "*"), none), check_import);
+	e = run_check(import_spec("monolith", strings(2, "bar", "*"), none), cb_check_import);
 	EXPECT_COUNT(e, 1, "[bar,*]");
 	EXPECT_DETAIL(e, "spec.bootstrap.initdb.import.databases",
 				  "Wildcard import cannot be used along other database names");
-	e = run_check(import_spec("monolith", strings(1, "foo"), strings(2, "baz", "*")), check_import);
+	e = run_check(import_spec("monolith", strings(1, "foo"), strings(2, "baz", "*")), cb_check_import);
 	EXPECT_COUNT(e, 1, "roles [baz,*]");
 	EXPECT_DETAIL(e, "spec.bootstrap.initdb.import.roles",
 				  "Wildcard import cannot be used along other role names");
-	e = run_check(import_spec("monolith", strings(1, "*"), strings(1, "*")), check_import);
+	e = run_check(import_spec("monolith", strings(1, "*"), strings(1, "*")), cb_check_import);
 	EXPECT_COUNT(e, 0, "[*] + [*]");
 	row_end();
 }
@@ -610,7 +618,7 @@ row11_exclusive_targets(void)
 	row_begin("row 11: targetLSN + targetTime -> mutually exclusive");
 	t->target_lsn = "1/1";
 	t->target_time = "2021-09-01 10:22:47.000000+06";
-	e = run_check(spec, check_recovery_target);
+	e = run_check(spec, cb_check_recovery_target);
 	EXPECT_COUNT(e, 1, "lsn + time");
 	EXPECT_ERROR(e, "spec.bootstrap.recovery.recoveryTarget: Invalid value: "
 				 "v1.RecoveryTarget{BackupID:\"\", TargetTLI:\"\", TargetXID:\"\", TargetName:\"\", "
@@ -624,7 +632,7 @@ row11_exclusive_targets(void)
 	t->backup_id = "20220616T142236";
 	t->target_immediate = 0;
 	t->target_name = "p";
-	e = run_check(spec, check_recovery_target);
+	e = run_check(spec, cb_check_recovery_target);
 	EXPECT_COUNT(e, 1, "immediate false + name");
 	row_end();
 }
@@ -655,7 +663,7 @@ row12_target_time(void)
 		CbClusterSpec *spec = new_spec("c");
 
 		use_target(spec)->target_time = (char *) cases[i].time;
-		e = run_check(spec, check_recovery_target);
+		e = run_check(spec, cb_check_recovery_target);
 		EXPECT_COUNT(e, cases[i].ok ? 0 : 1, cases[i].time);
 		if (!cases[i].ok)
 			EXPECT_DETAIL(e, "spec.bootstrap.recovery.recoveryTarget",
@@ -674,19 +682,19 @@ row13_backup_id(void)
 	row_begin("row 13: backupID with targetName; targetXID without backupID");
 	t->backup_id = "20220616T142236";
 	t->target_name = "restore_point_1";
-	e = run_check(spec, check_recovery_target);
+	e = run_check(spec, cb_check_recovery_target);
 	EXPECT_COUNT(e, 0, "backupID + name");
 
 	spec = new_spec("c");
 	t = use_target(spec);
 	t->target_xid = "1234";
-	e = run_check(spec, check_recovery_target);
+	e = run_check(spec, cb_check_recovery_target);
 	EXPECT_COUNT(e, 1, "xid without backupID");
 	EXPECT_ERROR(e, "spec.bootstrap.recovery.recoveryTarget: Required value: BackupID is missing");
 
 	/* a recovery from volume snapshots finds its backup without an ID */
 	spec->bootstrap.recovery.has_volume_snapshots = true;
-	e = run_check(spec, check_recovery_target);
+	e = run_check(spec, cb_check_recovery_target);
 	EXPECT_COUNT(e, 0, "xid with volumeSnapshots");
 	row_end();
 }
@@ -711,7 +719,7 @@ row14_xid(void)
 
 		t->backup_id = "b";
 		t->target_xid = (char *) cases[i].xid;
-		e = run_check(spec, check_recovery_target);
+		e = run_check(spec, cb_check_recovery_target);
 		EXPECT_COUNT(e, cases[i].ok ? 0 : 1, cases[i].xid);
 		if (!cases[i].ok)
 			EXPECT_DETAIL(e, "spec.bootstrap.recovery.recoveryTarget.targetXID",
@@ -744,7 +752,7 @@ row15_target_name(void)
 
 		t->backup_id = "b";
 		t->target_name = (char *) cases[i].name;
-		e = run_check(spec, check_recovery_target);
+		e = run_check(spec, cb_check_recovery_target);
 		EXPECT_COUNT(e, cases[i].detail ? 1 : 0, cases[i].name);
 		if (cases[i].detail)
 			EXPECT_DETAIL(e, "spec.bootstrap.recovery.recoveryTarget.targetName",
@@ -778,7 +786,7 @@ row16_tli_lsn(void)
 
 		t->target_tli = (char *) cases[i].tli;
 		t->target_lsn = (char *) cases[i].lsn;
-		e = run_check(spec, check_recovery_target);
+		e = run_check(spec, cb_check_recovery_target);
 		EXPECT_COUNT(e, cases[i].ok ? 0 : 1, cases[i].tli ? cases[i].tli : cases[i].lsn);
 		if (!cases[i].ok && cases[i].tli)
 			EXPECT_DETAIL(e, "spec.bootstrap.recovery.recoveryTarget.targetTLI",
@@ -851,7 +859,7 @@ row18_external_clusters(void)
 	row_begin("row 18: externalClusters duplicates, empty, path components");
 	add_external(spec, "one", true);
 	add_external(spec, "one", true);
-	e = run_check(spec, check_external_clusters);
+	e = run_check(spec, cb_check_external_clusters);
 	EXPECT_COUNT(e, 1, "[one, one]");
 	EXPECT_ERROR(e, "spec.externalClusters: Invalid value: []v1.ExternalCluster{"
 				 "v1.ExternalCluster{Name:\"one\", ...}, v1.ExternalCluster{Name:\"one\", ...}}: "
@@ -859,7 +867,7 @@ row18_external_clusters(void)
 
 	spec = new_spec("c");
 	add_external(spec, NULL, false);
-	e = run_check(spec, check_external_clusters);
+	e = run_check(spec, cb_check_external_clusters);
 	EXPECT_COUNT(e, 1, "[{}]");
 	EXPECT_ERROR(e, "spec.externalClusters[0]: Required value: "
 				 "one of connectionParameters, plugin and barmanObjectStore is required");
@@ -870,7 +878,7 @@ row18_external_clusters(void)
 	{
 		spec = new_spec("c");
 		add_external(spec, i ? "nested/pwned" : "../pwned", true);
-		e = run_check(spec, check_external_clusters);
+		e = run_check(spec, cb_check_external_clusters);
 		EXPECT_COUNT(e, 1, "name with a path");
 		EXPECT_DETAIL(e, "spec.externalClusters[0].name",
 					  "cannot contain a path separator or a '..' component");
@@ -879,7 +887,7 @@ row18_external_clusters(void)
 	spec = new_spec("c");
 	ec = add_external(spec, "one", true);
 	ec->ssl_cert = (CbKeyRef) {true, "secret", "../pwned"};
-	e = run_check(spec, check_external_clusters);
+	e = run_check(spec, cb_check_external_clusters);
 	EXPECT_COUNT(e, 1, "sslCert key");
 	EXPECT_ERROR(e, "spec.externalClusters[0].sslCert.key: Invalid value: \"../pwned\": "
 				 "cannot contain a path separator or a '..' component");
@@ -887,7 +895,7 @@ row18_external_clusters(void)
 	spec = new_spec("c");
 	ec = add_external(spec, "one", true);
 	ec->password = (CbKeyRef) {true, "../pwned", "../pwned"};
-	e = run_check(spec, check_external_clusters);
+	e = run_check(spec, cb_check_external_clusters);
 	EXPECT_COUNT(e, 0, "password selector is not a file name");
 	row_end();
 }
@@ -901,7 +909,7 @@ row19_recovery_source(void)
 	row_begin("row 19: recovery.source test against [another-test] / [test]");
 	use_recovery(spec, "test");
 	add_external(spec, "another-test", false);
-	e = run_check(spec, check_recovery_source);
+	e = run_check(spec, cb_check_recovery_source);
 	EXPECT_COUNT(e, 2, "unknown source");
 	EXPECT_ERROR(e, "spec.bootstrap.recovery.source: Invalid value: \"test\": External cluster test not found");
 	EXPECT_DETAIL(e, "spec.bootstrap.recovery.source",
@@ -911,13 +919,13 @@ row19_recovery_source(void)
 	spec = new_spec("c");
 	use_recovery(spec, "test");
 	add_external(spec, "test", false);
-	e = run_check(spec, check_recovery_source);
+	e = run_check(spec, cb_check_recovery_source);
 	EXPECT_COUNT(e, 1, "source without store");
 
 	spec = new_spec("c");
 	use_recovery(spec, "test");
 	add_external(spec, "test", true);
-	e = run_check(spec, check_recovery_source);
+	e = run_check(spec, cb_check_recovery_source);
 	EXPECT_COUNT(e, 0, "source with a store");
 	row_end();
 }
@@ -942,7 +950,7 @@ row20_replica(void)
 	CbFieldErrors e;
 
 	row_begin("row 20: replica mode and its bootstrap");
-	e = run_check(replica_spec(), check_replica_mode);
+	e = run_check(replica_spec(), cb_check_replica_mode);
 	EXPECT_COUNT(e, 1, "no bootstrap");
 	EXPECT_ERROR(e, "spec.bootstrap: Required value: bootstrap configuration is required for replica mode");
 	/* after defaulting the bootstrap is initdb: the next message, as on Kubernetes */
@@ -953,17 +961,17 @@ row20_replica(void)
 
 	spec = replica_spec();
 	spec->bootstrap.initdb.present = true;
-	e = run_check(spec, check_replica_mode);
+	e = run_check(spec, cb_check_replica_mode);
 	EXPECT_COUNT(e, 1, "initdb, new");
 	EXPECT_DETAIL(e, "spec.replicaCluster",
 				  "replica mode bootstrap is compatible only with pg_basebackup or recovery");
 
 	spec->has_resource_version = true;
-	e = run_check(spec, check_replica_mode);
+	e = run_check(spec, cb_check_replica_mode);
 	EXPECT_COUNT(e, 0, "initdb with resourceVersion");
 	spec->has_resource_version = false;
 	existing = strings(1, "c");
-	e = run_check_stored(spec, check_replica_mode, &existing);
+	e = run_check_stored(spec, cb_check_replica_mode, &existing);
 	EXPECT_COUNT(e, 0, "initdb, already stored");
 	e = validate_all(spec, &existing);
 	EXPECT_COUNT(e, 0, "initdb, already stored, whole pipeline");
@@ -971,17 +979,17 @@ row20_replica(void)
 	spec = replica_spec();
 	spec->bootstrap.pg_basebackup.present = true;
 	spec->bootstrap.pg_basebackup.source = "test";
-	e = run_check(spec, check_replica_mode);
+	e = run_check(spec, cb_check_replica_mode);
 	EXPECT_COUNT(e, 0, "pg_basebackup");
 	spec = replica_spec();
 	use_recovery(spec, "test");
-	e = run_check(spec, check_replica_mode);
+	e = run_check(spec, cb_check_replica_mode);
 	EXPECT_COUNT(e, 0, "recovery");
 
 	spec = replica_spec();
 	use_recovery(spec, "test");
 	spec->replica.primary = "toast";
-	e = run_check(spec, check_replica_mode);
+	e = run_check(spec, cb_check_replica_mode);
 	EXPECT_ERROR(e, "spec.replicaCluster.enabled: Forbidden: "
 				 "replica mode enabled is not compatible with the primary field");
 	EXPECT_ERROR(e, "spec.replicaCluster.primary: Invalid value: \"toast\": External cluster toast not found");
@@ -1015,7 +1023,7 @@ row21_memory_units(void)
 	for (int i = 0; i < NELEM(cases); i++)
 	{
 		int64		bytes = -1;
-		bool		ok = parse_pg_memory(cases[i].value, &bytes);
+		bool		ok = cb_parse_pg_memory(cases[i].value, &bytes);
 		CbClusterSpec *spec = new_spec("c");
 
 		expect(ok == (cases[i].bytes >= 0) && (!ok || bytes == cases[i].bytes),
@@ -1194,7 +1202,7 @@ test_parameters(void)
 		e = validate_all(spec, NULL);
 		EXPECT_COUNT(e, 2, "minimal with archiving and senders");
 		spec = new_spec("c");
-		map_set(&spec->annotations, "cnpg.io/skipWalArchiving", "enabled");
+		cb_map_set(&spec->annotations, "cnpg.io/skipWalArchiving", "enabled");
 		set_param(spec, "wal_level", "minimal");
 		set_param(spec, "max_wal_senders", "0");
 		e = validate_all(spec, NULL);
@@ -1284,9 +1292,9 @@ test_input_rules(void)
 	spec = new_spec("c");
 	ec = add_external(spec, "src", false);
 	ec->has_connection_parameters = true;
-	map_set(&ec->connection_parameters, "host", "h");
-	map_set(&ec->connection_parameters, "SSLPassword", "x");
-	map_set(&ec->connection_parameters, "sslrootcert", "system");
+	cb_map_set(&ec->connection_parameters, "host", "h");
+	cb_map_set(&ec->connection_parameters, "SSLPassword", "x");
+	cb_map_set(&ec->connection_parameters, "sslrootcert", "system");
 	e = validate_all(spec, NULL);
 	EXPECT_ERROR(e, "spec.externalClusters[0].connectionParameters.SSLPassword: Forbidden: "
 				 "connection parameter SSLPassword cannot be used: the key's passphrase "
@@ -1354,14 +1362,14 @@ test_other_webhook_rules(void)
 				 "PersistentVolumeClaim objects to restore");
 	spec->bootstrap.recovery.volume_snapshots_api_group = "apps";
 	spec->bootstrap.recovery.volume_snapshots_wal_api_group = "v1";
-	e = run_check(spec, check_recovery_data_source);
+	e = run_check(spec, cb_check_recovery_data_source);
 	EXPECT_COUNT(e, 3, "snapshot kinds");
 	EXPECT_DETAIL(e, "spec.bootstrap.recovery.storage",
 				  "Only VolumeSnapshots and PersistentVolumeClaims are supported");
 	EXPECT_DETAIL(e, "spec.bootstrap.recovery.dataSource.walStorage",
 				  "Only VolumeSnapshots and PersistentVolumeClaims are supported");
 	spec->bootstrap.recovery.backup = (CbKeyRef) {true, "backup", NULL};
-	e = run_check(spec, check_recovery_data_source);
+	e = run_check(spec, cb_check_recovery_data_source);
 	EXPECT_DETAIL(e, "spec.bootstrap.recovery.backup",
 				  "Recovery from dataSource is not compatible with other types of recovery");
 	row_end();
@@ -1502,7 +1510,7 @@ test_error_report(void)
 	/* a good Cluster, then a Secret with a bad name and a bad key */
 	docs[0].cluster = new_spec("good");
 	secret.name = "Bad_Name";
-	map_set(&secret.data, "pass word", "x");
+	cb_map_set(&secret.data, "pass word", "x");
 	docs[1].kind = CB_KIND_SECRET;
 	docs[1].kind_name = "Secret";
 	docs[1].secret = &secret;
@@ -1558,7 +1566,7 @@ test_sample_shapes(void)
 	spec->replica.source = "cluster-example";
 	ec = add_external(spec, "cluster-example", false);
 	ec->has_connection_parameters = true;
-	map_set(&ec->connection_parameters, "host", "cluster-example-rw");
+	cb_map_set(&ec->connection_parameters, "host", "cluster-example-rw");
 	e = validate_all(spec, NULL);
 	EXPECT_COUNT(e, 0, "cluster-replica-tls");
 	expect(cb_is_replica_cluster(spec), "replica-tls is a replica");

@@ -43,13 +43,6 @@
 PG_FUNCTION_INFO_V1(cnpg_bootstrap_apply);
 PG_FUNCTION_INFO_V1(cnpg_bootstrap_delete);
 
-static const char *const kind_names[] = {
-	[CB_KIND_CLUSTER] = "Cluster",
-	[CB_KIND_SECRET] = "Secret",
-	[CB_KIND_CONFIGMAP] = "ConfigMap",
-	[CB_KIND_OBJECTSTORE] = "ObjectStore",
-};
-
 /* what pg_stat_activity and STATEMENT lines show once apply has begun */
 static const char hidden_statement[] =
 "<cnpg_bootstrap_apply: statement text hidden, it holds a manifest>";
@@ -170,7 +163,7 @@ bootstrap_equal(const char *old_doc, const char *new_doc)
 static const char *
 apply_document(const CbDocument *doc, bool dry_run)
 {
-	const char *kind = kind_names[doc->kind];
+	const char *kind = cb_kind_name(doc->kind);
 	char	   *json = stored_doc_json(doc);
 	CbStoredObject old;
 	bool		exists = cb_catalog_get_object(kind, doc->name, &old);
@@ -251,7 +244,7 @@ check_duplicates(const CbManifest *m)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("%s/%s: metadata.name: Duplicate value: documents %d and %d have the same kind and name",
-								kind_names[m->docs[i].kind], m->docs[i].name, j + 1, i + 1),
+								cb_kind_name(m->docs[i].kind), m->docs[i].name, j + 1, i + 1),
 						 errhint("Each object may appear once in a manifest."),
 						 errhide()));
 			}
@@ -269,19 +262,19 @@ report_notes(const CbDocument *doc)
 			appendStringInfo(&buf, "%s%s", i ? ", " : "", doc->ignored_paths.items[i]);
 		ereport(NOTICE,
 				(errmsg("%s/%s: fields accepted but not acted on by cnpg_bootstrap: %s",
-						kind_names[doc->kind], doc->name, buf.data),
+						cb_kind_name(doc->kind), doc->name, buf.data),
 				 errdetail("They have no meaning on one host; CloudNativePG would use them on Kubernetes."),
 				 errhide()));
 	}
 	for (int i = 0; i < doc->nnotes; i++)
 		ereport(NOTICE,
-				(errmsg("%s/%s: %s", kind_names[doc->kind], doc->name, doc->notes[i].message),
+				(errmsg("%s/%s: %s", cb_kind_name(doc->kind), doc->name, doc->notes[i].message),
 				 doc->notes[i].detail ? errdetail("%s", doc->notes[i].detail) : 0,
 				 doc->notes[i].hint ? errhint("%s", doc->notes[i].hint) : 0,
 				 errhide()));
 	for (int i = 0; i < doc->warnings.n; i++)
 		ereport(WARNING,
-				(errmsg("%s/%s: %s", kind_names[doc->kind], doc->name, doc->warnings.items[i]),
+				(errmsg("%s/%s: %s", cb_kind_name(doc->kind), doc->name, doc->warnings.items[i]),
 				 errhint("The value is stored as given. If it was made with echo, use echo -n (or printf) so that it does not end in a newline: a password with a trailing newline makes logins fail."),
 				 errhide()));
 }
@@ -321,7 +314,7 @@ apply_manifest(FunctionCallInfo fcinfo, const char *text, bool dry_run)
 		bool		nulls[3] = {false, false, false};
 
 		report_notes(doc);
-		values[0] = CStringGetTextDatum(kind_names[doc->kind]);
+		values[0] = CStringGetTextDatum(cb_kind_name(doc->kind));
 		values[1] = CStringGetTextDatum(doc->name);
 		values[2] = CStringGetTextDatum(action);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -390,8 +383,8 @@ cnpg_bootstrap_apply(PG_FUNCTION_ARGS)
 static int
 kind_from_name(const char *kind)
 {
-	for (int i = 0; i < (int) lengthof(kind_names); i++)
-		if (pg_strcasecmp(kind, kind_names[i]) == 0)
+	for (int i = 0; i < CB_NKINDS; i++)
+		if (pg_strcasecmp(kind, cb_kind_name(i)) == 0)
 			return i;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -444,7 +437,7 @@ check_not_referenced(CbKind kind, const char *name)
 				ereport(ERROR,
 						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 						 errmsg("cannot delete %s \"%s\": Cluster \"%s\" still references it",
-								kind_names[kind], name, cluster),
+								cb_kind_name(kind), name, cluster),
 						 errdetail("Cluster/%s names it in %s.", cluster, refs.items[i].path),
 						 errhint("Delete the Cluster first, or apply it without the reference.")));
 	}
@@ -474,7 +467,7 @@ cnpg_bootstrap_delete(PG_FUNCTION_ARGS)
 	else
 	{
 		check_not_referenced(kind, name);
-		found = cb_catalog_delete_object(kind_names[kind], name);
+		found = cb_catalog_delete_object(cb_kind_name(kind), name);
 	}
 	SPI_finish();
 	PG_RETURN_BOOL(found);

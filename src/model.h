@@ -338,6 +338,13 @@ typedef enum CbKind
 	CB_KIND_OBJECTSTORE
 } CbKind;
 
+#define CB_NKINDS		4
+
+/* manifest.c: a kind's name, "Cluster" ... "ObjectStore" (one table) */
+extern const char *cb_kind_name(CbKind kind);
+/* manifest.c: its resource as the API server names it, "Cluster.postgresql.cnpg.io" */
+extern char *cb_kind_resource(CbKind kind);
+
 /* a NOTICE about a document that was accepted */
 typedef struct CbNote
 {
@@ -374,12 +381,12 @@ typedef struct CbManifest
 /* manifest.c: YAML stream -> documents, schema-checked, structs filled */
 extern bool cb_manifest_parse(const char *text, size_t len,
 							  CbManifest **result, CbError *err);
-/* manifest.c: a node tree as compact JSON text (for the catalog's jsonb) */
+/* node_json.c: a node tree as compact JSON text (for the catalog's jsonb) */
 extern char *cb_node_to_json(const CbNode *node);
-/* manifest.c: look up a child of a MAP node, NULL if absent */
+/* yaml_tree.c: look up a child of a MAP node, NULL if absent */
 extern CbNode *cb_node_get(const CbNode *map, const char *key);
 /*
- * manifest.c: the catalog's jsonb text of a stored document made readable
+ * node_json.c: the catalog's jsonb text of a stored document made readable
  * by cb_manifest_parse again (jsonb prints DEL, C1 controls, U+2028/9,
  * BOM and U+FFFE/F raw, which YAML does not take raw)
  */
@@ -394,7 +401,7 @@ extern bool cb_manifest_validate(CbManifest *manifest,
 								 const CbStringList *existing_clusters,
 								 CbError *err);
 
-/* validate.c: helpers also used by the executor */
+/* validate_values.c: helpers also used by the executor */
 extern int	cb_pg_major_from_image(const char *image_name);
 extern bool cb_parse_quantity(const char *text, int64 *bytes);
 extern bool cb_is_replica_cluster(const CbClusterSpec *spec);
@@ -403,11 +410,14 @@ extern const CbExternalCluster *cb_find_external_cluster(const CbClusterSpec *sp
 extern const char *cb_map_get(const CbMap *map, const char *key);
 /* the ObjectStore an externalCluster names through the Barman Cloud plugin */
 extern const char *cb_plugin_object_store(const CbExternalCluster *ec);
+/* validate_schema.c: Kubernetes' RFC 1123 names, lengths not checked */
+extern bool cb_is_dns_label(const char *s, size_t len, bool dns1035);
+extern bool cb_is_dns_subdomain(const char *s);
 
 /* the operator's default image (SPEC-cnpg.md section 1.1) */
 #define CB_DEFAULT_IMAGE "ghcr.io/cloudnative-pg/postgresql:18.6-system-trixie"
 
-/* validate.c: recovery target helpers */
+/* config_writer.c: recovery target and configuration text */
 /* recoveryTarget.targetTime as written to the configuration; NULL if invalid */
 extern char *cb_recovery_target_time(const char *target_time);
 /* the sorted recovery_target_* lines of a recovery, "" without a target */

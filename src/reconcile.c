@@ -138,7 +138,7 @@ step_prepare(CbCluster *c)
 	if (cb_step_state(c->name, "initdb", NULL) != CB_STEP_DONE)
 		cb_check_free_space(c);
 	cb_layout_create(c);
-	if (sscanf(cb_port_range, "%d-%d", &lo, &hi) != 2)
+	if (!cb_parse_port_range(cb_port_range, &lo, &hi))
 		elog(ERROR, "invalid cnpg_bootstrap.port_range");
 	for (int i = 0; i < c->ninstances; i++)
 		c->instances[i].port = cb_status_instance_port(c->name, c->instances[i].name,
