@@ -386,7 +386,7 @@ extern CbNode *cb_node_get(const CbNode *map, const char *key);
 extern char *cb_stored_json_for_yaml(const char *json);
 
 /*
- * validate.c: defaulting (SPEC-cnpg.md section 2) and validation (section
+ * validate.c: defaulting (docs/cnpg-rules.md §2) and validation (section
  * 3) of every Cluster of the manifest.  existing_names lists the Clusters
  * already stored (CNPG's "object already exists" for the replica rule).
  */
@@ -404,7 +404,7 @@ extern const char *cb_map_get(const CbMap *map, const char *key);
 /* the ObjectStore an externalCluster names through the Barman Cloud plugin */
 extern const char *cb_plugin_object_store(const CbExternalCluster *ec);
 
-/* the operator's default image (SPEC-cnpg.md section 1.1) */
+/* the operator's default image (docs/cnpg-rules.md §1.1) */
 #define CB_DEFAULT_IMAGE "ghcr.io/cloudnative-pg/postgresql:18.6-system-trixie"
 
 /* validate.c: recovery target helpers */

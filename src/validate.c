@@ -5,7 +5,7 @@
  *	  the way CloudNativePG's webhooks and the Kubernetes API server do them.
  *
  * A Cluster goes through the steps it would meet on Kubernetes
- * (SPEC-cnpg.md section 0): defaulting (section 2), then the CRD's schema
+ * (docs/cnpg-rules.md §0): defaulting (section 2), then the CRD's schema
  * and CEL rules (section 3.1), then, only if those passed, the checks of
  * CloudNativePG's validating webhook (section 3.2) in the webhook's order.
  * Every check of a step runs and its errors are collected, because
@@ -13,7 +13,7 @@
  * errdetail carries the whole list in the API server's words, so that a
  * user who takes the manifest to Kubernetes meets the same text.  Secrets
  * and ConfigMaps get the API server's checks of object names and data keys
- * (SPEC.md section 5: names become paths).
+ * (docs/design.md §5: names become paths).
  *
  * Bad values are printed as Go's field errors print them: strings with %q,
  * integers plain, lists and structs with %#v; but the value of a
@@ -23,7 +23,7 @@
  * and the long ExternalCluster and VolumeSnapshot structs are abbreviated.
  *
  * Also here, because they turn validated fields into text under the same
- * rules: the recovery_target_* lines of a recovery (SPEC-cnpg.md 9.2 step
+ * rules: the recovery_target_* lines of a recovery (docs/cnpg-rules.md §9.2 step
  * 6) and the text of custom.conf (4.2 step 4).
  *
  * Like the rest of the model (see model.h) this file is pure: palloc,
@@ -831,7 +831,7 @@ cb_is_replica_cluster(const CbClusterSpec *spec)
 
 /* ---------- PostgreSQL parameters ---------- */
 
-/* CloudNativePG's defaults (SPEC-cnpg.md 1.2), sorted by key */
+/* CloudNativePG's defaults (docs/cnpg-rules.md §1.2), sorted by key */
 static const struct
 {
 	const char *key;
@@ -863,7 +863,7 @@ static const struct
 
 /*
  * Parameters the operator owns: the "fixed" and the "blocked" lists of
- * SPEC-cnpg.md 1.2, which the webhook treats alike.
+ * docs/cnpg-rules.md §1.2, which the webhook treats alike.
  */
 static const char *const operator_parameters[] = {
 	/* fixed */
@@ -913,7 +913,7 @@ parameter_default(const char *key)
 	return NULL;
 }
 
-/* computed archive_mode (SPEC-cnpg.md 1.2) */
+/* computed archive_mode (docs/cnpg-rules.md §1.2) */
 static const char *
 archive_mode_for(const CbClusterSpec *spec)
 {
@@ -936,7 +936,7 @@ operator_parameter_reference(const CbClusterSpec *spec, const char *key)
 }
 
 /*
- * The stored map (SPEC-cnpg.md section 2 item 5): the defaults, the user's
+ * The stored map (docs/cnpg-rules.md §2 item 5): the defaults, the user's
  * values over them (operator parameters included, so that the checks can
  * refuse them), archive_mode computed last.  Names are folded to lower
  * case, as PostgreSQL reads them: "WAL_LEVEL" replaces the default
@@ -1007,7 +1007,7 @@ parse_pg_boolean(const char *value, bool *result)
 /* ---------- configuration file text ---------- */
 
 /*
- * A value as a postgresql.conf string literal (SPEC-cnpg.md 4.2 step 4):
+ * A value as a postgresql.conf string literal (docs/cnpg-rules.md §4.2 step 4):
  * quoted, with '' for a quote and C escapes that PostgreSQL's parser reads.
  */
 char *
@@ -1034,7 +1034,7 @@ cb_conf_quote(const char *value)
 }
 
 /*
- * custom.conf (SPEC-cnpg.md 4.2 step 4): the spec's parameters (defaulted,
+ * custom.conf (docs/cnpg-rules.md §4.2 step 4): the spec's parameters (defaulted,
  * so CloudNativePG's defaults and archive_mode are there) and cluster_name,
  * one "key = 'value'" line each, sorted, the cnpg.* keys last.  The model
  * has no SHA-256 of its own (no OpenSSL here), so the caller passes one to
@@ -1184,7 +1184,7 @@ parse_rfc3339(const char *s, CbTimestamp *ts)
 
 /*
  * machinery's ParseTargetTime, then the form written to the configuration
- * (SPEC-cnpg.md 1.5): PostgreSQL-style input is kept as written, RFC 3339
+ * (docs/cnpg-rules.md §1.5): PostgreSQL-style input is kept as written, RFC 3339
  * and the zone-less "T" form become "YYYY-MM-DD HH:MM:SS.ffffff±HH:MM".
  * NULL if the value is not an accepted target time.
  */
@@ -1206,7 +1206,7 @@ cb_recovery_target_time(const char *target_time)
 }
 
 /*
- * The recovery_target_* lines (SPEC-cnpg.md 9.2 step 6), sorted by key,
+ * The recovery_target_* lines (docs/cnpg-rules.md §9.2 step 6), sorted by key,
  * with the values quoted as in custom.conf; nothing without a
  * recoveryTarget.  Validation has accepted the target before this runs.
  */
@@ -1408,7 +1408,7 @@ check_data_keys(CbFieldErrors *errors, const CbMap *data)
 }
 
 
-/* ---------- schema and CEL rules (SPEC-cnpg.md 3.1) ---------- */
+/* ---------- schema and CEL rules (docs/cnpg-rules.md §3.1) ---------- */
 
 /* integer bounds, "<path> in body should be ..." as the API server says */
 static void
@@ -1601,7 +1601,7 @@ schema_bootstrap(CbValidation *v)
 
 /*
  * The key selectors of an external cluster: which parts the schema
- * requires, and which become file names (SPEC-cnpg.md 1.6, section 7).
+ * requires, and which become file names (docs/cnpg-rules.md §1.6, section 7).
  */
 static const struct
 {
@@ -1723,7 +1723,7 @@ static const CbCheck schema_checks[] = {
 };
 
 
-/* ---------- webhook checks (SPEC-cnpg.md 3.2) ---------- */
+/* ---------- webhook checks (docs/cnpg-rules.md §3.2) ---------- */
 
 #define HINT_APP_DB "Give both the database and its owner, or neither."
 
@@ -2200,7 +2200,7 @@ check_host_bootstrap(CbValidation *v)
 	cb_check_host_bootstrap(v->spec, report_forbidden, v);
 }
 
-/* a name that becomes one path component (SPEC-cnpg.md 1.6) */
+/* a name that becomes one path component (docs/cnpg-rules.md §1.6) */
 static bool
 is_path_component(const char *s)
 {
@@ -2541,7 +2541,7 @@ static const CbCheck webhook_checks[] = {
 };
 
 
-/* ---------- defaulting (SPEC-cnpg.md section 2) ---------- */
+/* ---------- defaulting (docs/cnpg-rules.md §2) ---------- */
 
 /* the app DB and its owner; its Secret is generated unless one is named */
 static void
