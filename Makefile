@@ -20,8 +20,13 @@ SHLIB_LINK = -lyaml -lssl -lcrypto -lcurl -larchive -L$(shell $(PG_CONFIG) --lib
 REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-instance=tmp_check_regress --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=cnpg_bootstrap
+# Isolation specs (specs/*.spec, expected/<spec>.out): concurrent apply and
+# delete, run by pg_isolation_regress with `make installcheck` after REGRESS
+ISOLATION = $(basename $(notdir $(sort $(wildcard specs/*.spec))))
+ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
+	--load-extension=cnpg_bootstrap
 TAP_TESTS = 1
-EXTRA_CLEAN = src/fields_gen.c tmp_check_regress fuzz/fuzz_manifest $(WALRESTORE)
+EXTRA_CLEAN = src/fields_gen.c tmp_check_regress tmp_check_iso output_iso fuzz/fuzz_manifest $(WALRESTORE)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

@@ -34,6 +34,7 @@
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "cnpg_bootstrap.h"
 #include "catalog.h"
@@ -168,7 +169,7 @@ bootstrap_equal(const char *old_doc, const char *new_doc)
  * store it.  Returns the action.
  */
 static const char *
-apply_document(const CbDocument *doc, bool dry_run)
+apply_document_locked(const CbDocument *doc, bool dry_run)
 {
 	const char *kind = kind_names[doc->kind];
 	char	   *json = stored_doc_json(doc);
@@ -235,6 +236,26 @@ apply_document(const CbDocument *doc, bool dry_run)
 			cb_catalog_update_cluster_generation(doc->name, old.generation + 1,
 												 doc->cluster->instances);
 	}
+	return action;
+}
+
+/*
+ * apply_document_locked() under the object's lock, reading with a snapshot
+ * taken once the lock is ours: the caller's statement snapshot predates
+ * the commit of a concurrent apply or delete we waited for, and deciding
+ * on it loses that update (a generation counted once for two changes, a
+ * document stored without its status row).
+ */
+static const char *
+apply_document(const CbDocument *doc, bool dry_run)
+{
+	const char *action;
+
+	if (!dry_run)
+		cb_catalog_lock_object(kind_names[doc->kind], doc->name);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	action = apply_document_locked(doc, dry_run);
+	PopActiveSnapshot();
 	return action;
 }
 
@@ -461,6 +482,9 @@ cnpg_bootstrap_delete(PG_FUNCTION_ARGS)
 	check_database("cnpg_bootstrap_delete");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* as apply_document(): one at a time, deciding on what is committed */
+	cb_catalog_lock_object(kind_names[kind], name);
+	PushActiveSnapshot(GetTransactionSnapshot());
 
 	if (kind == CB_KIND_CLUSTER)
 	{
@@ -476,6 +500,7 @@ cnpg_bootstrap_delete(PG_FUNCTION_ARGS)
 		check_not_referenced(kind, name);
 		found = cb_catalog_delete_object(kind_names[kind], name);
 	}
+	PopActiveSnapshot();
 	SPI_finish();
 	PG_RETURN_BOOL(found);
 }
