@@ -20,26 +20,31 @@ SHLIB_LINK = -lyaml -lssl -lcrypto -lcurl -larchive -L$(shell $(PG_CONFIG) --lib
 REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-instance=tmp_check_regress --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=cnpg_bootstrap
+# Isolation specs (specs/*.spec, expected/<spec>.out): concurrent apply and
+# delete, run by pg_isolation_regress with `make installcheck` after REGRESS
+ISOLATION = $(basename $(notdir $(sort $(wildcard specs/*.spec))))
+ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
+	--load-extension=cnpg_bootstrap
 TAP_TESTS = 1
-EXTRA_CLEAN = src/fields_gen.c tmp_check_regress fuzz/fuzz_manifest $(WALRESTORE)
+EXTRA_CLEAN = src/fields_gen.c tmp_check_regress tmp_check_iso output_iso fuzz/fuzz_manifest $(WALRESTORE)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The restore_command: cnpg_bootstrap_wal_restore (wal_restore_front.c)
-# serves prefetched WAL with libc and the static libpgcommon only, fast to
-# start, and execs cnpg_bootstrap_wal_fetch (cnpg_bootstrap_wal_restore.c)
-# on a miss: the module's object-store code built without the backend
+# The restore_command (each program built from src/bin/<its name>.c):
+# cnpg_bootstrap_wal_restore serves prefetched WAL with libc and the static
+# libpgcommon only, fast to start, and execs cnpg_bootstrap_wal_fetch on a
+# miss: the module's object-store code built without the backend
 # (-DCB_OS_NO_BACKEND), libcurl, OpenSSL, libarchive.
 PGLIBS_FE = -L$(shell $(PG_CONFIG) --pkglibdir) -lpgcommon -lpgport
-WALFETCH_SRCS = src/bin/cnpg_bootstrap_wal_restore.c src/bin/wal_restore_shim.c \
+WALFETCH_SRCS = src/bin/cnpg_bootstrap_wal_fetch.c src/bin/wal_restore_shim.c \
 	src/objectstore.c src/oswait.c src/azureblob.c src/gcs.c src/barman.c src/walrestore_conf.c
 all: $(WALRESTORE)
-src/bin/cnpg_bootstrap_wal_restore: src/bin/wal_restore_front.c src/walrestore_conf.c \
+src/bin/cnpg_bootstrap_wal_restore: src/bin/cnpg_bootstrap_wal_restore.c src/walrestore_conf.c \
 		src/walrestore_conf.h src/bin/wal_restore_shim.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(srcdir)/src/bin -o $@ $(filter %.c,$^) $(LDFLAGS) $(PGLIBS_FE)
 src/bin/cnpg_bootstrap_wal_fetch: $(WALFETCH_SRCS) src/bin/wal_restore_shim.h src/objectstore.h \
-		src/azureblob.h src/gcs.h src/barman.h src/walrestore_conf.h src/model.h
+		src/azureblob.h src/gcs.h src/barman.h src/walrestore_conf.h src/model.h src/walspool.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -DCB_OS_NO_BACKEND -I$(srcdir)/src/bin -o $@ $(WALFETCH_SRCS) \
 		$(LDFLAGS) $(PGLIBS_FE) -lcurl -lssl -lcrypto -larchive
 

@@ -2,7 +2,7 @@
  *
  * validate_test.c
  *	  Unit tests of src/validate.c without a server: the validation and
- *	  defaulting rows (1-21) of SPEC-cnpg.md section 12, then the helpers
+ *	  defaulting rows (1-21) of docs/cnpg-rules.md §12, then the helpers
  *	  (quantities, image tags, recovery target lines, custom.conf) and the
  *	  error texts.
  *
@@ -258,7 +258,7 @@ repeat(char c, int n)
 }
 
 
-/* ---------- SPEC-cnpg.md section 12, rows 1-21 ---------- */
+/* ---------- docs/cnpg-rules.md §12, rows 1-21 ---------- */
 
 static void
 row01_defaulting(void)

@@ -34,6 +34,7 @@
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "cnpg_bootstrap.h"
 #include "catalog.h"
@@ -161,7 +162,7 @@ bootstrap_equal(const char *old_doc, const char *new_doc)
  * store it.  Returns the action.
  */
 static const char *
-apply_document(const CbDocument *doc, bool dry_run)
+apply_document_locked(const CbDocument *doc, bool dry_run)
 {
 	const char *kind = cb_kind_name(doc->kind);
 	char	   *json = stored_doc_json(doc);
@@ -229,6 +230,53 @@ apply_document(const CbDocument *doc, bool dry_run)
 												 doc->cluster->instances);
 	}
 	return action;
+}
+
+/*
+ * apply_document_locked() once lock_documents() holds the object's lock,
+ * reading with a snapshot taken then: the caller's statement snapshot
+ * predates the commit of a concurrent apply or delete we waited for, and
+ * deciding on it loses that update (a generation counted once for two
+ * changes, a document stored without its status row).
+ */
+static const char *
+apply_document(const CbDocument *doc, bool dry_run)
+{
+	const char *action;
+
+	PushActiveSnapshot(GetTransactionSnapshot());
+	action = apply_document_locked(doc, dry_run);
+	PopActiveSnapshot();
+	return action;
+}
+
+static int
+document_cmp(const void *a, const void *b)
+{
+	const CbDocument *x = *(const CbDocument *const *) a;
+	const CbDocument *y = *(const CbDocument *const *) b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * Lock every object of the manifest (cb_catalog_lock_object) before any is
+ * read, in one order for all callers, so that two manifests naming the same
+ * objects in different orders wait for each other instead of deadlocking.
+ */
+static void
+lock_documents(const CbManifest *m)
+{
+	const CbDocument **docs = palloc(sizeof(CbDocument *) * Max(m->ndocs, 1));
+
+	for (int i = 0; i < m->ndocs; i++)
+		docs[i] = &m->docs[i];
+	qsort(docs, m->ndocs, sizeof(CbDocument *), document_cmp);
+	for (int i = 0; i < m->ndocs; i++)
+		cb_catalog_lock_object(kind_names[docs[i]->kind], docs[i]->name);
+	pfree(docs);
 }
 
 /* two documents of the same kind and name in one stream is ambiguous */
@@ -305,6 +353,8 @@ apply_manifest(FunctionCallInfo fcinfo, const char *text, bool dry_run)
 	if (!cb_manifest_validate(m, &existing, &err))
 		raise_model_error(&err);
 	check_duplicates(m);
+	if (!dry_run)
+		lock_documents(m);
 
 	for (i = 0; i < m->ndocs; i++)
 	{
@@ -454,6 +504,9 @@ cnpg_bootstrap_delete(PG_FUNCTION_ARGS)
 	check_database("cnpg_bootstrap_delete");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* as apply_document(): one at a time, deciding on what is committed */
+	cb_catalog_lock_object(kind_names[kind], name);
+	PushActiveSnapshot(GetTransactionSnapshot());
 
 	if (kind == CB_KIND_CLUSTER)
 	{
@@ -469,6 +522,7 @@ cnpg_bootstrap_delete(PG_FUNCTION_ARGS)
 		check_not_referenced(kind, name);
 		found = cb_catalog_delete_object(cb_kind_name(kind), name);
 	}
+	PopActiveSnapshot();
 	SPI_finish();
 	PG_RETURN_BOOL(found);
 }

@@ -9,7 +9,7 @@
  * CloudNativePG gets its catalog from barman-cloud-backup-list --format
  * json; we read the same backup.info files directly (one listing, then the
  * files in parallel) and apply the same rules (barman-cloud
- * pkg/catalog/catalog.go, SPEC-cnpg.md 9.1).  Times are taken with their
+ * pkg/catalog/catalog.go, docs/cnpg-rules.md §9.1).  Times are taken with their
  * microseconds and offset, as CloudNativePG does with the begin_time_iso
  * fields of barman-cloud 3.12 and later; the ctime fields that older
  * barman-cloud-backup-list prints lose both.

@@ -4,7 +4,7 @@
  *	  What Barman Cloud writes to an object store, read the way
  *	  CloudNativePG reads it: the catalog of base backups
  *	  (<serverName>/base/<backupID>/backup.info), the choice of the backup
- *	  to restore for a recoveryTarget (SPEC-cnpg.md 9.1), and the names of
+ *	  to restore for a recoveryTarget (docs/cnpg-rules.md §9.1), and the names of
  *	  base tars and WAL objects, whose compression is known only from their
  *	  suffix.
  *

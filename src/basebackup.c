@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * basebackup.c
- *	  Bootstrap from a live cluster (SPEC-cnpg.md section 8, with the seed's
- *	  rules of SPEC.md 4b): preflight the source, clone it with
+ *	  Bootstrap from a live cluster (docs/cnpg-rules.md §8, with the seed's
+ *	  rules of docs/decisions.md §1-2): preflight the source, clone it with
  *	  pg_basebackup (WAL streamed, fast checkpoint) into pgdata.tmp, then
  *	  take the copy over with our own configuration.  A copy that is not a
  *	  replica cluster is promoted onto a new timeline: recovery.signal with

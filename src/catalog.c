@@ -477,6 +477,13 @@ cb_catalog_delete_cluster(const char *name)
 	const char *args[2];
 
 	args[0] = name;
+	/*
+	 * Wait for a worker's transaction that is giving the cluster an instance
+	 * (its foreign key locks the row): the teardown below must see that
+	 * instance's port and directory (specs/delete_worker.spec).
+	 */
+	spi_run("SELECT 1 FROM cnpg_bootstrap.clusters WHERE name = $1 FOR UPDATE",
+			1, args, false);
 	args[1] = cb_data_root_problem(root, false) == NULL ? psprintf("%s/%s", root, name) : NULL;
 	spi_run("INSERT INTO cnpg_bootstrap.teardown (cluster, directory, ports)"
 			" SELECT $1, coalesce((SELECT regexp_replace(data_directory, '/[^/]+/[^/]+$', '')"
@@ -493,6 +500,23 @@ cb_catalog_delete_cluster(const char *name)
 	spi_run("DELETE FROM cnpg_bootstrap.objects WHERE (kind = 'Secret' AND generated_by = $1)"
 			" OR (kind = 'Cluster' AND name = $1)", 1, args, false);
 	spi_run("DELETE FROM cnpg_bootstrap.clusters WHERE name = $1", 1, args, false);
+}
+
+/*
+ * Serialize apply and delete of one object (kind, name) until the end of the
+ * transaction: a second apply or delete waits here, then reads what the
+ * first committed (specs/apply_apply.spec, apply_delete.spec).  Advisory,
+ * in a lock space of our own (two int4 keys), so that a new object, which
+ * has no row to lock yet, is covered too.
+ */
+void
+cb_catalog_lock_object(const char *kind, const char *name)
+{
+	const char *args[] = {kind, name};
+
+	spi_run("SELECT pg_catalog.pg_advisory_xact_lock("
+			" pg_catalog.hashtext('cnpg_bootstrap.objects'),"
+			" pg_catalog.hashtext($1 || '/' || $2))", 2, args, false);
 }
 
 List *

@@ -74,6 +74,7 @@ extern void cb_catalog_create_cluster_status(const CbClusterSpec *spec);
 extern void cb_catalog_update_cluster_generation(const char *name, int generation,
 												 int instances);
 extern void cb_catalog_delete_cluster(const char *name);
+extern void cb_catalog_lock_object(const char *kind, const char *name);
 
 /* launcher: names of clusters needing a worker (own transaction) */
 extern List *cb_catalog_clusters_needing_work(void);

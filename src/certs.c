@@ -2,7 +2,7 @@
  *
  * certs.c
  *	  The cluster's own CA, its server certificate and the streaming_replica
- *	  client certificate (SPEC-cnpg.md 6.1), kept as Secrets in the catalog
+ *	  client certificate (docs/cnpg-rules.md §6.1), kept as Secrets in the catalog
  *	  like CNPG keeps them in Kubernetes, and written as 0600 files for the
  *	  instances.  Existing Secrets are used as they are (a user-supplied
  *	  Secret wins); what is missing is made with tls.c.

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * hostlayout.c
- *	  Where a cluster lives on the host (SPEC.md section 3):
+ *	  Where a cluster lives on the host (docs/design.md §3):
  *	  <data_root>/<cluster>/<instance>/{pgdata,log}, <cluster>/run (unix
  *	  sockets), <cluster>/certs; which binaries serve it; whether its
  *	  storage fits.  Also the durable file helpers every step uses.

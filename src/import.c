@@ -2,8 +2,8 @@
  *
  * import.c
  *	  spec.bootstrap.initdb.import: a logical import from a live server into
- *	  the new primary, after post-init (SPEC-cnpg.md section 10, with the
- *	  seed's rules of SPEC.md 4b).
+ *	  the new primary, after post-init (docs/cnpg-rules.md §10, with the
+ *	  seed's rules of docs/decisions.md §5-6).
  *
  * microservice: one source database goes into the application database,
  * every object owned by the application owner (pg_restore --no-owner
@@ -1073,7 +1073,7 @@ restore_databases(Import *imp, ImportDb **batch, int k)
 
 /* ---------- the target side ---------- */
 
-/* a list of SQL run as post-init runs its batches (SPEC-cnpg.md 4.3) */
+/* a list of SQL run as post-init runs its batches (docs/cnpg-rules.md §4.3) */
 static void
 run_sql_list(Import *imp, const char *dbname, const CbStringList *list, const char *field)
 {

@@ -2,7 +2,7 @@
  *
  * initdb.c
  *	  The initdb bootstrap method's files: the initdb command line built
- *	  from every spec.bootstrap.initdb option (SPEC-cnpg.md 4.2), and the
+ *	  from every spec.bootstrap.initdb option (docs/cnpg-rules.md §4.2), and the
  *	  configuration files of an instance (custom.conf = CNPG's defaults +
  *	  the user's parameters + what one host needs, override.conf for
  *	  recovery settings, pg_hba.conf and pg_ident.conf as CNPG writes them).

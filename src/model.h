@@ -393,7 +393,7 @@ extern CbNode *cb_node_get(const CbNode *map, const char *key);
 extern char *cb_stored_json_for_yaml(const char *json);
 
 /*
- * validate.c: defaulting (SPEC-cnpg.md section 2) and validation (section
+ * validate.c: defaulting (docs/cnpg-rules.md §2) and validation (section
  * 3) of every Cluster of the manifest.  existing_names lists the Clusters
  * already stored (CNPG's "object already exists" for the replica rule).
  */
@@ -414,7 +414,7 @@ extern const char *cb_plugin_object_store(const CbExternalCluster *ec);
 extern bool cb_is_dns_label(const char *s, size_t len, bool dns1035);
 extern bool cb_is_dns_subdomain(const char *s);
 
-/* the operator's default image (SPEC-cnpg.md section 1.1) */
+/* the operator's default image (docs/cnpg-rules.md §1.1) */
 #define CB_DEFAULT_IMAGE "ghcr.io/cloudnative-pg/postgresql:18.6-system-trixie"
 
 /* config_writer.c: recovery target and configuration text */

@@ -2,7 +2,7 @@
  *
  * postinit.c
  *	  What runs inside a new primary after initdb, in CloudNativePG's order
- *	  (SPEC-cnpg.md 4.3): the owner role, postInitSQL (+refs) in postgres,
+ *	  (docs/cnpg-rules.md §4.3): the owner role, postInitSQL (+refs) in postgres,
  *	  postInitTemplateSQL (+refs) in template1, the application database,
  *	  postInitApplicationSQL (+refs) in it.  Then the passwords (section 5)
  *	  and the replication role (6.2).

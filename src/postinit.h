@@ -11,10 +11,10 @@
 
 #include "reconcile.h"
 
-/* SPEC.md section 4 / SPEC-cnpg.md 4.3, steps 1-8 */
+/* docs/design.md §4 / docs/cnpg-rules.md §4.3, steps 1-8 */
 extern void cb_postinit_run(CbCluster *c, CbInstance *primary);
 /*
- * After a clone or a recovery (SPEC.md 4b): create the application
+ * After a clone or a recovery (docs/decisions.md §2): create the application
  * database and its owner if missing, give it to the owner; each idempotent.
  * The password comes with cb_configure_roles.
  */

@@ -16,7 +16,7 @@
  * cb_run_child is cb_run_children with one child: there is one code path.
  *
  * What the child must not inherit from a postmaster child (each item was
- * seen in practice, see ci-notes.md): the postmaster's process group (fast
+ * seen in practice, see docs/machines.md §4): the postmaster's process group (fast
  * shutdown signals the whole group), ignored or blocked signals (exec keeps
  * SIG_IGN and the mask), descriptors without CLOEXEC (log pipe, postmaster
  * death pipe, relation files) and the environment (PGDATA of the control

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * promotion_token.c
- *	  spec.replica.promotionToken (SPEC-cnpg.md 3.2, item 19): the token a
+ *	  spec.replica.promotionToken (docs/cnpg-rules.md §3.2, item 19): the token a
  *	  demoted CloudNativePG primary hands over, checked at apply as
  *	  CloudNativePG's webhook checks it.  Taken out of validate.c, which
  *	  calls it; pure, like the rest of the model (see model.h).

@@ -306,7 +306,7 @@ step_resolve(CbCluster *c)
 	if (c->spec->enable_superuser_access)
 		c->superuser_password = credential_password(c->spec->superuser_secret_name,
 													"postgres", "spec.superuserSecret.name", true);
-	/* CNPG ignores the *SQLRefs when importing (SPEC-cnpg.md 4.1) */
+	/* CNPG ignores the *SQLRefs when importing (docs/cnpg-rules.md §4.1) */
 	if (c->spec->bootstrap.method != CB_BOOTSTRAP_INITDB || initdb->import.present)
 		return;
 	resolve_sql_refs(c, 0, &initdb->post_init_sql_refs, "spec.bootstrap.initdb.postInitSQLRefs");

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * restore.c
- *	  The recovery bootstrap method (SPEC-cnpg.md 9): the backup chosen
+ *	  The recovery bootstrap method (docs/cnpg-rules.md §9): the backup chosen
  *	  from a Barman Cloud catalog is streamed from the object store through
  *	  libarchive straight into <pgdata>.tmp (no copy of the archive on
  *	  disk), renamed when every tar is in; then archive recovery with a
@@ -426,7 +426,7 @@ spec_int(CbCluster *c, const char *key, int dflt)
 
 /*
  * Settings a standby needs at least as high as the primary had
- * (SPEC-cnpg.md 9.2 step 6): max(spec, pg_control of the backup).
+ * (docs/cnpg-rules.md §9.2 step 6): max(spec, pg_control of the backup).
  */
 static void
 raise_to_control_file(CbCluster *c, const char *pgdata, StringInfo conf)

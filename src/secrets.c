@@ -411,7 +411,7 @@ cb_map_add(CbMap *map, int *size, const char *key, char *value)
  * (libpq, pgJDBC).  The fqdn- keys are kept, with the same values, for
  * clients that read them.  namespace is therefore not used here.
  *
- * pgpass escapes ':' and '\' in every field (CNPG does not, SPEC.md 4b);
+ * pgpass escapes ':' and '\' in every field (CNPG does not, docs/decisions.md §4);
  * CNPG's "jdbc-uri" query is url.Values.Encode(): keys sorted, form-encoded.
  */
 CbMap

@@ -26,8 +26,8 @@ extern char *cb_generate_password(void);
 extern char *cb_password_verifier(const char *role, const char *password);
 
 /*
- * The credential keys of a generated basic-auth Secret (SPEC-cnpg.md
- * section 5 and SPEC.md 4b): username, user, password, dbname, host, port,
+ * The credential keys of a generated basic-auth Secret (docs/cnpg-rules.md
+ * section 5 and docs/decisions.md §8): username, user, password, dbname, host, port,
  * pgpass, uri, jdbc-uri, fqdn-uri, fqdn-jdbc-uri, in that order.  host and
  * port are the ones the primary listens on, used as given in every value
  * (the fqdn- variants equal the plain ones on one host); namespace is

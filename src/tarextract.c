@@ -2,7 +2,7 @@
  *
  * tarextract.c
  *	  The members of a base backup's tar, written into a new data directory
- *	  as if the archive were hostile (SPEC-cnpg.md 9.2, issue 11 item 8).
+ *	  as if the archive were hostile (docs/cnpg-rules.md §9.2, issue 11 item 8).
  *
  * What an archive may do is what a PostgreSQL data directory holds:
  * regular files and directories.  A FIFO, a device, a socket or a hard

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * tls.h
- *	  The cluster PKI as CloudNativePG makes it (SPEC-cnpg.md 6.1): a CA,
+ *	  The cluster PKI as CloudNativePG makes it (docs/cnpg-rules.md §6.1): a CA,
  *	  the server certificate and client certificates (streaming_replica),
  *	  all ECDSA P-256, SHA-256, valid from now - 5 min to now + 90 days.
  *

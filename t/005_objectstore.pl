@@ -291,14 +291,14 @@ my @wrcc = ('cc', '-O1', '-g', '-Wall', "-I$srcdir/src", "-I$srcdir/src/bin",
 	"-I$pg{'includedir-server'}", "-I$pg{includedir}");
 ok( IPC::Run::run(
 		[
-			@wrcc, '-o', $wr, "$srcdir/src/bin/wal_restore_front.c", "$srcdir/src/walrestore_conf.c",
+			@wrcc, '-o', $wr, "$srcdir/src/bin/cnpg_bootstrap_wal_restore.c", "$srcdir/src/walrestore_conf.c",
 			"-L$pg{pkglibdir}", '-lpgcommon', '-lpgport'
 		],
 		'>', \$out, '2>', \$err)
 	  && IPC::Run::run(
 		[
 			@wrcc, '-DCB_OS_NO_BACKEND', '-o', "$tmp/cnpg_bootstrap_wal_fetch",
-			map({ "$srcdir/src/$_" } qw(bin/cnpg_bootstrap_wal_restore.c bin/wal_restore_shim.c
+			map({ "$srcdir/src/$_" } qw(bin/cnpg_bootstrap_wal_fetch.c bin/wal_restore_shim.c
 				  objectstore.c oswait.c azureblob.c gcs.c barman.c walrestore_conf.c)),
 			"-L$pg{pkglibdir}", '-lpgcommon', '-lpgport', '-lcurl', '-lssl', '-lcrypto', '-larchive'
 		],

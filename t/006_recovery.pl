@@ -356,7 +356,7 @@ if ($ENV{CB_T006_ORACLE})
 {
 	my $Cid = $C->{backup_id};
 	is(oracle('name', $Cid, "recovery_target_name = 'rp1'"), 'before:100 early:10', 'oracle: targetName rp1');
-	# PostgreSQL refuses RFC 3339; CloudNativePG rewrites it so (SPEC-cnpg.md 1.5)
+	# PostgreSQL refuses RFC 3339; CloudNativePG rewrites it so (docs/cnpg-rules.md §1.5)
 	my $pgtime = $ttime =~ s/T/ /r =~ s/Z$/+00:00/r;
 	is(oracle('time', $Cid, "recovery_target_time = '$pgtime'"), 'before:100 early:10', 'oracle: targetTime');
 	is(oracle('lsn', $Cid, "recovery_target_lsn = '$tlsn'"), 'before:100 early:10', 'oracle: targetLSN');

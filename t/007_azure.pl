@@ -46,10 +46,10 @@ ok(IPC::Run::run([ @cc, '-o', $bin, map({ "$srcdir/$_" } qw(test/unit/test_azure
 # as the Makefile builds them: the front (spool hits) and the fetcher it
 # execs on a miss, side by side
 ok( IPC::Run::run([ grep({ $_ ne '-DCB_OS_NO_BACKEND' } @cc), '-o', $wr,
-			"$srcdir/src/bin/wal_restore_front.c", "$srcdir/src/walrestore_conf.c", @ld[ 0 .. 2 ] ],
+			"$srcdir/src/bin/cnpg_bootstrap_wal_restore.c", "$srcdir/src/walrestore_conf.c", @ld[ 0 .. 2 ] ],
 		'>', \$out, '2>', \$err)
 	  && IPC::Run::run([ @cc, '-o', "$tmp/cnpg_bootstrap_wal_fetch", map({ "$srcdir/src/$_" }
-			  qw(bin/cnpg_bootstrap_wal_restore.c bin/wal_restore_shim.c objectstore.c oswait.c azureblob.c gcs.c
+			  qw(bin/cnpg_bootstrap_wal_fetch.c bin/wal_restore_shim.c objectstore.c oswait.c azureblob.c gcs.c
 			  barman.c walrestore_conf.c)), @ld, '-larchive' ], '>', \$out, '2>', \$err),
 	'cnpg_bootstrap_wal_restore and cnpg_bootstrap_wal_fetch build')
   or BAIL_OUT("cannot build cnpg_bootstrap_wal_restore: $err");

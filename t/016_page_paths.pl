@@ -113,7 +113,7 @@ is(wait_cluster('loc'), 'Cluster in healthy state', 'loc: healthy');
 # `locale` alone: CloudNativePG's code still defaults localeCollate and
 # localeCType to C and passes them too; initdb lets the explicit lc flags
 # win, so collate and ctype stay C and the other categories take the locale
-# (SPEC-cnpg.md section 13)
+# (docs/cnpg-rules.md §13)
 my $blog = slurp_file("$root/loc/loc-1/log/bootstrap.log");
 my ($initdb_line) = $blog =~ /^(---- \S*initdb .*)$/m;
 $initdb_line //= '';

@@ -29,7 +29,7 @@ if [ ! -x "$P/usr/lib/postgresql/15/bin/postgres" ]; then
 	cp -a /usr/include/postgresql "$P/usr/include/"
 fi
 mkdir -p "$S"
-rsync -a --delete --exclude=.git --exclude=tmp_check --exclude=tmp_check_regress \
+rsync -a --delete --exclude=.git --exclude=tmp_check --exclude=tmp_check_regress --exclude=tmp_check_iso --exclude=output_iso \
 	--exclude='*.o' --exclude='*.so' --exclude=.deps --exclude='*.bc' \
 	--exclude=src/fields_gen.c --exclude='src/bin/cnpg_bootstrap_wal_restore' \
 	--exclude='src/bin/cnpg_bootstrap_wal_fetch' --exclude='regression.*' --exclude=results \
@@ -49,14 +49,14 @@ tap=()
 for t in "$@"; do
 	case $t in
 	regress) as_pg "${M[@]}" installcheck TAP_TESTS= ||
-		{ rc=1; head -200 "$S/regression.diffs" 2>/dev/null || true; } ;;
+		{ rc=1; cat "$S/regression.diffs" "$S/output_iso/regression.diffs" 2>/dev/null | head -200 || true; } ;;
 	unit) as_pg "${M[@]}" unit || rc=1 ;;
 	t/*) tap+=("$t") ;;
 	*) echo "unknown test $t" >&2; exit 2 ;;
 	esac
 done
 if [ ${#tap[@]} -gt 0 ]; then
-	as_pg "${M[@]}" installcheck REGRESS= PROVE_FLAGS=--timer PROVE_TESTS="${tap[*]}" ||
+	as_pg "${M[@]}" installcheck REGRESS= ISOLATION= PROVE_FLAGS=--timer PROVE_TESTS="${tap[*]}" ||
 		{ rc=1; tail -n 80 "$S"/tmp_check/log/regress_log_* 2>/dev/null || true; }
 fi
 [ $rc -eq 0 ] && echo "DEV-CHECK PASSED" || echo "DEV-CHECK FAILED (logs: $S/tmp_check/log)"

@@ -41,10 +41,11 @@ as_pg make -C "$S" -j"$(nproc)" COPT=-Werror >/dev/null
 make -C "$S" install >/dev/null
 
 rc=0
-echo "== pg_regress"
-as_pg make -C "$S" installcheck TAP_TESTS= || { rc=1; cat "$S"/regression.diffs 2>/dev/null | head -200 || true; }
+echo "== pg_regress and pg_isolation_regress"
+# pg_regress (sql/), then pg_isolation_regress (specs/: concurrent apply and delete)
+as_pg make -C "$S" installcheck TAP_TESTS= || { rc=1; cat "$S"/regression.diffs "$S"/output_iso/regression.diffs 2>/dev/null | head -200 || true; }
 echo "== TAP"
-as_pg make -C "$S" installcheck REGRESS= PROVE_FLAGS=--timer || { rc=1; tail -n 60 "$S"/tmp_check/log/regress_log_* 2>/dev/null || true; }
+as_pg make -C "$S" installcheck REGRESS= ISOLATION= PROVE_FLAGS=--timer || { rc=1; tail -n 60 "$S"/tmp_check/log/regress_log_* 2>/dev/null || true; }
 echo "== model unit tests"
 as_pg make -C "$S" unit || rc=1
 echo "== fuzz (${FUZZ_SECONDS}s)"

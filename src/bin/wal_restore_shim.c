@@ -2,7 +2,7 @@
  *
  * wal_restore_shim.c
  *	  Just enough of the backend's error reporting for
- *	  cnpg_bootstrap_wal_restore to link src/objectstore.c and src/barman.c
+ *	  cnpg_bootstrap_wal_fetch to link src/objectstore.c and src/barman.c
  *	  (compiled with -DCB_OS_NO_BACKEND).  palloc, psprintf and StringInfo
  *	  come from PostgreSQL's frontend libpgcommon.
  *

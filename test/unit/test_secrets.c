@@ -198,7 +198,7 @@ test_escapes(void)
 			  "path escape as URL.EscapedPath");
 	check_str(cb_url_userinfo_escape("\xc3\xa9"), "%C3%A9", "UTF-8 bytes escaped upper-case");
 
-	/* SPEC-cnpg.md section 12, row 24 */
+	/* docs/cnpg-rules.md §12, row 24 */
 	check_str(cb_pgpass_escape("pgtest.com:\\"), "pgtest.com\\:\\\\", "pgpass escape (row 24, host)");
 	check_str(cb_pgpass_escape("pass:wo\\rd"), "pass\\:wo\\\\rd", "pgpass escape (row 24, password)");
 }
@@ -268,7 +268,7 @@ test_credentials(void)
 	const char *hard_pw = "p@ss:w/rd?$&+,;= %\\'#";
 	const char *hard_db = "my db/x?y#z%";
 
-	/* SPEC-cnpg.md section 12 row 23, on one host: no namespace suffix */
+	/* docs/cnpg-rules.md §12 row 23, on one host: no namespace suffix */
 	m = cb_credential_keys("thisuser", "thispassword", "thisdb", "thishost", 5432, "namespace");
 	order_ok = m.n == 11;
 	for (i = 0; order_ok && i < 11; i++)
