@@ -275,7 +275,7 @@ lock_documents(const CbManifest *m)
 		docs[i] = &m->docs[i];
 	qsort(docs, m->ndocs, sizeof(CbDocument *), document_cmp);
 	for (int i = 0; i < m->ndocs; i++)
-		cb_catalog_lock_object(kind_names[docs[i]->kind], docs[i]->name);
+		cb_catalog_lock_object(cb_kind_name(docs[i]->kind), docs[i]->name);
 	pfree(docs);
 }
 
@@ -505,7 +505,7 @@ cnpg_bootstrap_delete(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* as apply_document(): one at a time, deciding on what is committed */
-	cb_catalog_lock_object(kind_names[kind], name);
+	cb_catalog_lock_object(cb_kind_name(kind), name);
 	PushActiveSnapshot(GetTransactionSnapshot());
 
 	if (kind == CB_KIND_CLUSTER)

@@ -6,7 +6,7 @@
  *	  and the postgresql.conf quoting they share (cb_conf_quote).
  *
  * They turn validated fields into text under the same
- * rules: the recovery_target_* lines of a recovery (SPEC-cnpg.md 9.2 step
+ * rules: the recovery_target_* lines of a recovery (docs/cnpg-rules.md §9.2 step
  * 6) and the text of custom.conf (4.2 step 4).
  *
  * Pure, like the rest of the model (see model.h).
@@ -26,7 +26,7 @@
 /* ---------- configuration file text ---------- */
 
 /*
- * A value as a postgresql.conf string literal (SPEC-cnpg.md 4.2 step 4):
+ * A value as a postgresql.conf string literal (docs/cnpg-rules.md §4.2 step 4):
  * quoted, with '' for a quote and C escapes that PostgreSQL's parser reads.
  */
 char *
@@ -53,7 +53,7 @@ cb_conf_quote(const char *value)
 }
 
 /*
- * custom.conf (SPEC-cnpg.md 4.2 step 4): the spec's parameters (defaulted,
+ * custom.conf (docs/cnpg-rules.md §4.2 step 4): the spec's parameters (defaulted,
  * so CloudNativePG's defaults and archive_mode are there) and cluster_name,
  * one "key = 'value'" line each, sorted, the cnpg.* keys last.  The model
  * has no SHA-256 of its own (no OpenSSL here), so the caller passes one to
@@ -203,7 +203,7 @@ parse_rfc3339(const char *s, CbTimestamp *ts)
 
 /*
  * machinery's ParseTargetTime, then the form written to the configuration
- * (SPEC-cnpg.md 1.5): PostgreSQL-style input is kept as written, RFC 3339
+ * (docs/cnpg-rules.md §1.5): PostgreSQL-style input is kept as written, RFC 3339
  * and the zone-less "T" form become "YYYY-MM-DD HH:MM:SS.ffffff±HH:MM".
  * NULL if the value is not an accepted target time.
  */
@@ -225,7 +225,7 @@ cb_recovery_target_time(const char *target_time)
 }
 
 /*
- * The recovery_target_* lines (SPEC-cnpg.md 9.2 step 6), sorted by key,
+ * The recovery_target_* lines (docs/cnpg-rules.md §9.2 step 6), sorted by key,
  * with the values quoted as in custom.conf; nothing without a
  * recoveryTarget.  Validation has accepted the target before this runs.
  */

@@ -5,7 +5,7 @@
  *	  the way CloudNativePG's webhooks and the Kubernetes API server do them.
  *
  * A Cluster goes through the steps it would meet on Kubernetes
- * (SPEC-cnpg.md section 0): defaulting (section 2), then the CRD's schema
+ * (docs/cnpg-rules.md §0): defaulting (section 2), then the CRD's schema
  * and CEL rules (section 3.1), then, only if those passed, the checks of
  * CloudNativePG's validating webhook (section 3.2) in the webhook's order.
  * Every check of a step runs and its errors are collected, because
@@ -13,7 +13,7 @@
  * errdetail carries the whole list in the API server's words, so that a
  * user who takes the manifest to Kubernetes meets the same text.  Secrets
  * and ConfigMaps get the API server's checks of object names and data keys
- * (SPEC.md section 5: names become paths).
+ * (docs/design.md §5: names become paths).
  *
  * Bad values are printed as Go's field errors print them: strings with %q,
  * integers plain, lists and structs with %#v; but the value of a

@@ -17,7 +17,7 @@
 #include "validate_int.h"
 
 
-/* ---------- defaulting (SPEC-cnpg.md section 2) ---------- */
+/* ---------- defaulting (docs/cnpg-rules.md §2) ---------- */
 
 /* the app DB and its owner; its Secret is generated unless one is named */
 static void

@@ -22,7 +22,7 @@
 
 /* ---------- PostgreSQL parameters ---------- */
 
-/* CloudNativePG's defaults (SPEC-cnpg.md 1.2), sorted by key */
+/* CloudNativePG's defaults (docs/cnpg-rules.md §1.2), sorted by key */
 static const struct
 {
 	const char *key;
@@ -54,7 +54,7 @@ static const struct
 
 /*
  * Parameters the operator owns: the "fixed" and the "blocked" lists of
- * SPEC-cnpg.md 1.2, which the webhook treats alike.
+ * docs/cnpg-rules.md §1.2, which the webhook treats alike.
  */
 static const char *const operator_parameters[] = {
 	/* fixed */
@@ -104,7 +104,7 @@ parameter_default(const char *key)
 	return NULL;
 }
 
-/* computed archive_mode (SPEC-cnpg.md 1.2) */
+/* computed archive_mode (docs/cnpg-rules.md §1.2) */
 static const char *
 archive_mode_for(const CbClusterSpec *spec)
 {
@@ -127,7 +127,7 @@ operator_parameter_reference(const CbClusterSpec *spec, const char *key)
 }
 
 /*
- * The stored map (SPEC-cnpg.md section 2 item 5): the defaults, the user's
+ * The stored map (docs/cnpg-rules.md §2 item 5): the defaults, the user's
  * values over them (operator parameters included, so that the checks can
  * refuse them), archive_mode computed last.  Names are folded to lower
  * case, as PostgreSQL reads them: "WAL_LEVEL" replaces the default

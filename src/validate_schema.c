@@ -141,7 +141,7 @@ cb_check_data_keys(CbFieldErrors *errors, const CbMap *data)
 }
 
 
-/* ---------- schema and CEL rules (SPEC-cnpg.md 3.1) ---------- */
+/* ---------- schema and CEL rules (docs/cnpg-rules.md §3.1) ---------- */
 
 /* integer bounds, "<path> in body should be ..." as the API server says */
 static void
@@ -334,7 +334,7 @@ cb_schema_bootstrap(CbValidation *v)
 
 /*
  * The key selectors of an external cluster: which parts the schema
- * requires, and which become file names (SPEC-cnpg.md 1.6, section 7).
+ * requires, and which become file names (docs/cnpg-rules.md §1.6, section 7).
  */
 const CbExternalSelector cb_external_selectors[CB_NEXTERNAL_SELECTORS] = {
 	{"sslCert", offsetof(CbExternalCluster, ssl_cert), false, true},

@@ -23,7 +23,7 @@
 #include "validate_int.h"
 
 
-/* ---------- webhook checks (SPEC-cnpg.md 3.2) ---------- */
+/* ---------- webhook checks (docs/cnpg-rules.md §3.2) ---------- */
 
 #define HINT_APP_DB "Give both the database and its owner, or neither."
 
@@ -494,7 +494,7 @@ cb_check_recovery_data_source(CbValidation *v)
 }
 
 
-/* a name that becomes one path component (SPEC-cnpg.md 1.6) */
+/* a name that becomes one path component (docs/cnpg-rules.md §1.6) */
 static bool
 is_path_component(const char *s)
 {
