@@ -31,7 +31,9 @@
 #include "pgconn.h"
 #include "postinit.h"
 #include "process.h"
+#include "replica.h"
 #include "status.h"
+#include "tablespaces.h"
 
 #define CB_PROMOTE_TIMEOUT_MS 600000
 
@@ -72,7 +74,6 @@ cb_basebackup_preflight(CbCluster *c, const CbSource *src)
 										 NULL : "postgres");
 	int			major = atoi(source_value(conn, src, "SHOW server_version_num")) / 10000;
 	int			free_senders;
-	char	   *tablespaces;
 	int64		size;
 	struct statvfs st;
 
@@ -95,14 +96,6 @@ cb_basebackup_preflight(CbCluster *c, const CbSource *src)
 						 psprintf("max_wal_senders leaves %d free; pg_basebackup needs 2 (the backup and its WAL stream).",
 								  free_senders),
 						 "Raise max_wal_senders on the source.");
-	tablespaces = source_value(conn, src,
-							   "SELECT coalesce(string_agg(spcname, ', ' ORDER BY spcname), '')"
-							   " FROM pg_catalog.pg_tablespace"
-							   " WHERE spcname NOT IN ('pg_default', 'pg_global')");
-	if (tablespaces[0] != '\0')
-		preflight_failed(conn, src, "the source has tablespaces, which this host cannot map",
-						 psprintf("Tablespaces: %s.", tablespaces),
-						 "Move their objects to pg_default, or use initdb with import.");
 	size = strtoi64(source_value(conn, src,
 								 "SELECT sum(pg_catalog.pg_database_size(oid))::bigint"
 								 " FROM pg_catalog.pg_database WHERE datallowconn"), NULL, 10);
@@ -144,15 +137,27 @@ cb_basebackup_clone(CbCluster *c, const CbSource *src)
 	CbInstance *inst = &c->instances[0];
 	/* a half copy from an interrupted run is discarded, never reused */
 	char	   *tmp = cb_instance_fresh_tmp(c, inst);
-	const char *argv[] = {cb_tool(c, "pg_basebackup"), "-D", tmp, "-X", "stream",
+	const char *fixed[] = {cb_tool(c, "pg_basebackup"), "-D", tmp, "-X", "stream",
 		"-c", "fast", "-P", "-w", "-d",
 		cb_source_conninfo(src, NULL, "options='-c wal_sender_timeout=0s'"),
 	NULL};
+	const char **mappings;
+	const char **argv;
+	int			n = 0;
 	CbChildOptions opts;
 	CbChildResult res;
 	Progress	progress = {c->name, 0};
+	PGconn	   *conn;
 
-	cb_instance_child_options(inst, "pg_basebackup", (const char **) argv, &opts);
+	/* each tablespace into <instance>/tablespaces/<name>, never the source's path */
+	conn = cb_source_connect(src, cb_map_get(&src->spec->connection_parameters, "dbname") ?
+							 NULL : "postgres");
+	mappings = cb_tablespace_mappings(conn, psprintf("source %s", src->spec->name), inst);
+	argv = palloc0(sizeof(char *) * (lengthof(fixed) + CB_MAX_TABLESPACES + 1));
+	cb_argv_append(argv, &n, lengthof(fixed) + CB_MAX_TABLESPACES, fixed);
+	cb_argv_append(argv, &n, lengthof(fixed) + CB_MAX_TABLESPACES, mappings);
+
+	cb_instance_child_options(inst, "pg_basebackup", argv, &opts);
 	opts.on_line = report_progress;
 	opts.on_line_arg = &progress;
 	if (!cb_run_child(&opts, &res))
@@ -175,8 +180,8 @@ cb_basebackup_configure(CbCluster *c, const CbSource *src, bool replica)
 
 	if (replica)
 	{
-		override = psprintf("primary_conninfo = %s\nrecovery_target_timeline = 'latest'\n",
-							cb_conf_quote(cb_source_conninfo(src, NULL, NULL)));
+		/* spec.replica.source, by streaming, by its store or both */
+		override = cb_replica_recovery_conf(c);
 		cb_write_instance_config(c, inst, inst->pgdata, override);
 		cb_write_file(psprintf("%s/standby.signal", inst->pgdata), "", 0, 0600);
 		return;
@@ -229,6 +234,18 @@ cb_wait_promoted(CbCluster *c)
 void
 cb_wait_following_source(CbCluster *c)
 {
+	const CbExternalCluster *ec = cb_find_external_cluster(c->spec, c->spec->replica.source);
+
+	/*
+	 * With a store to ship WAL from, streaming is not needed: the replica
+	 * is ready once it accepts connections in recovery (it is consistent).
+	 */
+	if (ec && (ec->barman_object_store.present || ec->has_plugin))
+	{
+		wait_for(c, "SELECT pg_catalog.pg_is_in_recovery()", "t",
+				 "replica cluster in recovery from its source");
+		return;
+	}
 	wait_for(c, "SELECT status FROM pg_catalog.pg_stat_wal_receiver", "streaming",
 			 "replica cluster streaming from its source");
 }
