@@ -147,12 +147,9 @@ cb_basebackup_clone(CbCluster *c, const CbSource *src)
 	CbChildOptions opts;
 	CbChildResult res;
 	Progress	progress = {c->name, 0};
-	PGconn	   *conn;
 
 	/* each tablespace into <instance>/tablespaces/<name>, never the source's path */
-	conn = cb_source_connect(src, cb_map_get(&src->spec->connection_parameters, "dbname") ?
-							 NULL : "postgres");
-	mappings = cb_tablespace_mappings(conn, psprintf("source %s", src->spec->name), inst);
+	mappings = cb_source_tablespace_mappings(src, inst);
 	argv = palloc0(sizeof(char *) * (lengthof(fixed) + CB_MAX_TABLESPACES + 1));
 	cb_argv_append(argv, &n, lengthof(fixed) + CB_MAX_TABLESPACES, fixed);
 	cb_argv_append(argv, &n, lengthof(fixed) + CB_MAX_TABLESPACES, mappings);

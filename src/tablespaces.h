@@ -26,6 +26,15 @@ struct pg_conn;
 extern const char **cb_tablespace_mappings(struct pg_conn *conn, const char *server,
 										   CbInstance *inst);
 
+/*
+ * The same for a pg_basebackup bootstrap source: over SQL if it takes a
+ * connection to a database, else over a replication connection (folders
+ * named by oid)
+ */
+struct CbSource;
+extern const char **cb_source_tablespace_mappings(const struct CbSource *src,
+												  CbInstance *inst);
+
 /* append the NULL-terminated list more to argv[*n...], at most max in all */
 extern void cb_argv_append(const char **argv, int *n, int max, const char **more);
 

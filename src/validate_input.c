@@ -492,7 +492,7 @@ cb_go_duration_ms(const char *s, int *ms)
 			return false;
 		p += strlen(units[u].unit);
 		total += v * units[u].ms;
-		if (total > (double) INT_MAX)
+		if (total > (double) PG_INT32_MAX)
 			return false;
 	}
 	*ms = (int) (total + 0.5);
