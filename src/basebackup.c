@@ -178,7 +178,7 @@ cb_basebackup_configure(CbCluster *c, const CbSource *src, bool replica)
 	if (replica)
 	{
 		/* spec.replica.source, by streaming, by its store or both */
-		override = cb_replica_recovery_conf(c);
+		override = cb_replica_recovery_conf(c, NULL);
 		cb_write_instance_config(c, inst, inst->pgdata, override);
 		cb_write_file(psprintf("%s/standby.signal", inst->pgdata), "", 0, 0600);
 		return;

@@ -24,7 +24,7 @@
 #include "validate_input.h"
 
 char *
-cb_replica_recovery_conf(CbCluster *c)
+cb_replica_recovery_conf(CbCluster *c, const char *bootstrap_restore_command)
 {
 	const char *name = c->spec->replica.source;
 	const CbExternalCluster *ec = name ? cb_find_external_cluster(c->spec, name) : NULL;
@@ -38,7 +38,14 @@ cb_replica_recovery_conf(CbCluster *c)
 				 errmsg("missing external cluster %s (named by spec.replica.source)",
 						name ? name : "")));
 	initStringInfo(&conf);
-	if ((command = cb_replica_restore_command(c, name)) != NULL)
+	/*
+	 * Without a store of its own, a replica restored from a store keeps
+	 * that one: the backup needs its WAL to become consistent, which the
+	 * server may no longer have.
+	 */
+	if ((command = cb_replica_restore_command(c, name)) == NULL)
+		command = (char *) bootstrap_restore_command;
+	if (command != NULL)
 		appendStringInfo(&conf, "restore_command = %s\n", cb_conf_quote(command));
 	if (ec->connection_parameters.n > 0)
 	{

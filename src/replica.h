@@ -12,10 +12,11 @@
 #include "reconcile.h"
 
 /*
- * restore_command (if spec.replica.source has an object store),
- * primary_conninfo (if it has connectionParameters), the latest timeline
- * and recovery_min_apply_delay, as postgresql.conf lines
+ * restore_command (if spec.replica.source has an object store, else
+ * bootstrap_restore_command if not NULL), primary_conninfo (if it has
+ * connectionParameters), the latest timeline and recovery_min_apply_delay,
+ * as postgresql.conf lines
  */
-extern char *cb_replica_recovery_conf(CbCluster *c);
+extern char *cb_replica_recovery_conf(CbCluster *c, const char *bootstrap_restore_command);
 
 #endif							/* CB_REPLICA_H */

@@ -594,9 +594,18 @@ cb_restore_configure(CbCluster *c, CbRestore *r, bool replica)
 	StringInfoData conf;
 
 	initStringInfo(&conf);
-	/* a replica cluster follows spec.replica.source, not the bootstrap's */
+	/*
+	 * A replica cluster follows spec.replica.source; the store restored
+	 * from is kept only if that source has none.
+	 */
 	if (replica)
-		appendStringInfoString(&conf, cb_replica_recovery_conf(c));
+	{
+		bool		other = c->spec->replica.source &&
+			strcmp(r->source->name, c->spec->replica.source) != 0;
+
+		appendStringInfoString(&conf,
+							   cb_replica_recovery_conf(c, other ? restore_command(c, r, true) : NULL));
+	}
 	else
 		appendStringInfo(&conf, "restore_command = %s\n",
 						 cb_conf_quote(restore_command(c, r, false)));
