@@ -240,4 +240,6 @@ my $override = "$root/follow/follow-1/pgdata/override.conf";
 like(-e $override ? slurp_file($override) : '', qr/^primary_conninfo = .*user='*streaming_replica/m,
 	'follow: primary_conninfo is that of origin');
 
+# the instances stop with their clusters
+q1("SELECT cnpg_bootstrap_delete('Cluster', '$_')") for qw(tsclone follow);
 done_testing();

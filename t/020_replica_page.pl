@@ -192,4 +192,5 @@ for my $f (glob("$root/recrep/*/log/*"), $node->logfile)
 }
 unlike($logs, qr/\Q$secret_key\E/, 'the secret key appears in no log (control instance, recrep)');
 
+q1("SELECT cnpg_bootstrap_delete('Cluster', 'recrep')");
 done_testing();
