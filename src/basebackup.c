@@ -30,7 +30,9 @@
 #include "pgconn.h"
 #include "postinit.h"
 #include "process.h"
+#include "replica.h"
 #include "status.h"
+#include "tablespaces.h"
 
 #define CB_PROMOTE_TIMEOUT_MS 600000
 
@@ -197,15 +199,24 @@ cb_basebackup_clone(CbCluster *c, const CbSource *src)
 	CbInstance *inst = &c->instances[0];
 	/* a half copy from an interrupted run is discarded, never reused */
 	char	   *tmp = cb_instance_fresh_tmp(c, inst);
-	const char *argv[] = {cb_tool(c, "pg_basebackup"), "-D", tmp, "-X", "stream",
+	const char *fixed[] = {cb_tool(c, "pg_basebackup"), "-D", tmp, "-X", "stream",
 		"-c", "fast", "-P", "-w", "-d",
 		cb_source_conninfo(src, NULL, "options='-c wal_sender_timeout=0s'"),
 	NULL};
+	const char **mappings;
+	const char **argv;
+	int			n = 0;
 	CbChildOptions opts;
 	CbChildResult res;
 	Progress	progress = {c->name, 0};
 
-	cb_instance_child_options(inst, "pg_basebackup", (const char **) argv, &opts);
+	/* each tablespace into <instance>/tablespaces/<name>, never the source's path */
+	mappings = cb_source_tablespace_mappings(src, inst);
+	argv = palloc0(sizeof(char *) * (lengthof(fixed) + CB_MAX_TABLESPACES + 1));
+	cb_argv_append(argv, &n, lengthof(fixed) + CB_MAX_TABLESPACES, fixed);
+	cb_argv_append(argv, &n, lengthof(fixed) + CB_MAX_TABLESPACES, mappings);
+
+	cb_instance_child_options(inst, "pg_basebackup", argv, &opts);
 	opts.on_line = report_progress;
 	opts.on_line_arg = &progress;
 	if (!cb_run_child(&opts, &res))
@@ -228,8 +239,8 @@ cb_basebackup_configure(CbCluster *c, const CbSource *src, bool replica)
 
 	if (replica)
 	{
-		override = psprintf("primary_conninfo = %s\nrecovery_target_timeline = 'latest'\n",
-							cb_conf_quote(cb_source_conninfo(src, NULL, NULL)));
+		/* spec.replica.source, by streaming, by its store or both */
+		override = cb_replica_recovery_conf(c, NULL);
 		cb_write_instance_config(c, inst, inst->pgdata, override);
 		cb_write_file(psprintf("%s/standby.signal", inst->pgdata), "", 0, 0600);
 		return;
@@ -282,6 +293,18 @@ cb_wait_promoted(CbCluster *c)
 void
 cb_wait_following_source(CbCluster *c)
 {
+	const CbExternalCluster *ec = cb_find_external_cluster(c->spec, c->spec->replica.source);
+
+	/*
+	 * With a store to ship WAL from, streaming is not needed: the replica
+	 * is ready once it accepts connections in recovery (it is consistent).
+	 */
+	if (ec && (ec->barman_object_store.present || ec->has_plugin))
+	{
+		wait_for(c, "SELECT pg_catalog.pg_is_in_recovery()", "t",
+				 "replica cluster in recovery from its source");
+		return;
+	}
 	wait_for(c, "SELECT status FROM pg_catalog.pg_stat_wal_receiver", "streaming",
 			 "replica cluster streaming from its source");
 }

@@ -46,6 +46,7 @@
 #include "pgconn.h"
 #include "postinit.h"
 #include "process.h"
+#include "replica.h"
 #include "restore.h"
 #include "status.h"
 #include "tarextract.h"
@@ -103,6 +104,24 @@ find_plugin_store(CbRestore *r, const char *name)
 	r->server_name = pstrdup(server && server[0] ? server : ec->name);
 }
 
+/* r->source's store: barmanObjectStore, else the plugin form */
+static void
+find_store(CbCluster *c, CbRestore *r, const char *name)
+{
+	if (r->source->barman_object_store.present)
+	{
+		r->store = &r->source->barman_object_store;
+		r->server_name = r->store->server_name && r->store->server_name[0] ?
+			r->store->server_name : r->source->name;
+		return;
+	}
+	if (!r->source->has_plugin)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("missing barman object store configuration for source: %s", name)));
+	find_plugin_store(r, name);
+}
+
 /* the externalCluster named by recovery.source, with its store */
 static void
 find_source(CbCluster *c, CbRestore *r)
@@ -119,18 +138,20 @@ find_source(CbCluster *c, CbRestore *r)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("missing external cluster %s (named by spec.bootstrap.recovery.source)", name)));
-	if (r->source->barman_object_store.present)
-	{
-		r->store = &r->source->barman_object_store;
-		r->server_name = r->store->server_name && r->store->server_name[0] ?
-			r->store->server_name : r->source->name;
-		return;
-	}
-	if (!r->source->has_plugin)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("missing barman object store configuration for source: %s", name)));
-	find_plugin_store(r, name);
+	find_store(c, r, name);
+}
+
+/* the store's credentials from their Secrets, its CA in a file of ours */
+static void
+resolve_credentials(CbCluster *c, CbRestore *r, const char *name)
+{
+	char	   *dir = psprintf("%s/controller/external/%s", c->dir, name ? name : "");
+	CbOsError	err;
+
+	cb_mkdir_p(dir);
+	if (!cb_os_config_from_store(r->store, cb_catalog_load_secret_tx, psprintf("%s/barman-ca.crt", dir),
+								 &r->cfg, &err))
+		store_error(NULL, &err);
 }
 
 /* the backup CloudNativePG would pick, and its files; ERROR names why none */
@@ -196,14 +217,9 @@ cb_restore_prepare(CbCluster *c, bool choose)
 {
 	CbRestore  *r = palloc0(sizeof(CbRestore));
 	CbOsError	err;
-	char	   *dir = psprintf("%s/controller/external/%s", c->dir,
-							   c->spec->bootstrap.recovery.source ? c->spec->bootstrap.recovery.source : "");
 
 	find_source(c, r);
-	cb_mkdir_p(dir);
-	if (!cb_os_config_from_store(r->store, cb_catalog_load_secret_tx, psprintf("%s/barman-ca.crt", dir),
-								 &r->cfg, &err))
-		store_error(NULL, &err);
+	resolve_credentials(c, r, c->spec->bootstrap.recovery.source);
 	if (!choose)
 		return r;
 	if ((r->client = cb_os_client_create(&r->cfg, &err)) == NULL)
@@ -537,6 +553,26 @@ restore_command(CbCluster *c, CbRestore *r, bool replica)
 	return psprintf("%s %s %%f %%p", shell_quote(wal_restore_program()), shell_quote(conf_path));
 }
 
+/*
+ * The restore_command of a replica cluster following externalCluster
+ * `name`: WAL shipping from its object store (barmanObjectStore or the
+ * plugin form), the same program and file as a recovery's; NULL when that
+ * cluster has no store.
+ */
+char *
+cb_replica_restore_command(CbCluster *c, const char *name)
+{
+	CbRestore  *r = palloc0(sizeof(CbRestore));
+
+	r->source = cb_find_external_cluster(c->spec, name);
+	if (r->source == NULL ||
+		(!r->source->barman_object_store.present && !r->source->has_plugin))
+		return NULL;
+	find_store(c, r, name);
+	resolve_credentials(c, r, name);
+	return restore_command(c, r, true);
+}
+
 void
 cb_restore_configure(CbCluster *c, CbRestore *r, bool replica)
 {
@@ -544,21 +580,25 @@ cb_restore_configure(CbCluster *c, CbRestore *r, bool replica)
 	StringInfoData conf;
 
 	initStringInfo(&conf);
-	appendStringInfo(&conf, "restore_command = %s\n",
-					 cb_conf_quote(restore_command(c, r, replica)));
+	/*
+	 * A replica cluster follows spec.replica.source; the store restored
+	 * from is kept only if that source has none.
+	 */
+	if (replica)
+	{
+		bool		other = c->spec->replica.source &&
+			strcmp(r->source->name, c->spec->replica.source) != 0;
+
+		appendStringInfoString(&conf,
+							   cb_replica_recovery_conf(c, other ? restore_command(c, r, true) : NULL));
+	}
+	else
+		appendStringInfo(&conf, "restore_command = %s\n",
+						 cb_conf_quote(restore_command(c, r, false)));
 	raise_to_control_file(c, inst->pgdata, &conf);
 	cb_take_over_copy(inst->pgdata);
 	if (replica)
 	{
-		/* WAL shipping from the store; streaming too if the source has a server */
-		appendStringInfoString(&conf, "recovery_target_timeline = 'latest'\n");
-		if (r->source->connection_parameters.n > 0)
-		{
-			CbSource   *src = cb_source_prepare(c, r->source->name, "spec.replica.source");
-
-			appendStringInfo(&conf, "primary_conninfo = %s\n",
-							 cb_conf_quote(cb_source_conninfo(src, NULL, NULL)));
-		}
 		cb_write_instance_config(c, inst, inst->pgdata, conf.data);
 		cb_write_file(psprintf("%s/standby.signal", inst->pgdata), "", 0, 0600);
 		return;

@@ -33,6 +33,8 @@ extern CbRestore *cb_restore_prepare(CbCluster *c, bool choose);
 extern void cb_restore_base(CbCluster *c, CbRestore *r);
 /* configure step: restore_command, targets, signal file */
 extern void cb_restore_configure(CbCluster *c, CbRestore *r, bool replica);
+/* restore_command for a replica cluster following externalCluster name's store; NULL if it has none */
+extern char *cb_replica_restore_command(CbCluster *c, const char *name);
 /* promote step: wait for the end of recovery (or, replica, for consistency) */
 extern void cb_restore_wait(CbCluster *c, bool replica);
 

@@ -31,6 +31,7 @@
 #include "process.h"
 #include "standby.h"
 #include "status.h"
+#include "tablespaces.h"
 
 #define CB_STREAMING_TIMEOUT_MS 120000
 
@@ -119,8 +120,13 @@ prepare_clone(CbCluster *c, CbInstance *inst, CbChildOptions *opts)
 {
 	/* a half copy is never reused */
 	char	   *tmp = cb_instance_fresh_tmp(c, inst);
-	const char **argv = palloc0(sizeof(char *) * 16);
+	const char **argv = palloc0(sizeof(char *) * (16 + CB_MAX_TABLESPACES));
 	int			n = 0;
+	PGconn	   *conn = cb_connect_instance(c, &c->instances[0], "postgres");
+	const char **mappings;
+
+	/* the primary's tablespaces into this standby's own folders */
+	mappings = cb_tablespace_mappings(conn, psprintf("primary %s", c->instances[0].name), inst);
 
 	argv[n++] = cb_tool(c, "pg_basebackup");
 	argv[n++] = "-D";
@@ -134,6 +140,7 @@ prepare_clone(CbCluster *c, CbInstance *inst, CbChildOptions *opts)
 	argv[n++] = cb_slot_name(inst);
 	argv[n++] = "-d";
 	argv[n++] = replication_conninfo(c, inst);
+	cb_argv_append(argv, &n, 15 + CB_MAX_TABLESPACES, mappings);
 
 	cb_instance_child_options(inst, "pg_basebackup", argv, opts);
 }

@@ -182,6 +182,8 @@ validate_cluster(CbClusterSpec *spec, const CbStringList *existing_clusters,
 	run_checks(&v, schema_checks, NELEM(schema_checks));
 	if (v.errors.n == 0)
 		run_checks(&v, webhook_checks, NELEM(webhook_checks));
+	if (v.errors.n == 0)
+		cb_check_replica_rules(spec, cb_report_forbidden, &v);
 	*errors = v.errors;
 }
 

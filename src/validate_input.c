@@ -438,3 +438,90 @@ cb_check_connection_parameters(const CbMap *params, const char *path,
 			}
 	}
 }
+
+/* ---------- replica clusters (issue 12, item 4) ---------- */
+
+/*
+ * A Go duration (time.ParseDuration, which metav1.Duration uses) in whole
+ * milliseconds: "1h30m", "2s", "1.5h", "500ms", "0".  False for anything
+ * else, a negative one, or one longer than recovery_min_apply_delay takes
+ * (INT_MAX ms).
+ */
+bool
+cb_go_duration_ms(const char *s, int *ms)
+{
+	static const struct
+	{
+		const char *unit;
+		double		ms;
+	}			units[] = {
+		/* longest first: "ms" before "m", "ns" and "us" before "s" */
+		{"ns", 1e-6}, {"us", 1e-3}, {"\xc2\xb5s", 1e-3}, {"\xce\xbcs", 1e-3},
+		{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000},
+	};
+	double		total = 0;
+	const char *p = s;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	if (*p == '+')
+		p++;
+	if (strcmp(p, "0") == 0)
+	{
+		*ms = 0;
+		return true;
+	}
+	while (*p)
+	{
+		double		v = 0;
+		double		scale = 1;
+		bool		digits = false;
+		int			u;
+
+		for (; *p >= '0' && *p <= '9'; p++, digits = true)
+			v = v * 10 + (*p - '0');
+		if (*p == '.')
+			for (p++; *p >= '0' && *p <= '9'; p++, digits = true)
+				v += (*p - '0') * (scale /= 10);
+		if (!digits)
+			return false;
+		for (u = 0; u < (int) lengthof(units); u++)
+			if (strncmp(p, units[u].unit, strlen(units[u].unit)) == 0)
+				break;
+		if (u == (int) lengthof(units))
+			return false;
+		p += strlen(units[u].unit);
+		total += v * units[u].ms;
+		if (total > (double) PG_INT32_MAX)
+			return false;
+	}
+	*ms = (int) (total + 0.5);
+	return true;
+}
+
+void
+cb_check_replica_rules(const CbClusterSpec *spec, CbInputReport report, void *arg)
+{
+	const CbReplica *r = &spec->replica;
+	const CbRecoveryTarget *t = &spec->bootstrap.recovery.target;
+	int			ms;
+
+	if (!r->present)
+		return;
+	if (r->min_apply_delay && !cb_go_duration_ms(r->min_apply_delay, &ms))
+		report(arg, "spec.replica.minApplyDelay",
+			   "minApplyDelay is not a duration of 0 to 24 days that recovery_min_apply_delay takes",
+			   "Write a Go duration such as 30s, 5m or 1h30m.");
+
+	/*
+	 * CloudNativePG ignores recoveryTarget on a replica cluster, which
+	 * replays all it is given; a target would not be honoured, so it is
+	 * refused rather than dropped silently.
+	 */
+	if (cb_is_replica_cluster(spec) && spec->bootstrap.recovery.present &&
+		(t->target_immediate == 1 || t->target_lsn || t->target_name ||
+		 t->target_xid || t->target_time || t->target_tli))
+		report(arg, "spec.bootstrap.recovery.recoveryTarget",
+			   "a recovery target cannot be used with a replica cluster (spec.replica), which follows its source without end",
+			   "Remove recoveryTarget (keep backupID if needed), or make a cluster that is not a replica.");
+}

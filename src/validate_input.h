@@ -57,4 +57,14 @@ extern void cb_check_initdb_options(const CbStringList *options, const char *pat
 extern void cb_check_connection_parameters(const CbMap *params, const char *path,
 										   CbInputReport report, void *arg);
 
+/* a Go duration (metav1.Duration) in milliseconds, 0 to INT_MAX; false if it is none */
+extern bool cb_go_duration_ms(const char *s, int *ms);
+
+/*
+ * spec.replica: minApplyDelay a duration recovery_min_apply_delay takes; no
+ * recovery target on a replica cluster (CloudNativePG ignores it silently)
+ */
+extern void cb_check_replica_rules(const CbClusterSpec *spec,
+								   CbInputReport report, void *arg);
+
 #endif							/* CB_VALIDATE_INPUT_H */
