@@ -51,6 +51,7 @@
 #include "status.h"
 #include "tarextract.h"
 #include "walrestore_conf.h"
+#include "walspool.h"
 
 #define CB_WAL_RESTORE_PROGRAM	"cnpg_bootstrap_wal_restore"
 #define CB_DEFAULT_WAL_PREFETCH 8
@@ -521,8 +522,8 @@ static char *
 restore_command(CbCluster *c, CbRestore *r, bool replica)
 {
 	CbInstance *inst = &c->instances[0];
-	char	   *dir = psprintf("%s/wal-restore", inst->dir);
-	char	   *conf_path = psprintf("%s/wal-restore.conf", dir);
+	char	   *dir = psprintf("%s/" CB_WALSPOOL_DIR, inst->dir);
+	char	   *conf_path = psprintf("%s/" CB_WALSPOOL_CONF, dir);
 	CbWalRestoreConf conf;
 	char	   *why;
 	bool		crc_ok;
@@ -536,7 +537,7 @@ restore_command(CbCluster *c, CbRestore *r, bool replica)
 	memset(&conf, 0, sizeof(conf));
 	cb_walrestore_conf_from_os(&conf, &r->cfg);
 	conf.server_name = r->server_name;
-	conf.spool_dir = psprintf("%s/spool", dir);
+	conf.spool_dir = psprintf("%s/" CB_WALSPOOL_SPOOL, dir);
 	conf.prefetch = r->store->wal_max_parallel > 0 ?
 		r->store->wal_max_parallel : CB_DEFAULT_WAL_PREFETCH;
 	conf.standby = replica;
@@ -671,13 +672,13 @@ probe(CbCluster *c, PGconn **conn, const char *sql)
 static void
 stop_prefetcher(CbInstance *inst)
 {
-	char	   *spool = psprintf("%s/wal-restore/spool", inst->dir);
+	char	   *spool = psprintf("%s/" CB_WALSPOOL_DIR "/" CB_WALSPOOL_SPOOL, inst->dir);
 	int			fd;
 
 	if (!cb_path_exists(spool))
 		return;
-	cb_write_file(psprintf("%s/.stop", spool), "", 0, 0600);
-	fd = open(psprintf("%s/.prefetcher", spool), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	cb_write_file(psprintf("%s/" CB_WALSPOOL_STOP, spool), "", 0, 0600);
+	fd = open(psprintf("%s/" CB_WALSPOOL_PREFETCHER, spool), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	for (int waited = 0; fd >= 0 && waited < 5000; waited += 20)
 	{
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
@@ -713,7 +714,7 @@ recovery_reached(CbCluster *c, PGconn **conn, bool replica, TimestampTz *last)
 		return true;
 	/* a replica is ready once it has replayed what the store holds */
 	if (v && replica && strncmp(v, "true", 4) == 0 &&
-		cb_path_exists(psprintf("%s/wal-restore/spool/.end-of-archive", inst->dir)))
+		cb_path_exists(psprintf("%s/" CB_WALSPOOL_DIR "/" CB_WALSPOOL_SPOOL "/" CB_WALSPOOL_END_OF_ARCHIVE, inst->dir)))
 		return true;
 	if (v && TimestampDifferenceExceeds(*last, GetCurrentTimestamp(), 1000))
 	{
@@ -772,7 +773,7 @@ cb_restore_wait(CbCluster *c, bool replica)
 
 	stop_prefetcher(inst);
 	/* nothing runs the WAL program any more: its credentials go */
-	override = psprintf("%s/wal-restore/wal-restore.conf", inst->dir);
+	override = psprintf("%s/" CB_WALSPOOL_DIR "/" CB_WALSPOOL_CONF, inst->dir);
 	if (unlink(override) != 0 && errno != ENOENT)
 		ereport(WARNING,
 				(errcode_for_file_access(),
