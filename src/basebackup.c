@@ -13,7 +13,6 @@
  */
 #include "postgres.h"
 
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "libpq-fe.h"
@@ -25,6 +24,7 @@
 
 #include "basebackup.h"
 #include "cnpg_bootstrap.h"
+#include "fsutil.h"
 #include "hostlayout.h"
 #include "initdb.h"
 #include "instance.h"
@@ -74,7 +74,7 @@ cb_basebackup_preflight(CbCluster *c, const CbSource *src)
 	int			free_senders;
 	char	   *tablespaces;
 	int64		size;
-	struct statvfs st;
+	int64		free_bytes;
 
 	if (strcmp(source_value(conn, src,
 							"SELECT rolreplication OR rolsuper FROM pg_catalog.pg_roles"
@@ -106,10 +106,10 @@ cb_basebackup_preflight(CbCluster *c, const CbSource *src)
 	size = strtoi64(source_value(conn, src,
 								 "SELECT sum(pg_catalog.pg_database_size(oid))::bigint"
 								 " FROM pg_catalog.pg_database WHERE datallowconn"), NULL, 10);
-	if (statvfs(cb_data_root, &st) == 0 && (int64) st.f_bavail * (int64) st.f_frsize < size)
+	if (cb_fs_space(cb_data_root, &free_bytes, NULL) && free_bytes < size)
 		preflight_failed(conn, src, "not enough free space for a copy",
 						 psprintf("The source holds " INT64_FORMAT " bytes; \"%s\" has " INT64_FORMAT " free.",
-								  size, cb_data_root, (int64) st.f_bavail * (int64) st.f_frsize),
+								  size, cb_data_root, free_bytes),
 						 NULL);
 	cb_disconnect(conn);
 }
