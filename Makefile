@@ -38,13 +38,14 @@ include $(PGXS)
 # (-DCB_OS_NO_BACKEND), libcurl, OpenSSL, libarchive.
 PGLIBS_FE = -L$(shell $(PG_CONFIG) --pkglibdir) -lpgcommon -lpgport
 WALFETCH_SRCS = src/bin/cnpg_bootstrap_wal_fetch.c src/bin/wal_restore_shim.c \
-	src/objectstore.c src/oswait.c src/azureblob.c src/gcs.c src/barman.c src/walrestore_conf.c
+	src/objectstore.c src/os_config.c src/os_sigv4.c src/os_xml.c src/os_transfer.c src/oswait.c \
+	src/hmac_sha256.c src/azureblob.c src/gcs.c src/barman.c src/walrestore_conf.c
 all: $(WALRESTORE)
 src/bin/cnpg_bootstrap_wal_restore: src/bin/cnpg_bootstrap_wal_restore.c src/walrestore_conf.c \
 		src/walrestore_conf.h src/bin/wal_restore_shim.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(srcdir)/src/bin -o $@ $(filter %.c,$^) $(LDFLAGS) $(PGLIBS_FE)
-src/bin/cnpg_bootstrap_wal_fetch: $(WALFETCH_SRCS) src/bin/wal_restore_shim.h src/objectstore.h \
-		src/azureblob.h src/gcs.h src/barman.h src/walrestore_conf.h src/model.h src/walspool.h
+src/bin/cnpg_bootstrap_wal_fetch: $(WALFETCH_SRCS) src/bin/wal_restore_shim.h src/objectstore.h src/os_int.h \
+		src/hmac_sha256.h src/azureblob.h src/gcs.h src/barman.h src/walrestore_conf.h src/model.h src/walspool.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -DCB_OS_NO_BACKEND -I$(srcdir)/src/bin -o $@ $(WALFETCH_SRCS) \
 		$(LDFLAGS) $(PGLIBS_FE) -lcurl -lssl -lcrypto -larchive
 
@@ -85,7 +86,7 @@ unit: src/fields_gen.c
 		src/validate_input.c src/validate_bootstrap.c src/promotion_token.c $(MANIFEST_SRCS) src/fields_gen.c -lyaml -lm
 	fuzz/validate_test
 	$(UNIT_CC) -o test/unit/test_secrets test/unit/test_secrets.c test/unit/unit_shim.c \
-		src/secrets.c -L$(PGPKGLIB) -lpgcommon -lpgport -lpq -lssl -lcrypto
+		src/secrets.c src/hmac_sha256.c -L$(PGPKGLIB) -lpgcommon -lpgport -lpq -lssl -lcrypto
 	test/unit/test_secrets
 	$(UNIT_CC) -o test/unit/test_redact test/unit/test_redact.c test/unit/unit_shim.c \
 		src/redact.c -L$(PGPKGLIB) -lpgcommon -lpgport

@@ -21,13 +21,13 @@
 #include "postgres.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <time.h>
 
 #include "common/base64.h"
 #include "lib/stringinfo.h"
 
 #include "azureblob.h"
+#include "hmac_sha256.h"
 
 #define AZ_DOMAIN			"blob.core.windows.net"
 #define AZ_NAME_CHARS \
@@ -342,7 +342,7 @@ cb_az_shared_key_authorization(const CbAzSharedKey *req, char **string_to_sign,
 	char	   *key = palloc(pg_b64_dec_len(klen) + 1);
 	int			keylen = pg_b64_decode(req->key, klen, key, pg_b64_dec_len(klen));
 	char	   *sts;
-	unsigned char sig[EVP_MAX_MD_SIZE];
+	unsigned char sig[CB_HMAC_SHA256_LEN];
 	unsigned int siglen = 0;
 	char	   *sig64;
 	int			n;
@@ -354,9 +354,8 @@ cb_az_shared_key_authorization(const CbAzSharedKey *req, char **string_to_sign,
 		return NULL;
 	}
 	sts = az_string_to_sign(req);
-	if (HMAC(EVP_sha256(), key, keylen, (unsigned char *) sts, strlen(sts),
-			 sig, &siglen) == NULL)
-		siglen = 0;
+	if (cb_hmac_sha256(key, keylen, sts, strlen(sts), sig))
+		siglen = CB_HMAC_SHA256_LEN;
 	explicit_bzero(key, keylen);
 	pfree(key);
 	sig64 = palloc(pg_b64_enc_len(siglen) + 1);

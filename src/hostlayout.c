@@ -14,7 +14,6 @@
 #include <limits.h>
 #include <pwd.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "miscadmin.h"
@@ -22,6 +21,7 @@
 #include "storage/fd.h"
 
 #include "cnpg_bootstrap.h"
+#include "fsutil.h"
 #include "hostlayout.h"
 #include "ownership.h"
 #include "process.h"
@@ -164,7 +164,6 @@ cb_resolve_bindir(CbCluster *c)
 void
 cb_check_free_space(CbCluster *c)
 {
-	struct statvfs st;
 	int64		free_bytes;
 	int64		each = 0;
 	int64		needed;
@@ -175,10 +174,9 @@ cb_check_free_space(CbCluster *c)
 	if (c->spec->wal_storage_bytes > 0)
 		each = (PG_INT64_MAX - each < c->spec->wal_storage_bytes) ? PG_INT64_MAX :
 			each + c->spec->wal_storage_bytes;
-	if (each <= 0 || statvfs(cb_data_root, &st) != 0)
+	if (each <= 0 || !cb_fs_space(cb_data_root, &free_bytes, NULL))
 		return;
 	needed = (each > PG_INT64_MAX / n) ? PG_INT64_MAX : each * n;
-	free_bytes = (int64) st.f_bavail * (int64) st.f_frsize;
 	if (free_bytes >= needed)
 		return;
 	if (c->spec->wal_storage_bytes > 0)

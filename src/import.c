@@ -41,7 +41,6 @@
 #include "postgres.h"
 
 #include <limits.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "lib/stringinfo.h"
@@ -49,6 +48,7 @@
 #include "utils/builtins.h"
 
 #include "external.h"
+#include "fsutil.h"
 #include "hostlayout.h"
 #include "import.h"
 #include "import_int.h"
@@ -798,7 +798,6 @@ preflight_space(Import *imp, PGconn *conn)
 	int64		need = 0;
 	int64		batch = 0;
 	int64		largest_batch = 0;
-	struct statvfs st;
 	int64		free_bytes;
 
 	for (int i = 0; i < imp->ndbs; i++)
@@ -817,9 +816,8 @@ preflight_space(Import *imp, PGconn *conn)
 		largest_batch = Max(largest_batch, batch);
 	}
 	need += largest_batch;
-	if (statvfs(imp->c->dir, &st) != 0)
+	if (!cb_fs_space(imp->c->dir, &free_bytes, NULL))
 		return;
-	free_bytes = (int64) st.f_bavail * (int64) st.f_frsize;
 	if (free_bytes < need)
 		preflight_failed(conn, imp, "not enough free space for the import",
 						 psprintf("The dumps and the restored databases take about " INT64_FORMAT " bytes; \"%s\" has " INT64_FORMAT " free.",

@@ -23,12 +23,12 @@
 #undef OPENSSL_API_COMPAT
 #define OPENSSL_API_COMPAT 30000
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "common/saslprep.h"
 #include "lib/stringinfo.h"
 
+#include "hmac_sha256.h"
 #include "secrets.h"
 
 #define CB_PASSWORD_LENGTH		64
@@ -182,15 +182,12 @@ cb_is_verifier(const char *s)
 	return true;
 }
 
-/* HMAC-SHA-256(key, text) into out[32] */
+/* HMAC-SHA-256(key, text) into out[32] (hmac_sha256.c), or an ERROR */
 static void
-cb_hmac_sha256(const unsigned char *key, int keylen, const char *text,
-			   unsigned char *out)
+scram_hmac(const unsigned char *key, int keylen, const char *text,
+		   unsigned char *out)
 {
-	unsigned int outlen = CB_SCRAM_KEY_LEN;
-
-	if (HMAC(EVP_sha256(), key, keylen, (const unsigned char *) text,
-			 strlen(text), out, &outlen) == NULL)
+	if (!cb_hmac_sha256(key, keylen, text, strlen(text), out))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not compute an HMAC for a password verifier")));
@@ -242,8 +239,8 @@ cb_password_verifier(const char *role, const char *password)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not compute a password verifier")));
-	cb_hmac_sha256(salted, sizeof(salted), "Client Key", client_key);
-	cb_hmac_sha256(salted, sizeof(salted), "Server Key", server_key);
+	scram_hmac(salted, sizeof(salted), "Client Key", client_key);
+	scram_hmac(salted, sizeof(salted), "Server Key", server_key);
 	if (EVP_Digest(client_key, sizeof(client_key), stored_key, &stored_len,
 				   EVP_sha256(), NULL) != 1)
 		ereport(ERROR,

@@ -27,12 +27,12 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
+#include "fsutil.h"
 #include "tarextract.h"
 
 /* a relation segment (RELSEG_SIZE blocks) or a WAL segment: 1 GB at most */
@@ -62,7 +62,8 @@ void
 cb_tar_budget_init(CbTarBudget *budget, const CbBarmanBackup *backup, const char *dir)
 {
 	const char *size = cb_barman_info_get(backup, "size");
-	struct statvfs fs;
+	int64		avail;
+	int64		total;
 	char	   *end;
 	int64		declared = size ? strtoll(size, &end, 10) : 0;
 
@@ -75,10 +76,9 @@ cb_tar_budget_init(CbTarBudget *budget, const CbBarmanBackup *backup, const char
 		budget->why = psprintf("the " INT64_FORMAT " bytes backup.info declares for the backup (plus 1%% and 1 MB)",
 							   declared);
 	}
-	if (statvfs(dir, &fs) == 0)
+	if (cb_fs_space(dir, &avail, &total))
 	{
-		int64		avail = (int64) fs.f_bavail * fs.f_frsize;
-		int64		reserve = (int64) fs.f_blocks * fs.f_frsize / 50;
+		int64		reserve = total / 50;
 
 		if (avail - reserve < budget->max)
 		{

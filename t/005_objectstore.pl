@@ -54,7 +54,7 @@ ok( IPC::Run::run(
 			"-I$pg{'includedir-server'}", "-I$pg{includedir}", '-o', $bin,
 			"$srcdir/test/unit/test_objectstore.c", "$srcdir/test/unit/os_testkit.c",
 			"$srcdir/test/unit/unit_shim.c",
-			"$srcdir/src/objectstore.c", "$srcdir/src/oswait.c", "$srcdir/src/azureblob.c", "$srcdir/src/gcs.c", "$srcdir/src/barman.c", "$srcdir/src/walrestore_conf.c",
+			"$srcdir/src/objectstore.c", "$srcdir/src/os_config.c", "$srcdir/src/os_sigv4.c", "$srcdir/src/os_xml.c", "$srcdir/src/os_transfer.c", "$srcdir/src/oswait.c", "$srcdir/src/hmac_sha256.c", "$srcdir/src/azureblob.c", "$srcdir/src/gcs.c", "$srcdir/src/barman.c", "$srcdir/src/walrestore_conf.c",
 			"-L$pg{pkglibdir}", '-lpgcommon', '-lpgport', '-lcurl', '-lssl', '-lcrypto'
 		],
 		'>', \$out, '2>', \$err),
@@ -299,7 +299,7 @@ ok( IPC::Run::run(
 		[
 			@wrcc, '-DCB_OS_NO_BACKEND', '-o', "$tmp/cnpg_bootstrap_wal_fetch",
 			map({ "$srcdir/src/$_" } qw(bin/cnpg_bootstrap_wal_fetch.c bin/wal_restore_shim.c
-				  objectstore.c oswait.c azureblob.c gcs.c barman.c walrestore_conf.c)),
+				  objectstore.c os_config.c os_sigv4.c os_xml.c os_transfer.c oswait.c hmac_sha256.c azureblob.c gcs.c barman.c walrestore_conf.c)),
 			"-L$pg{pkglibdir}", '-lpgcommon', '-lpgport', '-lcurl', '-lssl', '-lcrypto', '-larchive'
 		],
 		'>', \$out, '2>', \$err),

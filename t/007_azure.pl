@@ -41,7 +41,7 @@ my $bin = "$tmp/test_azureblob";
 my $wr = "$tmp/cnpg_bootstrap_wal_restore";
 my ($out, $err);
 ok(IPC::Run::run([ @cc, '-o', $bin, map({ "$srcdir/$_" } qw(test/unit/test_azureblob.c
-	test/unit/os_testkit.c test/unit/unit_shim.c src/objectstore.c src/oswait.c src/azureblob.c src/gcs.c src/barman.c)), @ld ], '>', \$out, '2>', \$err),
+	test/unit/os_testkit.c test/unit/unit_shim.c src/objectstore.c src/os_config.c src/os_sigv4.c src/os_xml.c src/os_transfer.c src/oswait.c src/hmac_sha256.c src/azureblob.c src/gcs.c src/barman.c)), @ld ], '>', \$out, '2>', \$err),
 	'test program builds') or BAIL_OUT("cannot build test_azureblob: $err");
 # as the Makefile builds them: the front (spool hits) and the fetcher it
 # execs on a miss, side by side
@@ -49,7 +49,7 @@ ok( IPC::Run::run([ grep({ $_ ne '-DCB_OS_NO_BACKEND' } @cc), '-o', $wr,
 			"$srcdir/src/bin/cnpg_bootstrap_wal_restore.c", "$srcdir/src/walrestore_conf.c", @ld[ 0 .. 2 ] ],
 		'>', \$out, '2>', \$err)
 	  && IPC::Run::run([ @cc, '-o', "$tmp/cnpg_bootstrap_wal_fetch", map({ "$srcdir/src/$_" }
-			  qw(bin/cnpg_bootstrap_wal_fetch.c bin/wal_restore_shim.c objectstore.c oswait.c azureblob.c gcs.c
+			  qw(bin/cnpg_bootstrap_wal_fetch.c bin/wal_restore_shim.c objectstore.c os_config.c os_sigv4.c os_xml.c os_transfer.c oswait.c hmac_sha256.c azureblob.c gcs.c
 			  barman.c walrestore_conf.c)), @ld, '-larchive' ], '>', \$out, '2>', \$err),
 	'cnpg_bootstrap_wal_restore and cnpg_bootstrap_wal_fetch build')
   or BAIL_OUT("cannot build cnpg_bootstrap_wal_restore: $err");

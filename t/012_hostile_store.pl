@@ -61,7 +61,7 @@ sub run_ok
 {
 	my $bin = "$tmp/test_objectstore";
 	my ($out, $err) = ('', '');
-	my @srcs = grep { -f } map { "$srcdir/src/$_" } qw(objectstore.c oswait.c azureblob.c gcs.c barman.c walrestore_conf.c);
+	my @srcs = grep { -f } map { "$srcdir/src/$_" } qw(objectstore.c os_config.c os_sigv4.c os_xml.c os_transfer.c oswait.c hmac_sha256.c azureblob.c gcs.c barman.c walrestore_conf.c);
 	ok( IPC::Run::run(
 			[
 				'cc', '-O1', '-g', '-Wall', '-DCB_OS_NO_BACKEND', "-I$srcdir/src",

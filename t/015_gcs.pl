@@ -140,7 +140,7 @@ my ($out, $err) = ('', '');
 ok(IPC::Run::run([ 'cc', '-O1', '-g', '-Wall', '-DCB_OS_NO_BACKEND', "-I$srcdir/src", "-I$srcdir/src/bin",
 		"-I$srcdir/test/unit", "-I$pg{'includedir-server'}", "-I$pg{includedir}", '-o', $tool,
 		map({ "$srcdir/$_" } qw(test/unit/test_gcs.c test/unit/os_testkit.c test/unit/unit_shim.c
-		  src/objectstore.c src/oswait.c src/azureblob.c src/gcs.c)),
+		  src/objectstore.c src/os_config.c src/os_sigv4.c src/os_xml.c src/os_transfer.c src/oswait.c src/hmac_sha256.c src/azureblob.c src/gcs.c)),
 		"-L$pg{pkglibdir}", '-lpgcommon', '-lpgport', '-lcurl', '-lssl', '-lcrypto' ], '>', \$out, '2>', \$err),
 	'test_gcs builds') or BAIL_OUT("cannot build test_gcs: $err");
 PostgreSQL::Test::Utils::append_to_file("$k/sa.json", $sa);

@@ -30,11 +30,11 @@ trap stop EXIT
 
 # ---------- the module ----------
 mkdir -p "$H/build" "$H/srv" "$H/bin"
-cp "$SRC/test/unit/test_worker_harness.c" "$SRC/src/process.c" "$SRC/src/childreg.c" "$SRC/src/redact.c" \
-	"$SRC/src/pgconn.c" "$SRC/src/secrets.c" "$H/build/"
+cp "$SRC/test/unit/test_worker_harness.c" "$SRC/src/process.c" "$SRC/src/childreg.c" \
+	"$SRC/src/pgconn.c" "$SRC/src/secrets.c" "$SRC/src/hmac_sha256.c" "$SRC/src/redact.c" "$H/build/"
 cat > "$H/build/Makefile" <<MK
 MODULE_big = cb_unit
-OBJS = test_worker_harness.o process.o childreg.o redact.o pgconn.o secrets.o
+OBJS = test_worker_harness.o process.o childreg.o pgconn.o secrets.o hmac_sha256.o redact.o
 PG_CPPFLAGS = -I$SRC/src -I\$(shell \$(PG_CONFIG) --includedir) -DCB_UNIT_LIB='"$H/build/cb_unit.so"'
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = -L\$(shell \$(PG_CONFIG) --libdir) -lpq -lcrypto

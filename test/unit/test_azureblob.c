@@ -35,7 +35,9 @@
  *   cc -O2 -g -Wall -DCB_OS_NO_BACKEND -I src -I "$(pg_config --includedir-server)" \
  *      -I "$(pg_config --includedir)" -o /tmp/test_azureblob \
  *      test/unit/test_azureblob.c test/unit/os_testkit.c test/unit/unit_shim.c \
- *      src/objectstore.c src/azureblob.c src/barman.c -L"$(pg_config --pkglibdir)" -lpgcommon \
+ *      src/objectstore.c src/os_config.c src/os_sigv4.c src/os_xml.c src/os_transfer.c \
+ *      src/oswait.c src/hmac_sha256.c src/azureblob.c src/gcs.c src/barman.c \
+ *      -L"$(pg_config --pkglibdir)" -lpgcommon \
  *      -lpgport -lcurl -lssl -lcrypto
  *
  *-------------------------------------------------------------------------

@@ -16,7 +16,8 @@
  * Built by t/015 (CB_OS_NO_BACKEND):
  *   cc -DCB_OS_NO_BACKEND -Isrc -Isrc/bin -I<pg server includes> \
  *      test/unit/test_gcs.c test/unit/os_testkit.c test/unit/unit_shim.c \
- *      src/objectstore.c src/oswait.c src/azureblob.c src/gcs.c \
+ *      src/objectstore.c src/os_config.c src/os_sigv4.c src/os_xml.c src/os_transfer.c \
+ *      src/oswait.c src/hmac_sha256.c src/azureblob.c src/gcs.c \
  *      -L<pkglibdir> -lpgcommon -lpgport -lcurl -lssl -lcrypto
  *
  *-------------------------------------------------------------------------
