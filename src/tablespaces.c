@@ -195,8 +195,8 @@ next_result(PGconn *conn, TimestampTz deadline, char **err)
  * connection closed, which makes the server abort the backup.  It costs
  * the source a fast checkpoint, as pg_basebackup -c fast does.
  */
-static const char **
-mappings_over_replication(const CbSource *src, CbInstance *inst)
+static PGresult *
+tablespace_header(const CbSource *src)
 {
 	const char **keys = palloc0(sizeof(char *) * (src->n + 3));
 	const char **values = palloc0(sizeof(char *) * (src->n + 3));
@@ -256,20 +256,30 @@ mappings_over_replication(const CbSource *src, CbInstance *inst)
 				 errmsg("could not list the tablespaces of %s over replication: %s", server,
 						err ? err : "unexpected answer to BASE_BACKUP")));
 	}
-	return mappings_of(res, -1, 1, server, inst);
+	return res;
 }
 
 const char **
 cb_source_tablespace_mappings(const CbSource *src, CbInstance *inst)
 {
 	MemoryContext mcx = CurrentMemoryContext;
+	char	   *server = psprintf("source %s", src->spec->name);
+	PGresult   *hdr = tablespace_header(src);
 	PGconn	   *volatile conn = NULL;
+	bool		any = false;
 
 	/*
-	 * SQL first: it gives the names.  A source that allows replication
-	 * connections only (the Bootstrap page's streaming_replica) refuses it;
-	 * that failure, and only that one, falls back to the walsender.
+	 * The walsender first, which every source of a clone must allow: most
+	 * have no tablespace, and then nothing else is asked (the Bootstrap
+	 * page's source admits streaming_replica for replication only).  Only
+	 * a source with tablespaces is asked for their names over SQL; one that
+	 * refuses it gets folders named by oid.
 	 */
+	for (int i = 0; i < PQntuples(hdr); i++)
+		if (!PQgetisnull(hdr, i, 0) && PQgetvalue(hdr, i, 1)[0] == '/')
+			any = true;
+	if (!any)
+		return mappings_of(hdr, -1, 1, server, inst);
 	PG_TRY();
 	{
 		conn = cb_source_connect(src, cb_map_get(&src->spec->connection_parameters, "dbname") ?
@@ -282,17 +292,21 @@ cb_source_tablespace_mappings(const CbSource *src, CbInstance *inst)
 		MemoryContextSwitchTo(mcx);
 		edata = CopyErrorData();
 		if (edata->sqlerrcode != ERRCODE_CONNECTION_FAILURE)
+		{
+			PQclear(hdr);
 			PG_RE_THROW();
+		}
 		FlushErrorState();
 		ereport(LOG,
-				(errmsg("cnpg_bootstrap: source %s takes no SQL connection (%s): its tablespaces are listed over replication, their folders named by oid",
+				(errmsg("cnpg_bootstrap: source %s takes no SQL connection (%s): its tablespaces' folders are named by oid",
 						src->spec->name, edata->message)));
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
 	if (conn == NULL)
-		return mappings_over_replication(src, inst);
-	return cb_tablespace_mappings(conn, psprintf("source %s", src->spec->name), inst);
+		return mappings_of(hdr, -1, 1, server, inst);
+	PQclear(hdr);
+	return cb_tablespace_mappings(conn, server, inst);
 }
 
 void
