@@ -16,11 +16,6 @@
 extern void cb_certs_ensure(CbCluster *c);
 
 /* file names under c->certs_dir */
-#define CB_SERVER_CRT		"server.crt"
-#define CB_SERVER_KEY		"server.key"
-#define CB_CLIENT_CA		"client-ca.crt"
-#define CB_SERVER_CA		"server-ca.crt"
-#define CB_REPLICATION_CRT	"streaming_replica.crt"
-#define CB_REPLICATION_KEY	"streaming_replica.key"
+#include "certfiles.h"
 
 #endif							/* CB_CERTS_H */

@@ -16,6 +16,7 @@
 #include "lib/stringinfo.h"
 #include "storage/fd.h"
 
+#include "certfiles.h"
 #include "cnpg_bootstrap.h"
 #include "hostlayout.h"
 #include "initdb.h"
@@ -123,9 +124,9 @@ host_settings(CbCluster *c, CbInstance *inst, CbMap *out)
 	if (c->tls)
 	{
 		SET("ssl", "on");
-		SET("ssl_cert_file", psprintf("%s/server.crt", c->certs_dir));
-		SET("ssl_key_file", psprintf("%s/server.key", c->certs_dir));
-		SET("ssl_ca_file", psprintf("%s/client-ca.crt", c->certs_dir));
+		SET("ssl_cert_file", psprintf("%s/" CB_SERVER_CRT, c->certs_dir));
+		SET("ssl_key_file", psprintf("%s/" CB_SERVER_KEY, c->certs_dir));
+		SET("ssl_ca_file", psprintf("%s/" CB_CLIENT_CA, c->certs_dir));
 	}
 #undef SET
 	out->n = n;

@@ -65,12 +65,12 @@ static void step_import(CbCluster *c);
 static void step_preflight(CbCluster *c);
 static void step_clone(CbCluster *c);
 static void step_configure_copy(CbCluster *c);
-static void step_promote(CbCluster *c);
+static void step_promote_copy(CbCluster *c);
 static void step_app_after_copy(CbCluster *c);
 static void step_store(CbCluster *c);
 static void step_restore(CbCluster *c);
 static void step_configure_restore(CbCluster *c);
-static void step_recovered(CbCluster *c);
+static void step_promote_restore(CbCluster *c);
 
 static const Step initdb_plan[] = {
 	{"prepare", step_prepare, false, NULL},
@@ -100,7 +100,7 @@ static const Step basebackup_plan[] = {
 	/* once the copy has started it must not get recovery.signal again */
 	{"configure", step_configure_copy, true, NULL},
 	{"start", step_start, false, NULL},
-	{"promote", step_promote, false, NULL},
+	{"promote", step_promote_copy, false, NULL},
 	{"app-database", step_app_after_copy, false, NULL},
 	{"roles", step_roles, false, NULL},
 	{"standbys", step_standbys, false, NULL},
@@ -118,7 +118,7 @@ static const Step recovery_plan[] = {
 	/* like a copy: once it has started it must not be configured again */
 	{"configure", step_configure_restore, true, NULL},
 	{"start", step_start, false, NULL},
-	{"promote", step_recovered, false, NULL},
+	{"promote", step_promote_restore, false, NULL},
 	{"app-database", step_app_after_copy, false, NULL},
 	{"roles", step_roles, false, NULL},
 	{"standbys", step_standbys, false, NULL},
@@ -380,7 +380,7 @@ step_configure_copy(CbCluster *c)
 }
 
 static void
-step_promote(CbCluster *c)
+step_promote_copy(CbCluster *c)
 {
 	if (c->replica)
 		cb_wait_following_source(c);
@@ -415,7 +415,7 @@ step_configure_restore(CbCluster *c)
 }
 
 static void
-step_recovered(CbCluster *c)
+step_promote_restore(CbCluster *c)
 {
 	cb_restore_wait(c, c->replica);
 }

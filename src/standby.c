@@ -21,7 +21,7 @@
 #include "storage/fd.h"
 #include "storage/latch.h"
 
-#include "certs.h"
+#include "certfiles.h"
 #include "external.h"
 #include "hostlayout.h"
 #include "initdb.h"
