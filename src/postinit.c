@@ -142,7 +142,7 @@ exec_secret_script(PGconn *conn, const CbResolvedRef *r, const char *dbname)
 
 /* one batch: search_path bracketing as CNPG does, then each item */
 static void
-run_batch(CbCluster *c, CbInstance *inst, const char *dbname, int which)
+run_batch(CbCluster *c, CbInstance *inst, const char *dbname, CbPostInitDb which)
 {
 	const CbInitdb *initdb = &c->spec->bootstrap.initdb;
 	const CbStringList *lists[] = {&initdb->post_init_sql,
@@ -194,8 +194,8 @@ cb_postinit_run(CbCluster *c, CbInstance *primary)
 					 "post-init: creating the owner role");
 	cb_disconnect(conn);
 
-	run_batch(c, primary, db_names[0], 0);
-	run_batch(c, primary, db_names[1], 1);
+	run_batch(c, primary, db_names[0], CB_POSTINIT_POSTGRES);
+	run_batch(c, primary, db_names[1], CB_POSTINIT_TEMPLATE1);
 	cb_write_file(psprintf("%s/.check-empty-wal-archive", primary->pgdata), "", 0, 0600);
 
 	if (!c->has_app)
@@ -211,7 +211,7 @@ cb_postinit_run(CbCluster *c, CbInstance *primary)
 	cb_disconnect(conn);
 	/* an application database that already existed keeps its SQL skipped */
 	if (!db_exists)
-		run_batch(c, primary, c->app_db, 2);
+		run_batch(c, primary, c->app_db, CB_POSTINIT_APP);
 }
 
 void

@@ -255,7 +255,7 @@ credential_password(const char *secret, const char *role, const char *path,
 }
 
 static void
-resolve_sql_refs(CbCluster *c, int which, const CbSQLRefs *refs, const char *path)
+resolve_sql_refs(CbCluster *c, CbPostInitDb which, const CbSQLRefs *refs, const char *path)
 {
 	int			n = 0;
 
@@ -309,10 +309,10 @@ step_resolve(CbCluster *c)
 	/* CNPG ignores the *SQLRefs when importing (docs/cnpg-rules.md §4.1) */
 	if (c->spec->bootstrap.method != CB_BOOTSTRAP_INITDB || initdb->import.present)
 		return;
-	resolve_sql_refs(c, 0, &initdb->post_init_sql_refs, "spec.bootstrap.initdb.postInitSQLRefs");
-	resolve_sql_refs(c, 1, &initdb->post_init_template_sql_refs,
+	resolve_sql_refs(c, CB_POSTINIT_POSTGRES, &initdb->post_init_sql_refs, "spec.bootstrap.initdb.postInitSQLRefs");
+	resolve_sql_refs(c, CB_POSTINIT_TEMPLATE1, &initdb->post_init_template_sql_refs,
 					 "spec.bootstrap.initdb.postInitTemplateSQLRefs");
-	resolve_sql_refs(c, 2, &initdb->post_init_application_sql_refs,
+	resolve_sql_refs(c, CB_POSTINIT_APP, &initdb->post_init_application_sql_refs,
 					 "spec.bootstrap.initdb.postInitApplicationSQLRefs");
 }
 

@@ -33,6 +33,15 @@ typedef struct CbResolvedRef
 	char	   *value;
 } CbResolvedRef;
 
+/* the databases post-init runs in, in CloudNativePG's order */
+typedef enum CbPostInitDb
+{
+	CB_POSTINIT_POSTGRES,		/* postInitSQL(+Refs) */
+	CB_POSTINIT_TEMPLATE1,		/* postInitTemplateSQL(+Refs) */
+	CB_POSTINIT_APP,			/* postInitApplicationSQL(+Refs) */
+	CB_POSTINIT_NDBS
+} CbPostInitDb;
+
 typedef struct CbCluster
 {
 	CbClusterSpec *spec;
@@ -60,9 +69,9 @@ typedef struct CbCluster
 	struct CbSource *source;	/* pg_basebackup: the source being cloned */
 	struct CbRestore *restore;	/* recovery: the store and the backup */
 
-	/* post-init scripts from *SQLRefs, resolved: [0] postgres, [1] template1, [2] app */
-	int			nrefs[3];
-	CbResolvedRef *refs[3];
+	/* post-init scripts from *SQLRefs, resolved, by the database they run in */
+	int			nrefs[CB_POSTINIT_NDBS];
+	CbResolvedRef *refs[CB_POSTINIT_NDBS];
 } CbCluster;
 
 /* worker entry: teardown and/or reconcile one cluster, then return */
