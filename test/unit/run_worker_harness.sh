@@ -93,9 +93,10 @@ tl() { if awk -v a="$2" -v b="$3" -v k="$SLACK" 'BEGIN { exit !(a < b * k) }'; t
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 # no process left whose command line matches $1 (given 3 s to disappear)
-gone() { for _ in $(seq 30); do pgrep -f "$1" >/dev/null || { echo gone; return; }; sleep 0.1; done; echo left; }
+# a whole command line (anchored: "sleep 3[13]" must not match another "sleep 330")
+gone() { for _ in $(seq 30); do pgrep -f "(^|/)$1\$" >/dev/null || { echo gone; return; }; sleep 0.1; done; echo left; }
 # wait until $2 processes match $1 (at most 10 s)
-running() { for _ in $(seq 100); do [ "$(pgrep -fc "$1")" -ge "$2" ] && return; sleep 0.1; done; }
+running() { for _ in $(seq 100); do [ "$(pgrep -fc "(^|/)$1\$")" -ge "$2" ] && return; sleep 0.1; done; }
 # a count that must become 0 (at most 3 s)
 settled() { local v; for _ in $(seq 30); do v=$(q "$1"); [ "$v" = 0 ] && break; sleep 0.1; done; echo "$v"; }
 S="'$H/srv', $PORT, 'postgres'"
@@ -177,7 +178,7 @@ t "children: a grandchild holding one pipe" "${o%|*}" "1:0:0:f:1:done 2:0:0:f:1:
 s=$(now); t "children: statement_timeout -> ERROR" "$(psql -Atc "SET statement_timeout=500" -c "SELECT count(*) FROM cb_unit_run_children(ARRAY[['/bin/sleep','31'],['/bin/sleep','33']])" 2>&1 | tail -1)" "ERROR:  canceling statement due to statement timeout"; tl "ERROR path took" "$(since $s)" 1.2; t "no sleep 31/33 left" "$(gone 'sleep 3[13]')" gone
 t "children: on_line ERROR in one stops both" "$(q "SELECT count(*) FROM cb_unit_run_children(ARRAY[['/bin/sh','-c','/bin/sleep 0.2; echo RAISE; /bin/sleep 35'],['/bin/sleep','37',NULL]])")" "ERROR:  on_line raised"; t "no sleep 35/37 left" "$(gone 'sleep 3[57]')" gone
 psql -Atc "SELECT count(*) FROM cb_unit_run_children(ARRAY[['$H/ignore.sh'],['$H/ignore38.sh']])" >/dev/null 2>&1 &
-running 'sleep 3[89]' 2; BP=$(q "SELECT pid FROM pg_stat_activity WHERE query LIKE '%ignore38%' AND pid <> pg_backend_pid()"); t "both children running" "$(pgrep -fc 'sleep 3[89]')" 2
+running 'sleep 3[89]' 2; BP=$(q "SELECT pid FROM pg_stat_activity WHERE query LIKE '%ignore38%' AND pid <> pg_backend_pid()"); t "both children running" "$(pgrep -fc '(^|/)sleep 3[89]$')" 2
 s=$(now); q "SELECT pg_terminate_backend($BP)" >/dev/null; wait
 tl "children: terminate (FATAL) with two TERM-ignoring children took" "$(since $s)" 1.0; t "no sleep 38/39 left" "$(gone 'sleep 3[89]')" gone
 for die in false true; do
