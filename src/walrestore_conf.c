@@ -95,9 +95,9 @@ conf_text(const CbWalRestoreConf *conf)
 	return buf.data;
 }
 
-/* fsync the directory holding path, so that the rename is durable */
-static bool
-fsync_parent(const char *path)
+/* fsync the directory holding path, so that a rename in it is durable */
+bool
+cb_fsync_parent_dir(const char *path)
 {
 	char	   *dir = pstrdup(path);
 	char	   *slash = strrchr(dir, '/');
@@ -110,7 +110,7 @@ fsync_parent(const char *path)
 		*slash = '\0';
 	else
 		strcpy(dir, ".");
-	if ((fd = open(dir, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return false;
 	ok = fsync(fd) == 0;
 	close(fd);
@@ -150,7 +150,7 @@ cb_walrestore_conf_write(const char *path, const CbWalRestoreConf *conf,
 	}
 	if (!ok)
 		unlink(tmp);
-	else if (!fsync_parent(path))
+	else if (!cb_fsync_parent_dir(path))
 	{
 		*errmsg = psprintf("could not fsync the directory of \"%s\": %m", path);
 		ok = false;

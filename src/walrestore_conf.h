@@ -85,4 +85,7 @@ extern bool cb_walrestore_conf_read(const char *path, CbWalRestoreConf *conf,
 extern void cb_walrestore_conf_from_os(CbWalRestoreConf *conf, const CbOsConfig *cfg);
 extern void cb_walrestore_conf_to_os(const CbWalRestoreConf *conf, CbOsConfig *cfg);
 
+/* fsync the directory holding path (a rename in it becomes durable) */
+extern bool cb_fsync_parent_dir(const char *path);
+
 #endif							/* CB_WALRESTORE_CONF_H */

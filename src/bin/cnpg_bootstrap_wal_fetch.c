@@ -452,28 +452,6 @@ open_temp(Fetch *f, const WalObject *obj, const char *path)
 	return true;
 }
 
-/* the directory holding path, fsynced so that a rename in it is durable */
-static bool
-fsync_dir_of(const char *path)
-{
-	char	   *dir = pstrdup(path);
-	char	   *slash = strrchr(dir, '/');
-	int			fd;
-	bool		ok;
-
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		strcpy(dir, ".");
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return false;
-	ok = fsync(fd) == 0;
-	close(fd);
-	return ok;
-}
-
 /*
  * After its GET (failed: the store's reason, else NULL): decompress,
  * fsync, close, rename; NULL or why not.  The file is fsynced before its
@@ -502,7 +480,7 @@ finish_file(Fetch *f, const char *failed)
 		why = psprintf("could not write \"%s\": %m", f->tmp);
 	if (why == NULL && rename(f->tmp, f->path) != 0)
 		why = psprintf("could not rename \"%s\" to \"%s\": %m", f->tmp, f->path);
-	if (why == NULL && !fsync_dir_of(f->path))
+	if (why == NULL && !cb_fsync_parent_dir(f->path))
 		complain("WARNING", "could not fsync the directory of \"%s\": %m", f->path);
 	if (why != NULL)
 		unlink(f->tmp);
