@@ -92,8 +92,6 @@ cb_gcs_parse_destination(const char *path, char **bucket, char **prefix,
 {
 	const char *p;
 	size_t		blen;
-	char	   *pre;
-	size_t		plen;
 
 	*hint = pstrdup("With googleCredentials, destinationPath is gs://<bucket>[/<path>].");
 	if (path == NULL || pg_strncasecmp(path, "gs://", 5) != 0)
@@ -112,13 +110,7 @@ cb_gcs_parse_destination(const char *path, char **bucket, char **prefix,
 		return false;
 	}
 	*bucket = pnstrdup(p, blen);
-	pre = pstrdup(p + blen);
-	while (*pre == '/')
-		pre++;
-	plen = strlen(pre);
-	while (plen > 0 && pre[plen - 1] == '/')
-		pre[--plen] = '\0';
-	*prefix = pre;
+	*prefix = cb_os_trim_prefix(p + blen);
 	*hint = NULL;
 	return true;
 }

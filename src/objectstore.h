@@ -154,6 +154,8 @@ extern bool cb_os_config_from_store(const CbObjectStore *store,
 /* s3://bucket[/prefix]: prefix without leading/trailing '/', "" if none */
 extern bool cb_os_parse_destination(const char *path, char **bucket,
 									char **prefix, CbOsError *err);
+/* a copy of the path after a bucket, without leading/trailing '/' */
+extern char *cb_os_trim_prefix(const char *rest);
 
 /* ---------- the client ---------- */
 

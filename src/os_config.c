@@ -28,8 +28,6 @@ cb_os_parse_destination(const char *path, char **bucket, char **prefix,
 	const char *p;
 	const char *slash;
 	size_t		blen;
-	char	   *pre;
-	size_t		plen;
 
 	os_error_clear(err);
 	if (path == NULL || pg_strncasecmp(path, "s3://", 5) != 0)
@@ -54,14 +52,23 @@ cb_os_parse_destination(const char *path, char **bucket, char **prefix,
 	*bucket = pnstrdup(p, blen);
 
 	/* barman joins the path and the server name with os.path.join */
-	pre = pstrdup(slash ? slash : "");
-	while (*pre == '/')
-		pre++;
+	*prefix = cb_os_trim_prefix(slash ? slash : "");
+	return true;
+}
+
+char *
+cb_os_trim_prefix(const char *rest)
+{
+	char	   *pre;
+	size_t		plen;
+
+	while (*rest == '/')
+		rest++;
+	pre = pstrdup(rest);
 	plen = strlen(pre);
 	while (plen > 0 && pre[plen - 1] == '/')
 		pre[--plen] = '\0';
-	*prefix = pre;
-	return true;
+	return pre;
 }
 
 /* a Secret key's value, or CloudNativePG's error */
