@@ -11,7 +11,7 @@
 #define CB_BASEBACKUP_H
 
 #include "external.h"
-#include "reconcile.h"
+#include "cluster.h"
 
 /* every requirement checked before anything is copied; ERROR names the one failing */
 extern void cb_basebackup_preflight(CbCluster *c, const CbSource *src);

@@ -10,7 +10,7 @@
 #ifndef CB_CERTS_H
 #define CB_CERTS_H
 
-#include "reconcile.h"
+#include "cluster.h"
 
 /* make what is missing (never regenerate), write the files, set c->tls */
 extern void cb_certs_ensure(CbCluster *c);

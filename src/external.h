@@ -11,7 +11,7 @@
 #define CB_EXTERNAL_H
 
 #include "lib/stringinfo.h"
-#include "reconcile.h"
+#include "cluster.h"
 
 typedef struct CbSource
 {

@@ -9,7 +9,7 @@
 #ifndef CB_HOSTLAYOUT_H
 #define CB_HOSTLAYOUT_H
 
-#include "reconcile.h"
+#include "cluster.h"
 
 /* fill dirs and instances of c from the GUCs; ereport(ERROR) if unsafe */
 extern void cb_layout_init(CbCluster *c);

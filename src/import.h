@@ -9,7 +9,7 @@
 #ifndef CB_IMPORT_H
 #define CB_IMPORT_H
 
-#include "reconcile.h"
+#include "cluster.h"
 
 /*
  * Preflight the source and import into the running primary.  Journals

@@ -13,7 +13,7 @@
 #include "libpq-fe.h"
 
 #include "external.h"
-#include "reconcile.h"
+#include "cluster.h"
 #include "status.h"
 
 #define IMPORT_ROLES_STEP	"import-roles"

@@ -11,7 +11,7 @@
 #ifndef CB_INITDB_H
 #define CB_INITDB_H
 
-#include "reconcile.h"
+#include "cluster.h"
 
 /* the initdb argv for pgdata (ereport ERROR if the binaries lack an option) */
 extern const char **cb_initdb_argv(CbCluster *c, const char *pgdata);

@@ -9,7 +9,7 @@
 #ifndef CB_INSTANCE_H
 #define CB_INSTANCE_H
 
-#include "reconcile.h"
+#include "cluster.h"
 
 /* the postmaster's pid if one runs on pgdata, else 0 */
 extern int	cb_instance_pid(const char *pgdata);

@@ -9,7 +9,7 @@
 #ifndef CB_POSTINIT_H
 #define CB_POSTINIT_H
 
-#include "reconcile.h"
+#include "cluster.h"
 
 /* docs/design.md §4 / docs/cnpg-rules.md §4.3, steps 1-8 */
 extern void cb_postinit_run(CbCluster *c, CbInstance *primary);

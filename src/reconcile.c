@@ -686,6 +686,7 @@ cb_reconcile_cluster(const char *name)
 	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "cnpg_bootstrap reconcile",
 											  ALLOCSET_DEFAULT_SIZES);
 	CbCluster	c;
+	CbJournal	journal;
 	char	   *directory;
 	char	   *refusal;
 	const Step *failed_at = &initdb_plan[0];
@@ -704,6 +705,8 @@ cb_reconcile_cluster(const char *name)
 
 	memset(&c, 0, sizeof(c));
 	c.name = name;
+	cb_status_journal(&journal, name);
+	c.journal = &journal;
 	cb_tx_begin();
 	c.spec = cb_catalog_load_cluster(name, &c.generation);
 	cb_tx_commit();

@@ -2,8 +2,7 @@
  *
  * reconcile.h
  *	  The plan of named, idempotent steps that turns a stored Cluster into
- *	  running instances, and the runtime picture of one cluster on the host
- *	  that the steps share.
+ *	  running instances (the runtime picture the steps share is cluster.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -12,67 +11,7 @@
 
 #include "postgres.h"
 
-#include "model.h"
-
-typedef struct CbInstance
-{
-	int			serial;			/* 1 = the bootstrap primary */
-	char	   *name;			/* <cluster>-<serial> */
-	char	   *dir;			/* <data_root>/<cluster>/<name> */
-	char	   *pgdata;			/* dir/pgdata */
-	char	   *logdir;			/* dir/log */
-	int			port;
-} CbInstance;
-
-/* a Secret/ConfigMap value the spec references, resolved before any work */
-typedef struct CbResolvedRef
-{
-	const char *path;			/* field path that named it */
-	char	   *object;			/* "Secret/x" or "ConfigMap/x" */
-	char	   *key;
-	char	   *value;
-} CbResolvedRef;
-
-/* the databases post-init runs in, in CloudNativePG's order */
-typedef enum CbPostInitDb
-{
-	CB_POSTINIT_POSTGRES,		/* postInitSQL(+Refs) */
-	CB_POSTINIT_TEMPLATE1,		/* postInitTemplateSQL(+Refs) */
-	CB_POSTINIT_APP,			/* postInitApplicationSQL(+Refs) */
-	CB_POSTINIT_NDBS
-} CbPostInitDb;
-
-typedef struct CbCluster
-{
-	CbClusterSpec *spec;
-	const char *name;
-	int			generation;
-	char	   *dir;			/* <data_root>/<cluster> */
-	char	   *run_dir;		/* unix sockets */
-	char	   *certs_dir;
-	char	   *bindir;			/* resolved, no %v */
-	int			major;			/* of the binaries in bindir */
-	char	   *os_user;		/* who runs the control instance */
-	char	   *host;			/* first of cnpg_bootstrap.listen_addresses */
-	int			ninstances;
-	CbInstance *instances;
-
-	/* the application database and its owner, if one is to be made */
-	bool		has_app;
-	char	   *app_db;
-	char	   *app_owner;
-	char	   *app_secret_name;
-	char	   *app_password;	/* resolved from the Secret */
-	char	   *superuser_password; /* NULL: superuser access disabled */
-	bool		tls;			/* certificates written, ssl = on */
-	bool		replica;		/* a replica cluster: follows its source */
-	struct CbSource *source;	/* pg_basebackup: the source being cloned */
-	struct CbRestore *restore;	/* recovery: the store and the backup */
-
-	/* post-init scripts from *SQLRefs, resolved, by the database they run in */
-	int			nrefs[CB_POSTINIT_NDBS];
-	CbResolvedRef *refs[CB_POSTINIT_NDBS];
-} CbCluster;
+#include "cluster.h"
 
 /* worker entry: teardown and/or reconcile one cluster, then return */
 extern void cb_reconcile_cluster(const char *name);

@@ -9,7 +9,7 @@
 #ifndef CB_REPLICA_H
 #define CB_REPLICA_H
 
-#include "reconcile.h"
+#include "cluster.h"
 
 /*
  * restore_command (if spec.replica.source has an object store, else

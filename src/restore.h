@@ -12,7 +12,7 @@
 
 #include "barman.h"
 #include "objectstore.h"
-#include "reconcile.h"
+#include "cluster.h"
 
 typedef struct CbRestore
 {

@@ -9,7 +9,7 @@
 #ifndef CB_STANDBY_H
 #define CB_STANDBY_H
 
-#include "reconcile.h"
+#include "cluster.h"
 
 /* clone every standby whose clone is not journaled as done, in parallel */
 extern void cb_standbys_clone(CbCluster *c);

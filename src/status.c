@@ -274,3 +274,15 @@ cb_status_teardown_refused(const char *cluster, const char *reason)
 	run_tx("UPDATE cnpg_bootstrap.teardown SET refused = $2, refused_at = now()"
 		   " WHERE cluster = $1", 2, args, NULL);
 }
+
+void
+cb_status_journal(CbJournal *j, const char *cluster)
+{
+	j->cluster = cluster;
+	j->step_state = cb_step_state;
+	j->step_begin = cb_step_begin;
+	j->step_finish = cb_step_finish;
+	j->phase = cb_status_phase;
+	j->progress = cb_status_progress;
+	j->mark_bootstrapped = cb_status_mark_bootstrapped;
+}

@@ -3,6 +3,8 @@
  * status.h
  *	  What the worker records: phases, instances, the step journal.
  *	  Every call is its own short transaction (worker processes only).
+ *	  The methods reach the step journal and the phase through journal.h;
+ *	  cb_status_journal() binds that interface to these functions.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,20 +13,10 @@
 
 #include "postgres.h"
 
-typedef enum CbStepState
-{
-	CB_STEP_NONE,
-	CB_STEP_RUNNING,			/* begun, not finished: interrupted */
-	CB_STEP_DONE,
-	CB_STEP_FAILED
-} CbStepState;
+#include "journal.h"
 
-/* CNPG's phase strings */
-#define CB_PHASE_SETTING_UP		"Setting up primary"
-#define CB_PHASE_NEW_REPLICA	"Creating a new replica"
-#define CB_PHASE_WAITING		"Waiting for the instances to become active"
-#define CB_PHASE_HEALTHY		"Cluster in healthy state"
-#define CB_PHASE_FAILED			"Bootstrap failed"
+/* a journal (journal.h) that writes these tables for cluster */
+extern void cb_status_journal(CbJournal *j, const char *cluster);
 
 extern CbStepState cb_step_state(const char *cluster, const char *step,
 								 const char *instance);

@@ -10,7 +10,7 @@
 #ifndef CB_TABLESPACES_H
 #define CB_TABLESPACES_H
 
-#include "reconcile.h"
+#include "cluster.h"
 
 struct pg_conn;
 
