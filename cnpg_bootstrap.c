@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 
 #include "cnpg_bootstrap.h"
+#include "ports.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -25,19 +26,6 @@ int			cb_max_workers = 4;
 char	   *cb_database_name = NULL;
 
 void		_PG_init(void);
-
-/*
- * "55432-55999": two ports, low <= high, inside 1024..65535.  The one
- * parser of the setting: the GUC's check hook and the port allocation.
- */
-bool
-cb_parse_port_range(const char *value, int *lo, int *hi)
-{
-	char		tail;
-
-	return sscanf(value, "%d-%d%c", lo, hi, &tail) == 2 &&
-		*lo >= 1024 && *hi <= 65535 && *lo <= *hi;
-}
 
 static bool
 check_port_range(char **newval, void **extra, GucSource source)

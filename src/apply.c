@@ -24,7 +24,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -39,6 +38,7 @@
 #include "cnpg_bootstrap.h"
 #include "catalog.h"
 #include "references.h"
+#include "spi_exec.h"
 #include "worker.h"
 
 PG_FUNCTION_INFO_V1(cnpg_bootstrap_apply);
@@ -146,15 +146,13 @@ json_equal(const char *a, const char *b)
 static bool
 bootstrap_equal(const char *old_doc, const char *new_doc)
 {
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2] = {CStringGetTextDatum(old_doc), CStringGetTextDatum(new_doc)};
-	bool		isnull;
+	CbArg		args[] = {cb_arg_text(old_doc), cb_arg_text(new_doc)};
 
-	if (SPI_execute_with_args("SELECT ($1::jsonb -> 'spec' -> 'bootstrap')"
-							  " IS NOT DISTINCT FROM ($2::jsonb -> 'spec' -> 'bootstrap')",
-							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (cb_spi_exec("SELECT ($1::jsonb -> 'spec' -> 'bootstrap')"
+					" IS NOT DISTINCT FROM ($2::jsonb -> 'spec' -> 'bootstrap')",
+					args, lengthof(args), true) != 1)
 		elog(ERROR, "could not compare bootstrap sections");
-	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return cb_row_bool(0, 1, false);
 }
 
 /*

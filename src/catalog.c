@@ -1,11 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * catalog.c
- *	  SPI access to the control instance's catalog (schema cnpg_bootstrap).
+ *	  The control instance's catalog (schema cnpg_bootstrap) as apply,
+ *	  delete and the worker's readers see it: stored objects, Secret values,
+ *	  ConfigMap keys, the clusters row apply makes, a deleted Cluster's
+ *	  teardown row, the launcher's list of clusters needing work.
  *
- * The only file that knows the catalog's table layout besides the install
- * script.  Every statement is parameterised: names and documents never
- * reach SQL text.
+ * With status.c (the worker's writes), the only files that know the
+ * catalog's table layout besides the install script; both run every
+ * statement through spi_exec.c, with typed bound parameters: names,
+ * documents and phases never reach SQL text.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,105 +17,34 @@
 
 #include <limits.h>
 
-#include "access/xact.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 
 #include "cnpg_bootstrap.h"
 #include "catalog.h"
+#include "journal.h"
 #include "ownership.h"
-
-/* where readers copy their results (see catalog.h) */
-static MemoryContext result_cxt = NULL;
-
-/* the caller's context, current again after cb_tx_commit */
-static MemoryContext caller_cxt = NULL;
-
-static MemoryContext
-out_cxt(void)
-{
-	return result_cxt ? result_cxt : CurrentMemoryContext;
-}
-
-void
-cb_tx_begin(void)
-{
-	result_cxt = caller_cxt = CurrentMemoryContext;
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-}
-
-void
-cb_tx_commit(void)
-{
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-
-	/*
-	 * CommitTransactionCommand leaves TopMemoryContext current: a worker's
-	 * loop would then allocate there, never freed, at every pass.
-	 */
-	MemoryContextSwitchTo(caller_cxt);
-	result_cxt = caller_cxt = NULL;
-}
-
-/* run a parameterised statement; all parameters are text */
-static int
-spi_run(const char *sql, int nargs, const char *const *args, bool read_only)
-{
-	Oid			types[8];
-	Datum		values[8];
-	char		nulls[9] = {0};
-	int			rc;
-
-	Assert(nargs <= 8);
-	for (int i = 0; i < nargs; i++)
-	{
-		types[i] = TEXTOID;
-		values[i] = args[i] ? CStringGetTextDatum(args[i]) : (Datum) 0;
-		nulls[i] = args[i] ? ' ' : 'n';
-	}
-	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
-	if (rc < 0)
-		elog(ERROR, "cnpg_bootstrap catalog statement failed: %s",
-			 SPI_result_code_string(rc));
-	return rc;
-}
-
-/* value of column col (1-based) of row 0, copied out; NULL if SQL NULL */
-static char *
-spi_value(int row, int col)
-{
-	char	   *v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
-
-	return v ? MemoryContextStrdup(out_cxt(), v) : NULL;
-}
+#include "spi_exec.h"
 
 bool
 cb_catalog_get_object(const char *kind, const char *name, CbStoredObject *obj)
 {
-	const char *args[] = {kind, name};
+	CbArg		args[] = {cb_arg_text(kind), cb_arg_text(name)};
+	char	   *doc;
 	MemoryContext old;
 
-	spi_run("SELECT doc::text, generation, generated_by FROM cnpg_bootstrap.objects"
-			" WHERE kind = $1 AND name = $2", 2, args, true);
-	if (SPI_processed == 0)
+	if (cb_spi_exec("SELECT doc::text, generation, generated_by FROM cnpg_bootstrap.objects"
+					" WHERE kind = $1 AND name = $2", args, lengthof(args), true) == 0)
 		return false;
+	doc = cb_row_text(0, 1);
 	/* what jsonb prints raw but YAML takes only escaped, escaped */
-	old = MemoryContextSwitchTo(out_cxt());
-	obj->doc = cb_stored_json_for_yaml(SPI_getvalue(SPI_tuptable->vals[0],
-													SPI_tuptable->tupdesc, 1));
+	old = MemoryContextSwitchTo(cb_spi_result_cxt());
+	obj->doc = cb_stored_json_for_yaml(doc);
 	MemoryContextSwitchTo(old);
-	obj->generation = pg_strtoint32(spi_value(0, 2));
-	obj->generated_by = spi_value(0, 3);
+	pfree(doc);
+	obj->generation = cb_row_int4(0, 2, 0);
+	obj->generated_by = cb_row_text(0, 3);
 	return true;
 }
 
@@ -119,58 +52,41 @@ void
 cb_catalog_put_object(const char *kind, const char *name, const char *namespace,
 					  const char *doc, int generation, const char *generated_by)
 {
-	char		gen[16];
-	const char *args[6];
+	CbArg		args[] = {cb_arg_text(kind), cb_arg_text(name),
+		cb_arg_text(namespace ? namespace : "default"), cb_arg_text(doc),
+	cb_arg_int4(generation), cb_arg_text(generated_by)};
 
-	snprintf(gen, sizeof(gen), "%d", generation);
-	args[0] = kind;
-	args[1] = name;
-	args[2] = namespace ? namespace : "default";
-	args[3] = doc;
-	args[4] = gen;
-	args[5] = generated_by;
-	spi_run("INSERT INTO cnpg_bootstrap.objects AS o"
-			" (kind, name, namespace, doc, generation, generated_by)"
-			" VALUES ($1, $2, $3, $4::jsonb, $5::int, $6)"
-			" ON CONFLICT (kind, name) DO UPDATE SET namespace = EXCLUDED.namespace,"
-			" doc = EXCLUDED.doc, generation = EXCLUDED.generation,"
-			" generated_by = EXCLUDED.generated_by, updated_at = now()",
-			6, args, false);
+	cb_spi_exec("INSERT INTO cnpg_bootstrap.objects AS o"
+				" (kind, name, namespace, doc, generation, generated_by)"
+				" VALUES ($1, $2, $3, $4::jsonb, $5, $6)"
+				" ON CONFLICT (kind, name) DO UPDATE SET namespace = EXCLUDED.namespace,"
+				" doc = EXCLUDED.doc, generation = EXCLUDED.generation,"
+				" generated_by = EXCLUDED.generated_by, updated_at = now()",
+				args, lengthof(args), false);
 }
 
 bool
 cb_catalog_delete_object(const char *kind, const char *name)
 {
-	const char *args[] = {kind, name};
+	CbArg		args[] = {cb_arg_text(kind), cb_arg_text(name)};
 
-	spi_run("DELETE FROM cnpg_bootstrap.objects WHERE kind = $1 AND name = $2",
-			2, args, false);
-	if (SPI_processed == 0)
+	if (cb_spi_exec("DELETE FROM cnpg_bootstrap.objects WHERE kind = $1 AND name = $2",
+					args, lengthof(args), false) == 0)
 		return false;
 	if (strcmp(kind, "Secret") == 0)
-		spi_run("DELETE FROM cnpg_bootstrap.secret_data WHERE secret = $2",
-				2, args, false);
+		cb_spi_exec("DELETE FROM cnpg_bootstrap.secret_data WHERE secret = $1",
+					&args[1], 1, false);
 	return true;
 }
 
 List *
 cb_catalog_object_names(const char *kind)
 {
-	const char *args[] = {kind};
-	List	   *names = NIL;
-	MemoryContext old;
+	CbArg		args[] = {cb_arg_text(kind)};
 
-	spi_run("SELECT name FROM cnpg_bootstrap.objects WHERE kind = $1 ORDER BY name",
-			1, args, true);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		char	   *n = spi_value(i, 1);
-
-		old = MemoryContextSwitchTo(out_cxt());
-		names = lappend(names, n);
-		MemoryContextSwitchTo(old);
-	}
-	return names;
+	cb_spi_exec("SELECT name FROM cnpg_bootstrap.objects WHERE kind = $1 ORDER BY name",
+				args, lengthof(args), true);
+	return cb_rows_text(1);
 }
 
 /* ---------- Secret values ---------- */
@@ -178,65 +94,41 @@ cb_catalog_object_names(const char *kind)
 bool
 cb_catalog_get_secret(const char *name, CbMap *data)
 {
-	const char *args[] = {name};
-	bool		found;
+	CbArg		args[] = {cb_arg_text(name)};
 
-	spi_run("SELECT 1 FROM cnpg_bootstrap.objects WHERE kind = 'Secret' AND name = $1",
-			1, args, true);
-	found = SPI_processed > 0;
-	if (!found)
+	if (cb_spi_exec("SELECT 1 FROM cnpg_bootstrap.objects WHERE kind = 'Secret' AND name = $1",
+					args, lengthof(args), true) == 0)
 		return false;
 
-	spi_run("SELECT key, value FROM cnpg_bootstrap.secret_data WHERE secret = $1"
-			" ORDER BY key", 1, args, true);
-	data->n = (int) SPI_processed;
-	data->items = MemoryContextAllocZero(out_cxt(), sizeof(CbKV) * Max(data->n, 1));
+	data->n = (int) cb_spi_exec("SELECT key, value FROM cnpg_bootstrap.secret_data"
+								" WHERE secret = $1 ORDER BY key",
+								args, lengthof(args), true);
+	data->items = MemoryContextAllocZero(cb_spi_result_cxt(),
+										 sizeof(CbKV) * Max(data->n, 1));
 	for (int i = 0; i < data->n; i++)
 	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
-		bytea	   *b = DatumGetByteaPP(d);
-		int			len = VARSIZE_ANY_EXHDR(b);
-		char	   *v = MemoryContextAlloc(out_cxt(), len + 1);
-
-		memcpy(v, VARDATA_ANY(b), len);
-		v[len] = '\0';
-		data->items[i].key = spi_value(i, 1);
-		data->items[i].value = v;
-		data->items[i].len = len;
+		data->items[i].key = cb_row_text(i, 1);
+		data->items[i].value = cb_row_bytea(i, 2, &data->items[i].len);
 	}
 	return true;
-}
-
-static Datum
-bytea_datum(const char *v, int len)
-{
-	bytea	   *b = palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(b, VARHDRSZ + len);
-	memcpy(VARDATA(b), v, len);
-	return PointerGetDatum(b);
 }
 
 void
 cb_catalog_put_secret_data(const char *name, const CbMap *data)
 {
-	const char *args[] = {name};
+	CbArg		args[] = {cb_arg_text(name)};
 
-	spi_run("DELETE FROM cnpg_bootstrap.secret_data WHERE secret = $1", 1, args, false);
+	cb_spi_exec("DELETE FROM cnpg_bootstrap.secret_data WHERE secret = $1",
+				args, lengthof(args), false);
 	for (int i = 0; i < data->n; i++)
 	{
-		Oid			types[3] = {TEXTOID, TEXTOID, BYTEAOID};
-		Datum		values[3];
 		const CbKV *kv = &data->items[i];
 		int			len = kv->len ? kv->len : (int) strlen(kv->value);
+		CbArg		row[] = {cb_arg_text(name), cb_arg_text(kv->key),
+		cb_arg_bytea(kv->value, len)};
 
-		values[0] = CStringGetTextDatum(name);
-		values[1] = CStringGetTextDatum(kv->key);
-		values[2] = bytea_datum(kv->value, len);
-		if (SPI_execute_with_args("INSERT INTO cnpg_bootstrap.secret_data (secret, key, value)"
-								  " VALUES ($1, $2, $3)", 3, types, values, NULL,
-								  false, 0) != SPI_OK_INSERT)
+		if (cb_spi_exec("INSERT INTO cnpg_bootstrap.secret_data (secret, key, value)"
+						" VALUES ($1, $2, $3)", row, lengthof(row), false) != 1)
 			elog(ERROR, "could not store a value of Secret \"%s\"", name);
 	}
 }
@@ -267,13 +159,12 @@ cb_catalog_secret_data_equal(const char *name, const CbMap *data)
 char *
 cb_catalog_get_configmap_value(const char *name, const char *key)
 {
-	const char *args[] = {name, key};
+	CbArg		args[] = {cb_arg_text(name), cb_arg_text(key)};
 
-	spi_run("SELECT doc -> 'data' ->> $2 FROM cnpg_bootstrap.objects"
-			" WHERE kind = 'ConfigMap' AND name = $1", 2, args, true);
-	if (SPI_processed == 0)
+	if (cb_spi_exec("SELECT doc -> 'data' ->> $2 FROM cnpg_bootstrap.objects"
+					" WHERE kind = 'ConfigMap' AND name = $1", args, lengthof(args), true) == 0)
 		return NULL;
-	return spi_value(0, 1);
+	return cb_row_text(0, 1);
 }
 
 bool
@@ -301,7 +192,6 @@ cb_catalog_store_generated_secret(const char *cluster, const char *name,
 								  const char *user_type, const CbMap *data)
 {
 	StringInfoData doc;
-	const char *args[4];
 	bool		stored;
 
 	initStringInfo(&doc);
@@ -321,19 +211,20 @@ cb_catalog_store_generated_secret(const char *cluster, const char *name,
 	}
 	appendStringInfoString(&doc, ", \"app.kubernetes.io/managed-by\": \"cnpg_bootstrap\"}}}");
 
-	args[0] = name;
-	args[1] = namespace ? namespace : "default";
-	args[2] = doc.data;
-	args[3] = cluster;
 	cb_tx_begin();
-	spi_run("INSERT INTO cnpg_bootstrap.objects AS o"
-			" (kind, name, namespace, doc, generation, generated_by)"
-			" VALUES ('Secret', $1, $2, $3::jsonb, 1, $4)"
-			" ON CONFLICT (kind, name) DO UPDATE SET namespace = EXCLUDED.namespace,"
-			" doc = EXCLUDED.doc, generation = EXCLUDED.generation, updated_at = now()"
-			" WHERE o.generated_by = EXCLUDED.generated_by",
-			4, args, false);
-	stored = SPI_processed > 0;
+	{
+		CbArg		args[] = {cb_arg_text(name),
+			cb_arg_text(namespace ? namespace : "default"), cb_arg_text(doc.data),
+		cb_arg_text(cluster)};
+
+		stored = cb_spi_exec("INSERT INTO cnpg_bootstrap.objects AS o"
+							 " (kind, name, namespace, doc, generation, generated_by)"
+							 " VALUES ('Secret', $1, $2, $3::jsonb, 1, $4)"
+							 " ON CONFLICT (kind, name) DO UPDATE SET namespace = EXCLUDED.namespace,"
+							 " doc = EXCLUDED.doc, generation = EXCLUDED.generation, updated_at = now()"
+							 " WHERE o.generated_by = EXCLUDED.generated_by",
+							 args, lengthof(args), false) > 0;
+	}
 	if (stored)
 		cb_catalog_put_secret_data(name, data);
 	cb_tx_commit();
@@ -360,7 +251,7 @@ cb_catalog_load_cluster(const char *name, int *generation)
 	if (generation)
 		*generation = obj.generation;
 
-	old = MemoryContextSwitchTo(out_cxt());
+	old = MemoryContextSwitchTo(cb_spi_result_cxt());
 	memset(&err, 0, sizeof(err));
 	if (!cb_manifest_parse(obj.doc, strlen(obj.doc), &m, &err) ||
 		m->ndocs != 1 ||
@@ -387,7 +278,7 @@ cb_catalog_get_objectstore(const char *name, CbObjectStore *out)
 
 	if (!cb_catalog_get_object("ObjectStore", name, &obj))
 		return false;
-	old = MemoryContextSwitchTo(out_cxt());
+	old = MemoryContextSwitchTo(cb_spi_result_cxt());
 	memset(&err, 0, sizeof(err));
 	if (!cb_manifest_parse(obj.doc, strlen(obj.doc), &m, &err) ||
 		m->ndocs != 1 || m->docs[0].kind != CB_KIND_OBJECTSTORE ||
@@ -413,16 +304,15 @@ cb_catalog_load_objectstore_tx(const char *name, CbObjectStore *out)
 bool
 cb_catalog_cluster_exists(const char *name, bool *bootstrapped, char **phase)
 {
-	const char *args[] = {name};
+	CbArg		args[] = {cb_arg_text(name)};
 
-	spi_run("SELECT bootstrapped, phase FROM cnpg_bootstrap.clusters WHERE name = $1",
-			1, args, true);
-	if (SPI_processed == 0)
+	if (cb_spi_exec("SELECT bootstrapped, phase FROM cnpg_bootstrap.clusters WHERE name = $1",
+					args, lengthof(args), true) == 0)
 		return false;
 	if (bootstrapped)
-		*bootstrapped = strcmp(spi_value(0, 1), "t") == 0;
+		*bootstrapped = cb_row_bool(0, 1, false);
 	if (phase)
-		*phase = spi_value(0, 2);
+		*phase = cb_row_text(0, 2);
 	return true;
 }
 
@@ -431,33 +321,23 @@ static const char *const method_names[] = {"initdb", "pg_basebackup", "recovery"
 void
 cb_catalog_create_cluster_status(const CbClusterSpec *spec)
 {
-	char		inst[16];
-	const char *args[3];
+	CbArg		args[] = {cb_arg_text(spec->name), cb_arg_text(CB_PHASE_SETTING_UP),
+		cb_arg_text("waiting for the bootstrap worker"), cb_arg_int4(spec->instances),
+	cb_arg_text(method_names[spec->bootstrap.method])};
 
-	snprintf(inst, sizeof(inst), "%d", spec->instances);
-	args[0] = spec->name;
-	args[1] = inst;
-	args[2] = method_names[spec->bootstrap.method];
-	spi_run("INSERT INTO cnpg_bootstrap.clusters"
-			" (name, phase, phase_reason, instances, bootstrap_method, started_at)"
-			" VALUES ($1, 'Setting up primary', 'waiting for the bootstrap worker',"
-			" $2::int, $3, now())", 3, args, false);
+	cb_spi_exec("INSERT INTO cnpg_bootstrap.clusters"
+				" (name, phase, phase_reason, instances, bootstrap_method, started_at)"
+				" VALUES ($1, $2, $3, $4, $5, now())", args, lengthof(args), false);
 }
 
 void
 cb_catalog_update_cluster_generation(const char *name, int generation, int instances)
 {
-	char		gen[16],
-				inst[16];
-	const char *args[3];
+	CbArg		args[] = {cb_arg_text(name), cb_arg_int4(generation),
+	cb_arg_int4(instances)};
 
-	snprintf(gen, sizeof(gen), "%d", generation);
-	snprintf(inst, sizeof(inst), "%d", instances);
-	args[0] = name;
-	args[1] = gen;
-	args[2] = inst;
-	spi_run("UPDATE cnpg_bootstrap.clusters SET generation = $2::int,"
-			" instances = $3::int WHERE name = $1", 3, args, false);
+	cb_spi_exec("UPDATE cnpg_bootstrap.clusters SET generation = $2,"
+				" instances = $3 WHERE name = $1", args, lengthof(args), false);
 }
 
 /*
@@ -474,32 +354,33 @@ void
 cb_catalog_delete_cluster(const char *name)
 {
 	char		root[PATH_MAX];
-	const char *args[2];
+	CbArg		args[2];
 
-	args[0] = name;
+	args[0] = cb_arg_text(name);
 	/*
 	 * Wait for a worker's transaction that is giving the cluster an instance
 	 * (its foreign key locks the row): the teardown below must see that
 	 * instance's port and directory (specs/delete_worker.spec).
 	 */
-	spi_run("SELECT 1 FROM cnpg_bootstrap.clusters WHERE name = $1 FOR UPDATE",
-			1, args, false);
-	args[1] = cb_data_root_problem(root, false) == NULL ? psprintf("%s/%s", root, name) : NULL;
-	spi_run("INSERT INTO cnpg_bootstrap.teardown (cluster, directory, ports)"
-			" SELECT $1, coalesce((SELECT regexp_replace(data_directory, '/[^/]+/[^/]+$', '')"
-			"   FROM cnpg_bootstrap.instances WHERE cluster = $1"
-			"    AND data_directory ~ '^/.+/[^/]+/pgdata$' ORDER BY serial LIMIT 1), $2),"
-			"  coalesce((SELECT array_agg(port) FROM cnpg_bootstrap.instances"
-			"   WHERE cluster = $1 AND port IS NOT NULL), '{}')"
-			" ON CONFLICT (cluster) DO UPDATE SET ports = teardown.ports || EXCLUDED.ports,"
-			"  refused = NULL, refused_at = NULL",
-			2, args, false);
-	spi_run("DELETE FROM cnpg_bootstrap.secret_data WHERE secret IN"
-			" (SELECT o.name FROM cnpg_bootstrap.objects o"
-			"   WHERE o.kind = 'Secret' AND o.generated_by = $1)", 1, args, false);
-	spi_run("DELETE FROM cnpg_bootstrap.objects WHERE (kind = 'Secret' AND generated_by = $1)"
-			" OR (kind = 'Cluster' AND name = $1)", 1, args, false);
-	spi_run("DELETE FROM cnpg_bootstrap.clusters WHERE name = $1", 1, args, false);
+	cb_spi_exec("SELECT 1 FROM cnpg_bootstrap.clusters WHERE name = $1 FOR UPDATE",
+				args, 1, false);
+	args[1] = cb_arg_text(cb_data_root_problem(root, false) == NULL ?
+						  psprintf("%s/%s", root, name) : NULL);
+	cb_spi_exec("INSERT INTO cnpg_bootstrap.teardown (cluster, directory, ports)"
+				" SELECT $1, coalesce((SELECT regexp_replace(data_directory, '/[^/]+/[^/]+$', '')"
+				"   FROM cnpg_bootstrap.instances WHERE cluster = $1"
+				"    AND data_directory ~ '^/.+/[^/]+/pgdata$' ORDER BY serial LIMIT 1), $2),"
+				"  coalesce((SELECT array_agg(port) FROM cnpg_bootstrap.instances"
+				"   WHERE cluster = $1 AND port IS NOT NULL), '{}')"
+				" ON CONFLICT (cluster) DO UPDATE SET ports = teardown.ports || EXCLUDED.ports,"
+				"  refused = NULL, refused_at = NULL",
+				args, 2, false);
+	cb_spi_exec("DELETE FROM cnpg_bootstrap.secret_data WHERE secret IN"
+				" (SELECT o.name FROM cnpg_bootstrap.objects o"
+				"   WHERE o.kind = 'Secret' AND o.generated_by = $1)", args, 1, false);
+	cb_spi_exec("DELETE FROM cnpg_bootstrap.objects WHERE (kind = 'Secret' AND generated_by = $1)"
+				" OR (kind = 'Cluster' AND name = $1)", args, 1, false);
+	cb_spi_exec("DELETE FROM cnpg_bootstrap.clusters WHERE name = $1", args, 1, false);
 }
 
 /*
@@ -512,38 +393,32 @@ cb_catalog_delete_cluster(const char *name)
 void
 cb_catalog_lock_object(const char *kind, const char *name)
 {
-	const char *args[] = {kind, name};
+	CbArg		args[] = {cb_arg_text(kind), cb_arg_text(name)};
 
-	spi_run("SELECT pg_catalog.pg_advisory_xact_lock("
-			" pg_catalog.hashtext('cnpg_bootstrap.objects'),"
-			" pg_catalog.hashtext($1 || '/' || $2))", 2, args, false);
+	cb_spi_exec("SELECT pg_catalog.pg_advisory_xact_lock("
+				" pg_catalog.hashtext('cnpg_bootstrap.objects'),"
+				" pg_catalog.hashtext($1 || '/' || $2))", args, lengthof(args), false);
 }
 
 List *
 cb_catalog_clusters_needing_work(void)
 {
 	List	   *names = NIL;
-	MemoryContext caller = CurrentMemoryContext;
+	CbArg		done[] = {cb_arg_text(CB_PHASE_HEALTHY), cb_arg_text(CB_PHASE_FAILED)};
 
 	cb_tx_begin();
-	spi_run("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'cnpg_bootstrap'",
-			0, NULL, true);
-	if (SPI_processed > 0 && cb_data_root != NULL && cb_data_root[0] != '\0')
+	if (cb_spi_exec("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'cnpg_bootstrap'",
+					NULL, 0, true) > 0 &&
+		cb_data_root != NULL && cb_data_root[0] != '\0')
 	{
 		/* a refused teardown is tried again once a minute, not at every tick */
-		spi_run("SELECT cluster FROM cnpg_bootstrap.teardown"
-				"  WHERE refused_at IS NULL OR refused_at < now() - interval '1 minute'"
-				" UNION SELECT name FROM cnpg_bootstrap.clusters"
-				"  WHERE phase NOT IN ('Cluster in healthy state', 'Bootstrap failed')"
-				" ORDER BY 1", 0, NULL, true);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			char	   *n = spi_value(i, 1);
-			MemoryContext old = MemoryContextSwitchTo(caller);
-
-			names = lappend(names, n);
-			MemoryContextSwitchTo(old);
-		}
+		cb_spi_exec("SELECT cluster FROM cnpg_bootstrap.teardown"
+					"  WHERE refused_at IS NULL OR refused_at < now() - interval '1 minute'"
+					" UNION SELECT name FROM cnpg_bootstrap.clusters"
+					"  WHERE phase NOT IN ($1, $2)"
+					" ORDER BY 1", done, lengthof(done), true);
+		/* copied into the caller's context (cb_tx_begin's) */
+		names = cb_rows_text(1);
 	}
 	cb_tx_commit();
 	return names;

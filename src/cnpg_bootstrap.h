@@ -21,7 +21,6 @@ extern char *cb_bindir;
 extern int	cb_max_workers;
 extern char *cb_database_name;
 
-/* cnpg_bootstrap.port_range's two ports; false if it is not a valid range */
-extern bool cb_parse_port_range(const char *value, int *lo, int *hi);
+/* cnpg_bootstrap.port_range's parser: cb_parse_port_range() in ports.h */
 
 #endif							/* CNPG_BOOTSTRAP_H */

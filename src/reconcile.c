@@ -31,6 +31,7 @@
 #include "instance.h"
 #include "ownership.h"
 #include "pgconn.h"
+#include "ports.h"
 #include "postinit.h"
 #include "process.h"
 #include "reconcile.h"

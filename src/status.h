@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * status.h
- *	  What the worker records: phases, instances, the step journal.
- *	  Every call is its own short transaction (worker processes only).
+ *	  What the worker records: phases, instances, the step journal,
+ *	  ports, teardown requests (status.c).  Every call is its own short
+ *	  transaction (worker processes only).
  *	  The methods reach the step journal and the phase through journal.h;
  *	  cb_status_journal() binds that interface to these functions.
  *
@@ -32,10 +33,14 @@ extern bool cb_status_phase(const char *cluster, const char *phase,
 extern void cb_status_mark_bootstrapped(const char *cluster);
 extern void cb_status_progress(const char *cluster, const char *progress);
 
-/* the port of an instance, allocated on first call and kept */
-extern int	cb_status_instance_port(const char *cluster, const char *instance,
-									int serial, const char *data_directory,
-									int port_lo, int port_hi);
+/*
+ * ports.c's statements (cb_status_instance_port() there chooses): the
+ * port recorded for an instance, -1 if none; record port for it unless
+ * another instance or a pending teardown holds it (false then)
+ */
+extern int	cb_status_recorded_port(const char *cluster, const char *instance);
+extern bool cb_status_claim_port(const char *cluster, const char *instance,
+								 int serial, const char *data_directory, int port);
 extern void cb_status_instance(const char *cluster, const char *instance,
 							   const char *role, const char *status, int pid,
 							   int timeline, const char *lsn, const char *lag_bytes);
