@@ -17,7 +17,6 @@
 
 #include <limits.h>
 
-#include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
 

@@ -2,8 +2,10 @@
  *
  * catalog.h
  *	  The control instance's own catalog (schema cnpg_bootstrap), through
- *	  SPI: stored objects, Secret values, cluster and instance status, the
- *	  step journal, teardown requests.
+ *	  SPI: stored objects, Secret values, ConfigMap keys, the clusters row
+ *	  apply makes, a deleted Cluster's teardown row (catalog.c), and a
+ *	  worker's short transaction (spi_exec.c).  What the worker records
+ *	  (phases, instances, the step journal) is status.h's.
  *
  * Readers return palloc'd copies in the memory context that was current
  * when the caller called them (or, in a worker, when cb_tx_begin() ran),
@@ -19,7 +21,10 @@
 
 #include "model.h"
 
-/* a short transaction of a worker, with SPI connected */
+/*
+ * a short transaction of a worker, with SPI connected and a snapshot;
+ * cb_tx_commit() makes the caller's memory context current again
+ */
 extern void cb_tx_begin(void);
 extern void cb_tx_commit(void);
 
