@@ -25,7 +25,6 @@
 #include "postgres.h"
 
 #include "commands/dbcommands.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -340,8 +339,7 @@ apply_manifest(FunctionCallInfo fcinfo, const char *text, bool dry_run)
 	if (!cb_manifest_parse(text, strlen(text), &m, &err))
 		raise_model_error(&err);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	cb_spi_connect();
 	names = cb_catalog_object_names("Cluster");
 	existing.n = list_length(names);
 	existing.items = palloc(sizeof(char *) * Max(existing.n, 1));
@@ -367,7 +365,7 @@ apply_manifest(FunctionCallInfo fcinfo, const char *text, bool dry_run)
 		values[2] = CStringGetTextDatum(action);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	SPI_finish();
+	cb_spi_finish();
 
 	if (!dry_run)
 		cb_wake_launcher_at_commit();
@@ -500,8 +498,7 @@ cnpg_bootstrap_delete(PG_FUNCTION_ARGS)
 	bool		found;
 
 	check_database("cnpg_bootstrap_delete");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	cb_spi_connect();
 	/* as apply_document(): one at a time, deciding on what is committed */
 	cb_catalog_lock_object(cb_kind_name(kind), name);
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -521,6 +518,6 @@ cnpg_bootstrap_delete(PG_FUNCTION_ARGS)
 		found = cb_catalog_delete_object(cb_kind_name(kind), name);
 	}
 	PopActiveSnapshot();
-	SPI_finish();
+	cb_spi_finish();
 	PG_RETURN_BOOL(found);
 }

@@ -36,20 +36,32 @@ cb_spi_result_cxt(void)
 }
 
 void
+cb_spi_connect(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+void
+cb_spi_finish(void)
+{
+	SPI_finish();
+}
+
+void
 cb_tx_begin(void)
 {
 	result_cxt = caller_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	cb_spi_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 }
 
 void
 cb_tx_commit(void)
 {
-	SPI_finish();
+	cb_spi_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 

@@ -4,8 +4,9 @@
  *	  The one way the extension runs SQL through SPI, internal to the files
  *	  that issue statements: catalog.c (objects, Secret values, ConfigMaps,
  *	  the rows apply and delete write), status.c (the worker's status, step
- *	  journal, ports and teardown) and apply.c (one comparison of
- *	  documents).  Nothing else includes it.
+ *	  journal, ports and teardown) and apply.c (its SQL functions' SPI
+ *	  connection, one comparison of documents).  Nothing else includes it,
+ *	  and no other file calls SPI.
  *
  * A statement's values are always bound parameters of a declared type,
  * built from a small array of CbArg; never pieces of its text.  Rows are
@@ -83,6 +84,10 @@ cb_arg_bytea(const char *p, int len)
 
 	return a;
 }
+
+/* SPI in the caller's transaction (the SQL functions of apply.c) */
+extern void cb_spi_connect(void);
+extern void cb_spi_finish(void);
 
 /*
  * Run one statement with its parameters; SPI connected.  Returns the number
