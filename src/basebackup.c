@@ -33,6 +33,7 @@
 #include "replica.h"
 #include "status.h"
 #include "tablespaces.h"
+#include "waituntil.h"
 
 #define CB_PROMOTE_TIMEOUT_MS 600000
 
@@ -255,29 +256,45 @@ cb_basebackup_configure(CbCluster *c, const CbSource *src, bool replica)
 	cb_write_file(psprintf("%s/recovery.signal", inst->pgdata), "", 0, 0600);
 }
 
+/* a one-value query on the primary and the value it should return */
+typedef struct QueryWait
+{
+	CbCluster  *c;
+	const char *sql;
+	const char *want;
+} QueryWait;
+
+static PGconn *
+connect_primary(void *arg, int which)
+{
+	QueryWait  *q = arg;
+
+	return cb_connect_instance(q->c, &q->c->instances[0], "postgres");
+}
+
+static bool
+query_returns(CbWait *w, void *arg)
+{
+	QueryWait  *q = arg;
+	char	   *err = NULL;
+	char	   *v = cb_query_value(cb_wait_conn(w, 0), q->sql, &err);
+
+	return v && strcmp(v, q->want) == 0;
+}
+
 /* poll a one-value query on the primary until it returns want */
 static void
 wait_for(CbCluster *c, const char *sql, const char *want, const char *what)
 {
-	for (int waited = 0;; waited += 20)
-	{
-		PGconn	   *conn = cb_connect_instance(c, &c->instances[0], "postgres");
-		char	   *err = NULL;
-		char	   *v = cb_query_value(conn, sql, &err);
+	QueryWait	q = {c, sql, want};
+	CbWaitSpec	spec = {.what = what, .timeout_ms = CB_PROMOTE_TIMEOUT_MS,
+	.connect = connect_primary};
 
-		cb_disconnect(conn);
-		if (v && strcmp(v, want) == 0)
-			return;
-		if (waited >= CB_PROMOTE_TIMEOUT_MS)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("%s: not reached after %d s", what, CB_PROMOTE_TIMEOUT_MS / 1000),
-					 errhint("See the logs under \"%s\".", c->instances[0].logdir)));
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 20, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+	if (!cb_wait_until(query_returns, &q, &spec))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s: not reached after %d s", what, CB_PROMOTE_TIMEOUT_MS / 1000),
+				 errhint("See the logs under \"%s\".", c->instances[0].logdir)));
 }
 
 void

@@ -48,6 +48,7 @@
 #include "utils/wait_event.h"
 
 #include "childreg.h"
+#include "waituntil.h"
 #include "worker.h"
 
 #define CB_CHILDREG_DIR			"cnpg_bootstrap_children"
@@ -418,6 +419,26 @@ entry_remains(const CbChildEntry *e, bool group_killed)
 	return 0;
 }
 
+/* the entries killed and the last one found still there */
+typedef struct Leftovers
+{
+	CbChildEntry *old;
+	bool	   *group_killed;
+	int			n;
+	pid_t		remaining;
+} Leftovers;
+
+static bool
+leftovers_gone(CbWait *w, void *arg)
+{
+	Leftovers  *l = arg;
+
+	l->remaining = 0;
+	for (int i = 0; i < l->n && l->remaining == 0; i++)
+		l->remaining = entry_remains(&l->old[i], l->group_killed[i]);
+	return l->remaining == 0;
+}
+
 void
 cb_childreg_stop_leftovers(const char *cluster)
 {
@@ -426,8 +447,8 @@ cb_childreg_stop_leftovers(const char *cluster)
 	bool	   *group_killed;
 	bool		stale;
 	int			n;
-	int			waited = 0;
-	pid_t		remaining = 0;
+	Leftovers	left = {0};
+	CbWaitSpec	spec = {.what = "leftover processes", .timeout_ms = CB_LEFTOVER_WAIT_MS};
 	const char *what;
 
 	old = read_record(path, &n, &stale);
@@ -464,26 +485,16 @@ cb_childreg_stop_leftovers(const char *cluster)
 	}
 
 	/* they are not our children: init reaps them; wait until they are gone */
-	for (;;)
-	{
-		remaining = 0;
-		for (int i = 0; i < n && remaining == 0; i++)
-			remaining = entry_remains(&old[i], group_killed[i]);
-		if (remaining == 0 || waited >= CB_LEFTOVER_WAIT_MS)
-			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 50, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		waited += 50;
-	}
-	if (remaining != 0)
+	left.old = old;
+	left.group_killed = group_killed;
+	left.n = n;
+	if (!cb_wait_until(leftovers_gone, &left, &spec))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("process %d, left by an earlier worker of cluster \"%s\", is still running",
-						(int) remaining, cluster),
+						(int) left.remaining, cluster),
 				 errdetail("Nothing of the cluster is redone while a process of an earlier worker runs."),
-				 errhint("Stop process %d; the worker is retried.", (int) remaining)));
+				 errhint("Stop process %d; the worker is retried.", (int) left.remaining)));
 
 	nentries = 0;				/* none of ours yet: the file goes */
 	if (!write_record(path, record_path(cluster, ".tmp"), &what))

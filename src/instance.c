@@ -28,6 +28,7 @@
 #include "hostlayout.h"
 #include "instance.h"
 #include "process.h"
+#include "waituntil.h"
 
 char *
 cb_tool(CbCluster *c, const char *tool)
@@ -173,6 +174,13 @@ cb_instances_start(CbCluster *c, CbInstance **insts, int n)
 					 errdetail("%s", results[i].tail ? results[i].tail : "")));
 }
 
+/* a pass of the wait of cb_instance_stop */
+static bool
+postmaster_gone(CbWait *w, void *arg)
+{
+	return cb_instance_pid((const char *) arg) == 0;
+}
+
 /*
  * Stop the postmaster of pgdata ("fast": SIGINT, "immediate": SIGQUIT),
  * signalled by us only after checking it is one (not pg_ctl, which signals
@@ -184,6 +192,7 @@ cb_instance_stop(CbCluster *c, const char *pgdata, const char *mode)
 {
 	int			sig = strcmp(mode, "immediate") == 0 ? SIGQUIT : SIGINT;
 	int			pid = cb_instance_pid(pgdata);
+	CbWaitSpec	spec = {.what = "a server's stop", .timeout_ms = CB_STOP_TIMEOUT_MS};
 
 	if (pid == 0)
 		return;
@@ -191,15 +200,8 @@ cb_instance_stop(CbCluster *c, const char *pgdata, const char *mode)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not signal the postmaster (PID %d) of \"%s\": %m", pid, pgdata)));
-	for (int i = 0; i < CB_STOP_TIMEOUT_MS / 50; i++)
-	{
-		if (cb_instance_pid(pgdata) == 0)
-			return;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 50,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+	if (cb_wait_until(postmaster_gone, unconstify(char *, pgdata), &spec))
+		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 			 errmsg("the server of \"%s\" did not stop within %d s (%s shutdown)",

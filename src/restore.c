@@ -50,6 +50,7 @@
 #include "restore.h"
 #include "status.h"
 #include "tarextract.h"
+#include "waituntil.h"
 #include "walrestore_conf.h"
 #include "walspool.h"
 
@@ -643,9 +644,8 @@ last_fatal(CbInstance *inst)
 }
 
 /*
- * One value from the recovering server over *conn, kept open from pass to
- * pass (a connection per pass costs the server a backend each time); NULL
- * if it does not answer (yet), and then the next call connects again.
+ * One value from the server over *conn, connected first if NULL; NULL if
+ * it does not answer, and then *conn is closed.
  */
 static char *
 probe(CbCluster *c, PGconn **conn, const char *sql)
@@ -664,6 +664,13 @@ probe(CbCluster *c, PGconn **conn, const char *sql)
 	return v;
 }
 
+/* the prefetcher holds its lock while it runs */
+static bool
+lock_taken(CbWait *w, void *arg)
+{
+	return flock(*(int *) arg, LOCK_EX | LOCK_NB) == 0;
+}
+
 /*
  * After promotion nothing asks for WAL any more: tell the WAL program's
  * background prefetcher to stop, wait (5 s at most) until it has let go of
@@ -673,21 +680,15 @@ static void
 stop_prefetcher(CbInstance *inst)
 {
 	char	   *spool = psprintf("%s/" CB_WALSPOOL_DIR "/" CB_WALSPOOL_SPOOL, inst->dir);
+	CbWaitSpec	spec = {.what = "the WAL prefetcher's lock", .timeout_ms = 5000};
 	int			fd;
 
 	if (!cb_path_exists(spool))
 		return;
 	cb_write_file(psprintf("%s/" CB_WALSPOOL_STOP, spool), "", 0, 0600);
 	fd = open(psprintf("%s/" CB_WALSPOOL_PREFETCHER, spool), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	for (int waited = 0; fd >= 0 && waited < 5000; waited += 20)
-	{
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 20, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+	if (fd >= 0)
+		(void) cb_wait_until(lock_taken, &fd, &spec);
 	if (!cb_rmtree(spool))
 		ereport(WARNING,
 				(errcode_for_file_access(),
@@ -696,20 +697,45 @@ stop_prefetcher(CbInstance *inst)
 		close(fd);
 }
 
+typedef struct RecoveryWait
+{
+	CbCluster  *c;
+	bool		replica;
+	TimestampTz last;			/* of the last progress report */
+} RecoveryWait;
+
+/* NULL while the server does not accept connections yet: the next pass tries again */
+static PGconn *
+connect_recovering(void *arg, int which)
+{
+	RecoveryWait *r = arg;
+	char	   *err = NULL;
+
+	return cb_connect_local(r->c->run_dir, r->c->instances[0].port, "postgres", 5000, &err);
+}
+
 /* one pass of the wait: true once recovery is where it should be */
 static bool
-recovery_reached(CbCluster *c, PGconn **conn, bool replica, TimestampTz *last)
+recovery_reached(CbWait *w, void *arg)
 {
+	RecoveryWait *r = arg;
+	CbCluster  *c = r->c;
+	bool		replica = r->replica;
+	TimestampTz *last = &r->last;
 	CbInstance *inst = &c->instances[0];
-	char	   *v;
+	PGconn	   *conn;
+	char	   *err = NULL;
+	char	   *v = NULL;
 
 	if (cb_instance_pid(inst->pgdata) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s stopped during recovery: %s", inst->name, last_fatal(inst)),
 				 errhint("See the logs under \"%s\".", inst->logdir)));
-	v = probe(c, conn, "SELECT pg_catalog.pg_is_in_recovery()::text || ' ' ||"
-			  " coalesce(pg_catalog.pg_last_wal_replay_lsn()::text, '')");
+	/* the connection is kept from pass to pass (waituntil.c) */
+	if ((conn = cb_wait_conn(w, 0)) != NULL)
+		v = cb_query_value(conn, "SELECT pg_catalog.pg_is_in_recovery()::text || ' ' ||"
+						   " coalesce(pg_catalog.pg_last_wal_replay_lsn()::text, '')", &err);
 	if (v && !replica && strncmp(v, "false", 5) == 0)
 		return true;
 	/* a replica is ready once it has replayed what the store holds */
@@ -728,46 +754,20 @@ recovery_reached(CbCluster *c, PGconn **conn, bool replica, TimestampTz *last)
 }
 
 /*
- * A recovery can wait for hours (a slow store, a replica): every pass
- * allocates in a context of its own, reset after it, and the connection
- * to the server is kept from pass to pass.
+ * A recovery can wait for hours (a slow store, a replica): it has no
+ * deadline; cb_wait_until runs every pass in a context of its own, reset
+ * after it, and keeps the connection to the server from pass to pass.
  */
 void
 cb_restore_wait(CbCluster *c, bool replica)
 {
 	CbInstance *inst = &c->instances[0];
-	MemoryContext outer = CurrentMemoryContext;
-	MemoryContext pass = AllocSetContextCreate(outer, "cnpg_bootstrap recovery wait",
-											   ALLOCSET_SMALL_SIZES);
 	PGconn	  **conn = palloc0(sizeof(PGconn *));
-	TimestampTz *last = palloc0(sizeof(TimestampTz));
+	RecoveryWait r = {c, replica, 0};
+	CbWaitSpec	spec = {.what = "recovery", .timeout_ms = 0, .connect = connect_recovering};
 	char	   *override;
 
-	PG_TRY();
-	{
-		for (;;)
-		{
-			bool		reached;
-
-			MemoryContextSwitchTo(pass);
-			reached = recovery_reached(c, conn, replica, last);
-			MemoryContextSwitchTo(outer);
-			MemoryContextReset(pass);
-			if (reached)
-				break;
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 50, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
-		}
-	}
-	PG_FINALLY();
-	{
-		cb_disconnect(*conn);
-		*conn = NULL;
-	}
-	PG_END_TRY();
-	MemoryContextDelete(pass);
+	(void) cb_wait_until(recovery_reached, &r, &spec);
 	if (replica)
 		return;
 

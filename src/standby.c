@@ -32,6 +32,7 @@
 #include "standby.h"
 #include "status.h"
 #include "tablespaces.h"
+#include "waituntil.h"
 
 #define CB_STREAMING_TIMEOUT_MS 120000
 
@@ -220,9 +221,8 @@ cb_standbys_start(CbCluster *c)
 
 /* the value of a one-row query with one text parameter, or NULL */
 static char *
-query1(CbCluster *c, CbInstance *inst, const char *sql, const char *param)
+query1(PGconn *conn, const char *sql, const char *param)
 {
-	PGconn	   *conn = cb_connect_instance(c, inst, "postgres");
 	const char *params[] = {param};
 	char	   *err = NULL;
 	PGresult   *res = cb_exec_params(conn, sql, param ? 1 : 0, params, &err);
@@ -232,17 +232,32 @@ query1(CbCluster *c, CbInstance *inst, const char *sql, const char *param)
 		value = pstrdup(PQgetvalue(res, 0, 0));
 	if (res)
 		PQclear(res);
-	cb_disconnect(conn);
 	return value;
 }
 
-static bool
-is_streaming(CbCluster *c, CbInstance *standby)
+typedef struct StreamingWait
 {
-	char	   *theirs = query1(c, standby, "SELECT status FROM pg_catalog.pg_stat_wal_receiver", NULL);
-	char	   *ours = query1(c, &c->instances[0],
+	CbCluster  *c;
+	CbInstance *standby;
+} StreamingWait;
+
+/* connection 0 goes to the standby, 1 to the primary */
+static PGconn *
+connect_pair(void *arg, int which)
+{
+	StreamingWait *s = arg;
+
+	return cb_connect_instance(s->c, which == 0 ? s->standby : &s->c->instances[0], "postgres");
+}
+
+static bool
+is_streaming(CbWait *w, void *arg)
+{
+	StreamingWait *s = arg;
+	char	   *theirs = query1(cb_wait_conn(w, 0), "SELECT status FROM pg_catalog.pg_stat_wal_receiver", NULL);
+	char	   *ours = query1(cb_wait_conn(w, 1),
 							  "SELECT state FROM pg_catalog.pg_stat_replication WHERE application_name = $1",
-							  standby->name);
+							  s->standby->name);
 
 	return theirs && ours && strcmp(theirs, "streaming") == 0 && strcmp(ours, "streaming") == 0;
 }
@@ -253,21 +268,15 @@ cb_standbys_wait_streaming(CbCluster *c)
 	for (int i = 1; i < c->ninstances; i++)
 	{
 		CbInstance *inst = &c->instances[i];
-		int			waited = 0;
+		StreamingWait s = {c, inst};
+		CbWaitSpec	spec = {.what = "standby streaming", .timeout_ms = CB_STREAMING_TIMEOUT_MS,
+		.connect = connect_pair};
 
-		while (!is_streaming(c, inst))
-		{
-			if (waited >= CB_STREAMING_TIMEOUT_MS)
-				ereport(ERROR,
-						(errcode(ERRCODE_CONNECTION_FAILURE),
-						 errmsg("standby %s does not stream from the primary after %d s",
-								inst->name, CB_STREAMING_TIMEOUT_MS / 1000),
-						 errhint("See the logs under \"%s\".", inst->logdir)));
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 20, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
-			waited += 20;
-		}
+		if (!cb_wait_until(is_streaming, &s, &spec))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("standby %s does not stream from the primary after %d s",
+							inst->name, CB_STREAMING_TIMEOUT_MS / 1000),
+					 errhint("See the logs under \"%s\".", inst->logdir)));
 	}
 }

@@ -1,11 +1,12 @@
 #!/bin/bash
-# process.c, childreg.c, redact.c, pgconn.c and secrets.c where they run: built with
+# process.c, childreg.c, redact.c, pgconn.c, secrets.c and waituntil.c where they run: built with
 # test/unit/test_worker_harness.c into a throwaway module (PGXS, in a scratch
 # directory; nothing is installed), loaded into a scratch server whose
 # environment carries libpq variables that must not reach our connections,
 # then checked through SQL: children (scrubbed environment, fds, signals,
 # sessions, timeouts, output, ERROR/FATAL paths, a background worker's
-# SIGTERM), cb_run_children, cb_rmtree, pgconn (timeouts, cancels, env).
+# SIGTERM), cb_run_children, cb_rmtree, pgconn (timeouts, cancels, env),
+# cb_wait_until (deadline, memory per pass, kept connection, cancel).
 # Run by `make unit` as the OS user that runs servers (not root).
 #
 #   test/unit/run_worker_harness.sh SRCDIR PG_CONFIG
@@ -31,10 +32,11 @@ trap stop EXIT
 # ---------- the module ----------
 mkdir -p "$H/build" "$H/srv" "$H/bin"
 cp "$SRC/test/unit/test_worker_harness.c" "$SRC/src/process.c" "$SRC/src/childreg.c" \
-	"$SRC/src/pgconn.c" "$SRC/src/secrets.c" "$SRC/src/hmac_sha256.c" "$SRC/src/redact.c" "$H/build/"
+	"$SRC/src/pgconn.c" "$SRC/src/secrets.c" "$SRC/src/hmac_sha256.c" "$SRC/src/redact.c" \
+	"$SRC/src/waituntil.c" "$H/build/"
 cat > "$H/build/Makefile" <<MK
 MODULE_big = cb_unit
-OBJS = test_worker_harness.o process.o childreg.o pgconn.o secrets.o hmac_sha256.o redact.o
+OBJS = test_worker_harness.o process.o childreg.o pgconn.o secrets.o hmac_sha256.o redact.o waituntil.o
 PG_CPPFLAGS = -I$SRC/src -I\$(shell \$(PG_CONFIG) --includedir) -DCB_UNIT_LIB='"$H/build/cb_unit.so"'
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = -L\$(shell \$(PG_CONFIG) --libdir) -lpq -lcrypto
@@ -82,6 +84,9 @@ CREATE FUNCTION cb_unit_run_children(argvs text[],
     OUT i int, OUT all_ok bool, OUT exit_code int, OUT term_signal int,
     OUT timed_out bool, OUT nlines int, OUT tail text)
   RETURNS SETOF record AS $L LANGUAGE C CALLED ON NULL INPUT;
+CREATE FUNCTION cb_unit_wait(timeout_ms int, sleep_ms int, true_at int, mode text,
+    socket_dir text DEFAULT NULL, port int DEFAULT 0)
+  RETURNS text AS $L LANGUAGE C CALLED ON NULL INPUT;
 SQL
 
 # ---------- helpers ----------
@@ -189,5 +194,23 @@ for die in false true; do
 done
 t "verifier: SCRAM-SHA-256, 4096 iterations, 16-byte salt, 32-byte keys" "$(q "SELECT cb_unit_verifier('p4ss w0rd') ~ '^SCRAM-SHA-256\\\$4096:[A-Za-z0-9+/]{22}==\\\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=\$'")" t
 t "verifier: a new salt each time" "$(q "SELECT cb_unit_verifier('x') <> cb_unit_verifier('x')")" t
+# cb_wait_until: the deadline counts the time of the passes, not only the
+# pauses (a sleep-counting loop with 20 ms pauses would take 100 x 320 ms)
+o=$(q "SELECT cb_unit_wait(2000, 300, 0, 'sleep')"); read -r r n ms _ <<<"$o"
+t "wait: slow predicate, never true -> false" "$r" f
+t "wait: did not give up before its deadline" "$(awk -v a="$ms" 'BEGIN { print (a >= 2000) ? "kept" : "early " a }')" kept
+tl "wait: ended at its deadline (+ one pass), $n passes" "$(awk -v a="$ms" 'BEGIN { printf "%.3f", a / 1000 }')" 2.4
+o=$(q "SELECT cb_unit_wait(60000, 0, 3, 'sleep')"); t "wait: true at pass 3" "${o% *}" "t 3"
+o=$(q "SELECT cb_unit_wait(0, 0, 10000, 'memory')"); read -r r n ms grew notempty <<<"$o"
+t "wait: 10000 passes of 16 kB" "$r $n" "t 10000"
+t "wait: every pass starts with an empty context" "$notempty" 0
+t "wait: memory flat over 10000 passes" "$(awk -v a="$grew" 'BEGIN { print (a <= 8192) ? "flat" : "grew " a }')" flat
+CB="SELECT count(*) FROM pg_stat_activity WHERE application_name = 'cnpg_bootstrap'"
+o=$(q "SELECT cb_unit_wait(0, 0, 6, 'conn', '$H/srv', $PORT)"); read -r r n ms pids <<<"$o"
+t "wait: 6 passes on a kept connection, opened again once after it broke" "$r $n $pids" "t 6 2"
+t "wait: its connection closed at the end" "$(settled "$CB")" 0
+t "wait: ERROR in a pass" "$(q "SELECT cb_unit_wait(0, 0, 4, 'connerror', '$H/srv', $PORT)")" "ERROR:  predicate raised at pass 4"
+t "wait: its connection closed after the ERROR" "$(settled "$CB")" 0
+s=$(now); t "wait: statement_timeout -> ERROR" "$(psql -Atc "SET statement_timeout=500" -c "SELECT cb_unit_wait(60000, 0, 0, 'sleep')" 2>&1 | tail -1)" "ERROR:  canceling statement due to statement timeout"; tl "wait: cancelled within" "$(since $s)" 1.0
 echo "$P passed, $F failed"
 [ $F = 0 ]

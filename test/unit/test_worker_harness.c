@@ -29,22 +29,38 @@
  * and the children run through cb_run_children; one child still goes
  * through cb_run_child.
  *
+ * cb_unit_wait runs cb_wait_until (waituntil.c) with timeout_ms and a
+ * predicate chosen by mode, true from pass true_at on (0: never), and
+ * returns "<result> <passes> <elapsed ms on CLOCK_MONOTONIC> <extra>":
+ * "sleep" sleeps sleep_ms per pass (a slow query); "memory" allocates
+ * 16 kB per pass and sets the latch (no pause), extra is how much the
+ * backend's memory grew from pass 100 to the last pass and how many passes
+ * did not start with an empty pass context; "conn" asks for connection 0
+ * (the server at socket_dir/port) each pass and terminates its backend at
+ * pass 3, extra is how many backends served it; "connerror" does the same
+ * and raises an ERROR at pass true_at.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <time.h>
 
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq-fe.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
+#include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "pgconn.h"
 #include "process.h"
 #include "secrets.h"
+#include "waituntil.h"
 
 PG_MODULE_MAGIC;
 
@@ -383,4 +399,117 @@ cb_unit_worker_main(Datum arg)
 	for (i = 0; i < nchildren; i++)
 		elog(LOG, "cb_unit worker: child %d exit code %d, signal %d",
 			 i + 1, results[i].exit_code, results[i].term_signal);
+}
+
+/* ---------- cb_wait_until ---------- */
+
+typedef struct UnitWait
+{
+	const char *mode;
+	int			sleep_ms;
+	int			true_at;
+	const char *socket_dir;
+	int			port;
+	Size		top_at_100;
+	Size		top_at_end;
+	Size		pass_empty;
+	int			not_empty;
+	int			pids[64];
+	int			npids;
+	int			passes;
+} UnitWait;
+
+static PGconn *
+unit_wait_connect(void *arg, int which)
+{
+	UnitWait   *u = arg;
+	char	   *err = NULL;
+
+	return cb_connect_local(u->socket_dir, u->port, "postgres", 5000, &err);
+}
+
+static bool
+unit_wait_pass(CbWait *w, void *arg)
+{
+	UnitWait   *u = arg;
+	int			pass = cb_wait_passes(w);
+	bool		reached = u->true_at > 0 && pass >= u->true_at;
+
+	u->passes = pass;
+
+	if (strcmp(u->mode, "sleep") == 0)
+		pg_usleep(u->sleep_ms * 1000L);
+	else if (strcmp(u->mode, "memory") == 0)
+	{
+		Size		now = MemoryContextMemAllocated(CurrentMemoryContext, false);
+
+		if (pass == 1)
+			u->pass_empty = now;
+		else if (now != u->pass_empty)
+			u->not_empty++;
+		if (pass == 100)
+			u->top_at_100 = MemoryContextMemAllocated(TopMemoryContext, true);
+		if (reached)
+			u->top_at_end = MemoryContextMemAllocated(TopMemoryContext, true);
+		memset(palloc(16384), 1, 16384);
+		SetLatch(MyLatch);
+	}
+	else
+	{
+		PGconn	   *conn = cb_wait_conn(w, 0);
+		char	   *err = NULL;
+		char	   *v = conn ? cb_query_value(conn, "SELECT pg_backend_pid()", &err) : NULL;
+		int			pid = v ? atoi(v) : 0;
+		bool		known = false;
+
+		for (int i = 0; i < u->npids; i++)
+			known |= u->pids[i] == pid;
+		if (pid != 0 && !known && u->npids < (int) lengthof(u->pids))
+			u->pids[u->npids++] = pid;
+		if (pass == 3 && conn)
+			(void) cb_query_value(conn, "SELECT pg_terminate_backend(pg_backend_pid())", &err);
+		if (reached && strcmp(u->mode, "connerror") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_RAISE_EXCEPTION),
+					 errmsg("predicate raised at pass %d", pass)));
+	}
+	return reached;
+}
+
+static int64
+unit_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+PG_FUNCTION_INFO_V1(cb_unit_wait);
+Datum
+cb_unit_wait(PG_FUNCTION_ARGS)
+{
+	UnitWait   *u = palloc0(sizeof(UnitWait));
+	CbWaitSpec	spec = {0};
+	int64		start;
+	bool		result;
+	char	   *extra = "";
+
+	spec.timeout_ms = PG_GETARG_INT32(0);
+	u->sleep_ms = PG_GETARG_INT32(1);
+	u->true_at = PG_GETARG_INT32(2);
+	u->mode = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	u->socket_dir = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	u->port = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT32(5);
+	spec.what = "unit wait";
+	if (strncmp(u->mode, "conn", 4) == 0)
+		spec.connect = unit_wait_connect;
+	start = unit_ms();
+	result = cb_wait_until(unit_wait_pass, u, &spec);
+	if (strcmp(u->mode, "memory") == 0)
+		extra = psprintf(" %ld %d", (long) u->top_at_end - (long) u->top_at_100, u->not_empty);
+	else if (strncmp(u->mode, "conn", 4) == 0)
+		extra = psprintf(" %d", u->npids);
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s %d %ld%s", result ? "t" : "f", u->passes,
+											  (long) (unit_ms() - start), extra)));
 }
