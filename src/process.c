@@ -53,6 +53,8 @@
 #include "process.h"
 #include "redact.h"
 
+void		(*cb_child_running_hook) (pid_t pid, long elapsed_ms) = NULL;
+
 /* how long we poll waitpid() at most between two latch wake-ups */
 #define CB_CHILD_POLL_MS		100
 
@@ -747,7 +749,13 @@ cb_wait_children(CbBatch *batch)
 			CbRun	   *run = &batch->runs[i];
 
 			if (run->live_pid != 0 && cb_poll_run(batch, run, &wait_ms))
+			{
 				running = true;
+				if (cb_child_running_hook)
+					cb_child_running_hook(run->live_pid,
+										  TimestampDifferenceMilliseconds(run->start_time,
+																		  GetCurrentTimestamp()));
+			}
 		}
 		if (!running)
 			break;

@@ -107,4 +107,10 @@ extern bool cb_run(const char *const *argv, CbChildResult *result);
  */
 extern bool cb_rmtree(const char *path);
 
+/*
+ * Test hook (faultinject.c): called on every pass of the wait for each child
+ * still running, with how long it has run.  NULL unless a fault is armed.
+ */
+extern void (*cb_child_running_hook) (pid_t pid, long elapsed_ms);
+
 #endif							/* CB_PROCESS_H */

@@ -25,6 +25,7 @@
 #include "basebackup.h"
 #include "catalog.h"
 #include "certs.h"
+#include "faultinject.h"
 #include "hostlayout.h"
 #include "import.h"
 #include "initdb.h"
@@ -490,6 +491,14 @@ step_healthy(CbCluster *c)
 
 /* ---------- running the plan ---------- */
 
+/* a method's progress line; its first one is the step's middle (faultinject.c) */
+static void
+progress_report(const char *cluster, const char *progress)
+{
+	cb_fault_point(NULL, NULL, CB_FAULT_MIDDLE);
+	cb_status_progress(cluster, progress);
+}
+
 static void
 record_failure(CbCluster *c, const Step *step, ErrorData *edata)
 {
@@ -513,12 +522,16 @@ run_step(CbCluster *c, const Step *step)
 
 	PG_TRY();
 	{
+		cb_fault_point(c, step->name, CB_FAULT_START);
 		step->fn(c);
+		cb_fault_point(c, step->name, CB_FAULT_END);
+		cb_fault_step_done();
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
 
+		cb_fault_step_done();
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -706,6 +719,7 @@ cb_reconcile_cluster(const char *name)
 	memset(&c, 0, sizeof(c));
 	c.name = name;
 	cb_status_journal(&journal, name);
+	journal.progress = progress_report;
 	c.journal = &journal;
 	cb_tx_begin();
 	c.spec = cb_catalog_load_cluster(name, &c.generation);
