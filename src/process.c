@@ -55,6 +55,26 @@
 
 void		(*cb_child_running_hook) (pid_t pid, long elapsed_ms) = NULL;
 
+/* children that ended by a signal someone else sent (cb_children_killed_count) */
+static uint64 cb_children_killed = 0;
+
+/*
+ * The signals that stop a process from outside (kill, the OOM killer, a
+ * shutdown), as opposed to a tool's own crash (SIGSEGV, SIGABRT ...)
+ */
+static bool
+cb_signal_from_outside(int sig)
+{
+	return sig == SIGKILL || sig == SIGTERM || sig == SIGINT ||
+		sig == SIGQUIT || sig == SIGHUP;
+}
+
+uint64
+cb_children_killed_count(void)
+{
+	return cb_children_killed;
+}
+
 /* how long we poll waitpid() at most between two latch wake-ups */
 #define CB_CHILD_POLL_MS		100
 
@@ -1124,6 +1144,9 @@ cb_run_children(int n, const CbChildOptions *opts, CbChildResult *results)
 			cb_tail_add(&run->out, psprintf("stopped after a timeout of %d ms",
 											run->timeout_ms));
 		cb_fill_result(&results[i], run->status, run->exited);
+		if (run->exited && !run->timed_out && WIFSIGNALED(run->status) &&
+			cb_signal_from_outside(WTERMSIG(run->status)))
+			cb_children_killed++;
 		results[i].timed_out = run->timed_out;
 		results[i].tail = cb_tail_join(&run->out);
 		if (!(run->exited && !run->timed_out && WIFEXITED(run->status) &&

@@ -513,12 +513,30 @@ record_failure(CbCluster *c, const Step *step, ErrorData *edata)
 	cb_status_phase(c->name, CB_PHASE_FAILED, reason.data);
 }
 
-/* run one step; false if it failed (recorded) */
+/*
+ * Was the step interrupted rather than failed?  A child tool killed from
+ * outside, or a primary that was running and is gone: neither says the
+ * spec or the data is wrong, so the step is left unfinished (the journal
+ * says running) and the next run redoes it, as after a crash of the worker.
+ */
 static bool
-run_step(CbCluster *c, const Step *step)
+interrupted(CbCluster *c, uint64 killed_before, bool primary_started)
+{
+	if (cb_children_killed_count() != killed_before)
+		return true;
+	return primary_started && cb_instance_pid(c->instances[0].pgdata) == 0;
+}
+
+/*
+ * run one step; false if it failed (recorded) or was interrupted.
+ * primary_started: the plan started the primary before this step.
+ */
+static bool
+run_step(CbCluster *c, const Step *step, bool primary_started)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile bool ok = true;
+	uint64		killed_before = cb_children_killed_count();
 
 	PG_TRY();
 	{
@@ -540,7 +558,16 @@ run_step(CbCluster *c, const Step *step)
 		edata->elevel = LOG;
 		edata->hide_stmt = true;
 		ThrowErrorData(edata);
-		record_failure(c, step, edata);
+		if (interrupted(c, killed_before, primary_started))
+		{
+			ereport(LOG,
+					(errmsg("cnpg_bootstrap: step \"%s\" of cluster \"%s\" was interrupted; the next run redoes it",
+							step->name, c->name)));
+			cb_status_progress(c->name, psprintf("%s: interrupted (%s); retrying", step->name,
+												 edata->message));
+		}
+		else
+			record_failure(c, step, edata);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -560,11 +587,29 @@ step_index(const Step *plan, int nsteps, const char *name)
 static void
 run_plan(CbCluster *c, const Step *plan, int nsteps)
 {
+	bool		started = false;
+
 	for (int i = 0; i < nsteps; i++)
 	{
 		const Step *step = &plan[i];
 
 		CHECK_FOR_INTERRUPTS();
+
+		/*
+		 * Once the primary was started, every later step needs it: one that
+		 * died in between (a crash, a kill) is started again rather than
+		 * failing the step that would first reach it.
+		 */
+		if (started && cb_instance_pid(c->instances[0].pgdata) == 0)
+		{
+			ereport(LOG,
+					(errmsg("cnpg_bootstrap: instance \"%s\" of cluster \"%s\" is not running; starting it again before step \"%s\"",
+							c->instances[0].name, c->name, step->name)));
+			if (!run_step(c, &plan[step_index(plan, nsteps, "start")], false))
+				return;
+		}
+		if (strcmp(step->name, "start") == 0)
+			started = true;
 		if (step->journaled)
 		{
 			CbStepState state = cb_step_state(c->name, step->name, NULL);
@@ -590,7 +635,7 @@ run_plan(CbCluster *c, const Step *plan, int nsteps)
 			if (!cb_step_begin(c->name, step->name, NULL))
 				return;			/* the cluster was deleted meanwhile */
 		}
-		if (!run_step(c, step))
+		if (!run_step(c, step, started && strcmp(step->name, "start") != 0))
 			return;
 		if (step->journaled)
 			cb_step_finish(c->name, step->name, NULL, true, NULL);

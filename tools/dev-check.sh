@@ -38,7 +38,7 @@ if [ -d "$ROOT/../shared" ]; then rsync -a --delete "$ROOT/../shared/" "$D/share
 chown -R postgres: "$D"
 
 as_pg() { runuser -u postgres -- env -i PATH="$P/usr/lib/postgresql/15/bin:/usr/local/bin:/usr/bin:/bin" \
-	HOME="$D" LANG=C.UTF-8 TMPDIR=/tmp PG_TEST_TIMEOUT_DEFAULT=300 \
+	HOME="$D" LANG=C.UTF-8 TMPDIR=/tmp PG_TEST_TIMEOUT_DEFAULT=300 CB_FAULTS="${CB_FAULTS:-}" CB_FAULTS_ONLY="${CB_FAULTS_ONLY:-}" \
 	S3RIG_NODE_DIR="$D/node-s3rver" AZRIG_NODE_DIR="$D/node-azurite" "$@"; }
 M=(make -C "$S" PG_CONFIG="$PGC" autodepend=yes)
 as_pg "${M[@]}" -j"$(nproc)" COPT=-Werror >/dev/null
