@@ -14,18 +14,22 @@ rc=0
 CB_FAULTS=full "$ROOT/tools/dev-check.sh" t/021_faults.pl t/022_faults_recovery.pl >/tmp/cb-faults.$$.log 2>&1 || rc=$?
 LOGDIR=/tmp/cbdev-$(basename "$ROOT")/src/tmp_check/log
 cat "$LOGDIR"/regress_log_021_faults "$LOGDIR"/regress_log_022_faults_recovery 2>/dev/null |
-	grep -o 'MATRIX .*' | awk '
-	{ split($2, f, ":"); key = f[1] " " f[2]; kind[f[3]] = 1; step[key] = 1
-	  n[key, f[3]]++; if ($3 == "survived") ok[key, f[3]]++; inj++; if ($3 == "survived") sur++
-	  t[$2] = $4 }
+	grep -o 'MATRIX .*' | perl -ne '
+	my (undef, $fault, $res, $secs) = split;
+	my ($step, $when, $kind) = split /:/, $fault;
+	$kinds{$kind} = 1; $row{"$step $when"}{$kind}[0]++; $inj++;
+	if ($res eq "survived") { $row{"$step $when"}{$kind}[1]++; $sur++; }
+	push @times, $secs;
 	END {
-	  nk = 0; for (k in kind) kinds[++nk] = k
-	  printf "%-28s", "step when"; for (i = 1; i <= nk; i++) printf " %15s", kinds[i]; printf "\n"
-	  for (s in step) { printf "%-28s", s
-	    for (i = 1; i <= nk; i++) { k = kinds[i]
-	      if (n[s, k]) printf " %15s", (ok[s, k] + 0) "/" n[s, k]; else printf " %15s", "-" }
-	    printf "\n" }
-	  printf "\nfaults injected / survived: %d / %d\n", inj, sur
-	}' | sort -k1,1 -s
+		my @k = sort keys %kinds;
+		printf "%-26s" . (" %14s" x @k) . "\n", "step when", @k;
+		for my $r (sort keys %row) {
+			printf "%-26s" . (" %14s" x @k) . "\n", $r,
+			  map { my $c = $row{$r}{$_}; $c ? ($c->[1] // 0) . "/" . $c->[0] : "-" } @k;
+		}
+		@times = sort { $a <=> $b } @times;
+		printf "\nfaults injected / survived: %d / %d; seconds from apply to healthy per case: median %.1f, max %.1f\n",
+		  $inj, $sur, $times[$#times / 2] // 0, $times[-1] // 0;
+	}'
 echo "(full log: /tmp/cb-faults.$$.log; exit $rc)"
 exit $rc
