@@ -25,6 +25,7 @@
 #include "basebackup.h"
 #include "catalog.h"
 #include "certs.h"
+#include "environment.h"
 #include "faultinject.h"
 #include "hostlayout.h"
 #include "import.h"
@@ -528,6 +529,33 @@ interrupted(CbCluster *c, uint64 killed_before, bool primary_started)
 }
 
 /*
+ * The host is at fault (environment.c): no failure, the phase says what to
+ * fix, and the worker ends, to be relaunched with the launcher's growing
+ * delay.  A half-made copy goes at once: it is redone anyway, and on a full
+ * disk it holds the space the retry needs.
+ */
+static void
+wait_for_host(CbCluster *c, const Step *step, const char *cause)
+{
+	for (int i = 0; i < c->ninstances; i++)
+	{
+		char	   *tmp = psprintf("%s.tmp", c->instances[i].pgdata);
+
+		if (cb_path_exists(tmp) && !cb_rmtree(tmp))
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("could not remove \"%s\": %m", tmp)));
+	}
+	ereport(LOG,
+			(errmsg("cnpg_bootstrap: cluster \"%s\" waits for the host at step \"%s\": %s",
+					c->name, step->name, cause)));
+	cb_status_phase(c->name, CB_PHASE_SETTING_UP,
+					psprintf("%s: waiting for the host: %s\n"
+							 "The worker tries again by itself, with a growing delay (at most 5 minutes); no re-apply is needed.",
+							 step->name, cause));
+}
+
+/*
  * run one step; false if it failed (recorded) or was interrupted.
  * primary_started: the plan started the primary before this step.
  */
@@ -537,6 +565,7 @@ run_step(CbCluster *c, const Step *step, bool primary_started)
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile bool ok = true;
 	uint64		killed_before = cb_children_killed_count();
+	char	   *cause;
 
 	PG_TRY();
 	{
@@ -566,6 +595,8 @@ run_step(CbCluster *c, const Step *step, bool primary_started)
 			cb_status_progress(c->name, psprintf("%s: interrupted (%s); retrying", step->name,
 												 edata->message));
 		}
+		else if ((cause = cb_environment_cause(c, edata)) != NULL)
+			wait_for_host(c, step, cause);
 		else
 			record_failure(c, step, edata);
 		ok = false;
