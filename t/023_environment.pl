@@ -68,7 +68,9 @@ symlink("$real/initdb", "$bin/initdb") or die;
 healthy_by_itself('env3', 'initdb missing');
 
 # ---------- data_root not writable ----------
-chmod 0500, $root or die;
+chmod(0500, $root) == 1 or die "chmod $root: $!";
+note(sprintf('data_root mode now %o', (stat $root)[2] & 07777));
+ok(!mkdir("$root/probe"), "the test itself cannot write $root now");
 apply(cluster_yaml('env4'));
 my $r = reason_within('env4', qr/Permission denied/, 20, 'data_root not writable');
 like($r, qr/\Q$root\E/, 'the reason names the directory');
@@ -151,6 +153,7 @@ SKIP:
 	ok($free->() > 10 * (1 << 20), 'disk full mid-initdb: the space it took is free again');
 	unlink $ballast;
 	healthy_by_itself('env6', 'disk full mid-initdb');
+	local $CbTest::root = $sroot;
 	is(tq('env6', 'postgres', 'SELECT 1'), '1', 'disk full mid-initdb: the instance answers');
 
 	# mid-clone: the source holds more than is left
@@ -161,6 +164,14 @@ SKIP:
 	unlink $ballast;
 	healthy_by_itself('env7', 'disk full mid-clone');
 	is(tq('env7', 'app', 'SELECT count(*) FROM src_rows'), '100000', 'disk full mid-clone: every row once there is room');
+
+	# the small file system's clusters go before it is unmounted
+	q1("SELECT cnpg_bootstrap_delete('Cluster', '$_')") for qw(env6 env7);
+	for (1 .. 300)
+	{
+		last unless -e "$sroot/env6" || -e "$sroot/env7";
+		usleep(100_000);
+	}
 }
 
 done_testing();
