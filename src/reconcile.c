@@ -778,6 +778,7 @@ cb_reconcile_cluster(const char *name)
 	CbJournal	journal;
 	char	   *directory;
 	char	   *refusal;
+	char	   *cause;
 	const Step *failed_at = &initdb_plan[0];
 
 	MemoryContextSwitchTo(cxt);
@@ -817,7 +818,10 @@ cb_reconcile_cluster(const char *name)
 		FlushErrorState();
 		if (IsTransactionState())
 			AbortCurrentTransaction();
-		record_failure(&c, failed_at, edata);
+		if ((cause = cb_environment_cause(&c, edata)) != NULL)
+			wait_for_host(&c, failed_at, cause);
+		else
+			record_failure(&c, failed_at, edata);
 		return;
 	}
 	PG_END_TRY();

@@ -68,14 +68,27 @@ symlink("$real/initdb", "$bin/initdb") or die;
 healthy_by_itself('env3', 'initdb missing');
 
 # ---------- data_root not writable ----------
-chmod(0500, $root) == 1 or die "chmod $root: $!";
-note(sprintf('data_root mode now %o', (stat $root)[2] & 07777));
-ok(!mkdir("$root/probe"), "the test itself cannot write $root now");
+# data_root itself is ours to chmod (the worker makes it 0700): a
+# data_root under a directory the server's user may not write is not
+my $locked = "$root/locked";
+mkdir $locked or die;
+chmod(0500, $locked) == 1 or die "chmod $locked: $!";
+ok(!mkdir("$locked/probe"), "the test itself cannot write $locked");
+q1("ALTER SYSTEM SET cnpg_bootstrap.data_root = '$locked/dr'");
+q1('SELECT pg_reload_conf()');
 apply(cluster_yaml('env4'));
 my $r = reason_within('env4', qr/Permission denied/, 20, 'data_root not writable');
-like($r, qr/\Q$root\E/, 'the reason names the directory');
-chmod 0700, $root or die;
+like($r, qr/\Q$locked\E\/dr/, 'the reason names the directory');
+chmod 0700, $locked or die;
 healthy_by_itself('env4', 'data_root not writable');
+{
+	local $CbTest::root = "$locked/dr";
+	is(tq('env4', 'postgres', 'SELECT 1'), '1', 'data_root not writable: the instance answers');
+}
+q1("SELECT cnpg_bootstrap_delete('Cluster', 'env4')");
+for (1 .. 300) { last unless -e "$locked/dr/env4"; usleep(100_000); }
+q1("ALTER SYSTEM SET cnpg_bootstrap.data_root = '$root'");
+q1('SELECT pg_reload_conf()');
 
 # ---------- a source that does not answer ----------
 apply(<<'YAML');
