@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The full fault matrix (issue 14, item 1): every case of t/021_faults.pl and
-# t/022_faults_recovery.pl with CB_FAULTS=full (CI runs a reduced set of the
+# The full fault matrix (issue 14, item 1): every case of t/022_faults.pl and
+# t/023_faults_recovery.pl with CB_FAULTS=full (CI runs a reduced set of the
 # same files), built and run through tools/dev-check.sh (a private copy of
 # PostgreSQL's installation, servers as the postgres OS user).  Prints the
 # matrix: per step and fault kind, survived / injected, and the time each
@@ -11,9 +11,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "run as root (servers run as the postgres OS user)" >&2; exit 2; }
 echo "# $(date -u '+%F %T UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 rc=0
-CB_FAULTS=full "$ROOT/tools/dev-check.sh" t/021_faults.pl t/022_faults_recovery.pl >/tmp/cb-faults.$$.log 2>&1 || rc=$?
+CB_FAULTS=full "$ROOT/tools/dev-check.sh" t/022_faults.pl t/023_faults_recovery.pl >/tmp/cb-faults.$$.log 2>&1 || rc=$?
 LOGDIR=/tmp/cbdev-$(basename "$ROOT")/src/tmp_check/log
-cat "$LOGDIR"/regress_log_021_faults "$LOGDIR"/regress_log_022_faults_recovery 2>/dev/null |
+cat "$LOGDIR"/regress_log_022_faults "$LOGDIR"/regress_log_023_faults_recovery 2>/dev/null |
 	grep -o 'MATRIX .*' | perl -ne '
 	my (undef, $fault, $res, $secs) = split;
 	my ($step, $when, $kind) = split /:/, $fault;

@@ -21,7 +21,7 @@
  *	  value found there never fires again, so the worker that redoes the
  *	  step after the fault runs through.  Empty, the default, makes every
  *	  call here return at once.  Superuser only; it exists for the fault
- *	  matrix (t/021_faults.pl, bench/faults.sh).
+ *	  matrix (t/022_faults.pl, bench/faults.sh).
  *
  *-------------------------------------------------------------------------
  */

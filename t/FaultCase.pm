@@ -1,4 +1,4 @@
-# The fault matrix's harness (t/021_faults.pl, t/022_faults_recovery.pl):
+# The fault matrix's harness (t/022_faults.pl, t/023_faults_recovery.pl):
 # one case arms cnpg_bootstrap.fault_injection ('<step>:<when>:<kind>:<n>',
 # src/faultinject.c), applies a Cluster, waits for the fault to fire, brings
 # the control instance back when the fault took it down, and checks the end
