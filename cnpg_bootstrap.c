@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 
 #include "cnpg_bootstrap.h"
+#include "faultinject.h"
 #include "ports.h"
 #include "worker.h"
 
@@ -90,6 +91,13 @@ _PG_init(void)
 							   "Database where CREATE EXTENSION cnpg_bootstrap runs and the workers connect.",
 							   NULL, &cb_database_name, "postgres", PGC_POSTMASTER, 0,
 							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("cnpg_bootstrap.fault_injection",
+							   "Test only: a fault to inject once, as \"<step>:<start|middle|end>:<kind>[:<tag>]\".",
+							   "Empty (the default): none.  See src/faultinject.c.",
+							   &cb_fault_injection, "", PGC_SIGHUP,
+							   GUC_NOT_IN_SAMPLE | GUC_SUPERUSER_ONLY,
+							   cb_fault_check, NULL, NULL);
 
 	MarkGUCPrefixReserved("cnpg_bootstrap");
 

@@ -88,6 +88,72 @@ is_our_postmaster(int pid, const char *pgdata)
 	return base != NULL && strcmp(base + 1, "postgres") == 0;
 }
 
+/*
+ * Does a process of ours still work in pgdata (its cwd)?  The children of
+ * a postmaster killed with -9 linger a moment with its shared memory
+ * attached, and a new postmaster refuses to start beside them.
+ */
+static bool
+pgdata_in_use(const char *pgdata)
+{
+	char		want[PATH_MAX];
+	char		link[PATH_MAX];
+	DIR		   *proc;
+	struct dirent *de;
+	bool		found = false;
+
+	if (realpath(pgdata, want) == NULL || (proc = AllocateDir("/proc")) == NULL)
+		return false;
+	while (!found && (de = ReadDir(proc, "/proc")) != NULL)
+	{
+		int			pid = atoi(de->d_name);
+		struct stat st;
+		ssize_t		n;
+
+		if (pid <= 0 || pid == MyProcPid ||
+			stat(psprintf("/proc/%d", pid), &st) != 0 || st.st_uid != geteuid())
+			continue;
+		n = readlink(psprintf("/proc/%d/cwd", pid), link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		found = strcmp(link, want) == 0 && !process_is_zombie(pid);
+	}
+	FreeDir(proc);
+	return found;
+}
+
+/*
+ * Before starting over a dead postmaster: wait (up to 10 s, on the latch)
+ * until its last child is gone and its own process is reaped.  A new
+ * postmaster takes a zombie's pid in postmaster.pid for a live server; if
+ * nobody reaps it (a container whose PID 1 does not), the stale lock file
+ * is set aside once no process of ours works in the data directory.
+ */
+static void
+wait_pgdata_released(const char *pgdata)
+{
+	char	   *pidfile = psprintf("%s/postmaster.pid", pgdata);
+	char	   *content = cb_read_file(pidfile, NULL);
+	int			old_pid = content ? atoi(content) : 0;
+	bool		busy = true;
+
+	for (int i = 0; i < 200; i++)
+	{
+		busy = pgdata_in_use(pgdata);
+		if (!busy && (old_pid <= 0 || !process_is_zombie(old_pid)))
+			return;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 50,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (!busy && old_pid > 0 && process_is_zombie(old_pid) && unlink(pidfile) == 0)
+		ereport(LOG,
+				(errmsg("cnpg_bootstrap: removed the stale postmaster.pid of \"%s\": its postmaster (PID %d) is dead and not reaped",
+						pgdata, old_pid)));
+}
+
 int
 cb_instance_pid(const char *pgdata)
 {
@@ -150,6 +216,9 @@ cb_instances_start(CbCluster *c, CbInstance **insts, int n)
 
 		if (cb_instance_pid(inst->pgdata) > 0)
 			continue;
+		/* a postmaster.pid of a dead postmaster: its children may linger */
+		if (cb_path_exists(psprintf("%s/postmaster.pid", inst->pgdata)))
+			wait_pgdata_released(inst->pgdata);
 		argv[0] = cb_tool(c, "pg_ctl");
 		argv[1] = "start";
 		argv[2] = "-w";

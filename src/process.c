@@ -53,6 +53,28 @@
 #include "process.h"
 #include "redact.h"
 
+void		(*cb_child_running_hook) (pid_t pid, long elapsed_ms) = NULL;
+
+/* children that ended by a signal someone else sent (cb_children_killed_count) */
+static uint64 cb_children_killed = 0;
+
+/*
+ * The signals that stop a process from outside (kill, the OOM killer, a
+ * shutdown), as opposed to a tool's own crash (SIGSEGV, SIGABRT ...)
+ */
+static bool
+cb_signal_from_outside(int sig)
+{
+	return sig == SIGKILL || sig == SIGTERM || sig == SIGINT ||
+		sig == SIGQUIT || sig == SIGHUP;
+}
+
+uint64
+cb_children_killed_count(void)
+{
+	return cb_children_killed;
+}
+
 /* how long we poll waitpid() at most between two latch wake-ups */
 #define CB_CHILD_POLL_MS		100
 
@@ -747,7 +769,13 @@ cb_wait_children(CbBatch *batch)
 			CbRun	   *run = &batch->runs[i];
 
 			if (run->live_pid != 0 && cb_poll_run(batch, run, &wait_ms))
+			{
 				running = true;
+				if (cb_child_running_hook)
+					cb_child_running_hook(run->live_pid,
+										  TimestampDifferenceMilliseconds(run->start_time,
+																		  GetCurrentTimestamp()));
+			}
 		}
 		if (!running)
 			break;
@@ -1116,6 +1144,9 @@ cb_run_children(int n, const CbChildOptions *opts, CbChildResult *results)
 			cb_tail_add(&run->out, psprintf("stopped after a timeout of %d ms",
 											run->timeout_ms));
 		cb_fill_result(&results[i], run->status, run->exited);
+		if (run->exited && !run->timed_out && WIFSIGNALED(run->status) &&
+			cb_signal_from_outside(WTERMSIG(run->status)))
+			cb_children_killed++;
 		results[i].timed_out = run->timed_out;
 		results[i].tail = cb_tail_join(&run->out);
 		if (!(run->exited && !run->timed_out && WIFEXITED(run->status) &&

@@ -107,4 +107,17 @@ extern bool cb_run(const char *const *argv, CbChildResult *result);
  */
 extern bool cb_rmtree(const char *path);
 
+/*
+ * How many children of this process ended by a signal from outside (kill -9,
+ * the OOM killer, SIGTERM by someone else), not stopped by us after a
+ * timeout: the caller tells an interrupted tool from a failed one.
+ */
+extern uint64 cb_children_killed_count(void);
+
+/*
+ * Test hook (faultinject.c): called on every pass of the wait for each child
+ * still running, with how long it has run.  NULL unless a fault is armed.
+ */
+extern void (*cb_child_running_hook) (pid_t pid, long elapsed_ms);
+
 #endif							/* CB_PROCESS_H */

@@ -25,6 +25,8 @@
 #include "basebackup.h"
 #include "catalog.h"
 #include "certs.h"
+#include "environment.h"
+#include "faultinject.h"
 #include "hostlayout.h"
 #include "import.h"
 #include "initdb.h"
@@ -491,6 +493,14 @@ step_healthy(CbCluster *c)
 
 /* ---------- running the plan ---------- */
 
+/* a method's progress line; its first one is the step's middle (faultinject.c) */
+static void
+progress_report(const char *cluster, const char *progress)
+{
+	cb_fault_point(NULL, NULL, CB_FAULT_MIDDLE);
+	cb_status_progress(cluster, progress);
+}
+
 static void
 record_failure(CbCluster *c, const Step *step, ErrorData *edata)
 {
@@ -505,21 +515,71 @@ record_failure(CbCluster *c, const Step *step, ErrorData *edata)
 	cb_status_phase(c->name, CB_PHASE_FAILED, reason.data);
 }
 
-/* run one step; false if it failed (recorded) */
+/*
+ * Was the step interrupted rather than failed?  A child tool killed from
+ * outside, or a primary that was running and is gone: neither says the
+ * spec or the data is wrong, so the step is left unfinished (the journal
+ * says running) and the next run redoes it, as after a crash of the worker.
+ */
 static bool
-run_step(CbCluster *c, const Step *step)
+interrupted(CbCluster *c, uint64 killed_before, bool primary_started)
+{
+	if (cb_children_killed_count() != killed_before)
+		return true;
+	return primary_started && cb_instance_pid(c->instances[0].pgdata) == 0;
+}
+
+/*
+ * The host is at fault (environment.c): no failure, the phase says what to
+ * fix, and the worker ends, to be relaunched with the launcher's growing
+ * delay.  A half-made copy goes at once: it is redone anyway, and on a full
+ * disk it holds the space the retry needs.
+ */
+static void
+wait_for_host(CbCluster *c, const Step *step, const char *cause)
+{
+	for (int i = 0; i < c->ninstances; i++)
+	{
+		char	   *tmp = psprintf("%s.tmp", c->instances[i].pgdata);
+
+		if (cb_path_exists(tmp) && !cb_rmtree(tmp))
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("could not remove \"%s\": %m", tmp)));
+	}
+	ereport(LOG,
+			(errmsg("cnpg_bootstrap: cluster \"%s\" waits for the host at step \"%s\": %s",
+					c->name, step->name, cause)));
+	cb_status_phase(c->name, CB_PHASE_SETTING_UP,
+					psprintf("%s: waiting for the host: %s\n"
+							 "The worker tries again by itself, with a growing delay (at most 5 minutes); no re-apply is needed.",
+							 step->name, cause));
+}
+
+/*
+ * run one step; false if it failed (recorded) or was interrupted.
+ * primary_started: the plan started the primary before this step.
+ */
+static bool
+run_step(CbCluster *c, const Step *step, bool primary_started)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile bool ok = true;
+	uint64		killed_before = cb_children_killed_count();
+	char	   *cause;
 
 	PG_TRY();
 	{
+		cb_fault_point(c, step->name, CB_FAULT_START);
 		step->fn(c);
+		cb_fault_point(c, step->name, CB_FAULT_END);
+		cb_fault_step_done();
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
 
+		cb_fault_step_done();
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -528,7 +588,18 @@ run_step(CbCluster *c, const Step *step)
 		edata->elevel = LOG;
 		edata->hide_stmt = true;
 		ThrowErrorData(edata);
-		record_failure(c, step, edata);
+		if (interrupted(c, killed_before, primary_started))
+		{
+			ereport(LOG,
+					(errmsg("cnpg_bootstrap: step \"%s\" of cluster \"%s\" was interrupted; the next run redoes it",
+							step->name, c->name)));
+			cb_status_progress(c->name, psprintf("%s: interrupted (%s); retrying", step->name,
+												 edata->message));
+		}
+		else if ((cause = cb_environment_cause(c, edata)) != NULL)
+			wait_for_host(c, step, cause);
+		else
+			record_failure(c, step, edata);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -548,11 +619,29 @@ step_index(const Step *plan, int nsteps, const char *name)
 static void
 run_plan(CbCluster *c, const Step *plan, int nsteps)
 {
+	bool		started = false;
+
 	for (int i = 0; i < nsteps; i++)
 	{
 		const Step *step = &plan[i];
 
 		CHECK_FOR_INTERRUPTS();
+
+		/*
+		 * Once the primary was started, every later step needs it: one that
+		 * died in between (a crash, a kill) is started again rather than
+		 * failing the step that would first reach it.
+		 */
+		if (started && cb_instance_pid(c->instances[0].pgdata) == 0)
+		{
+			ereport(LOG,
+					(errmsg("cnpg_bootstrap: instance \"%s\" of cluster \"%s\" is not running; starting it again before step \"%s\"",
+							c->instances[0].name, c->name, step->name)));
+			if (!run_step(c, &plan[step_index(plan, nsteps, "start")], false))
+				return;
+		}
+		if (strcmp(step->name, "start") == 0)
+			started = true;
 		if (step->journaled)
 		{
 			CbStepState state = cb_step_state(c->name, step->name, NULL);
@@ -578,7 +667,7 @@ run_plan(CbCluster *c, const Step *plan, int nsteps)
 			if (!cb_step_begin(c->name, step->name, NULL))
 				return;			/* the cluster was deleted meanwhile */
 		}
-		if (!run_step(c, step))
+		if (!run_step(c, step, started && strcmp(step->name, "start") != 0))
 			return;
 		if (step->journaled)
 			cb_step_finish(c->name, step->name, NULL, true, NULL);
@@ -690,6 +779,7 @@ cb_reconcile_cluster(const char *name)
 	CbJournal	journal;
 	char	   *directory;
 	char	   *refusal;
+	char	   *cause;
 	const Step *failed_at = &initdb_plan[0];
 
 	MemoryContextSwitchTo(cxt);
@@ -707,6 +797,7 @@ cb_reconcile_cluster(const char *name)
 	memset(&c, 0, sizeof(c));
 	c.name = name;
 	cb_status_journal(&journal, name);
+	journal.progress = progress_report;
 	c.journal = &journal;
 	cb_tx_begin();
 	c.spec = cb_catalog_load_cluster(name, &c.generation);
@@ -728,7 +819,10 @@ cb_reconcile_cluster(const char *name)
 		FlushErrorState();
 		if (IsTransactionState())
 			AbortCurrentTransaction();
-		record_failure(&c, failed_at, edata);
+		if ((cause = cb_environment_cause(&c, edata)) != NULL)
+			wait_for_host(&c, failed_at, cause);
+		else
+			record_failure(&c, failed_at, edata);
 		return;
 	}
 	PG_END_TRY();

@@ -228,7 +228,7 @@ cb_restore_prepare(CbCluster *c, bool choose)
 		store_error(NULL, &err);
 	choose_backup(c, r);
 	check_first_wal(r);
-	cb_status_progress(c->name, psprintf("backup %s (%s to %s), %d file(s), " INT64_FORMAT " bytes",
+	cb_journal_progress(c->journal, psprintf("backup %s (%s to %s), %d file(s), " INT64_FORMAT " bytes",
 										 r->backup->backup_id,
 										 r->backup->begin_wal ? r->backup->begin_wal : "?",
 										 r->backup->end_wal ? r->backup->end_wal : "?",
@@ -264,7 +264,7 @@ report_restore(Feed *f, bool force)
 	f->last_report = now;
 	text = psprintf("Restoring backup %s: " INT64_FORMAT " of " INT64_FORMAT " kB",
 					f->r->backup->backup_id, *f->done / 1024, f->r->total_bytes / 1024);
-	cb_status_progress(f->c->name, psprintf("restore: " INT64_FORMAT "/" INT64_FORMAT " kB",
+	cb_journal_progress(f->c->journal, psprintf("restore: " INT64_FORMAT "/" INT64_FORMAT " kB",
 											*f->done / 1024, f->r->total_bytes / 1024));
 	cb_status_phase(f->c->name, CB_PHASE_SETTING_UP, text);
 }
@@ -745,7 +745,7 @@ recovery_reached(CbWait *w, void *arg)
 	if (v && TimestampDifferenceExceeds(*last, GetCurrentTimestamp(), 1000))
 	{
 		*last = GetCurrentTimestamp();
-		cb_status_progress(c->name, psprintf("replaying WAL: at %s", strchr(v, ' ') + 1));
+		cb_journal_progress(c->journal, psprintf("replaying WAL: at %s", strchr(v, ' ') + 1));
 		cb_status_phase(c->name, CB_PHASE_SETTING_UP,
 						psprintf("Recovering %s: WAL replayed up to %s", inst->name,
 								 strchr(v, ' ') + 1));

@@ -16,6 +16,7 @@ our @EXPORT = qw(start_control q1 apply wait_cluster status port_of tq secret al
 
 our $node;
 our $root;
+my $owner_pid;
 
 # a control instance; data_root is short: unix socket paths of the targets
 # must fit in 107 bytes
@@ -23,6 +24,7 @@ sub start_control
 {
 	my ($port_range, $extra) = @_;
 	$root = tempdir('/tmp/cbt.XXXXXX', CLEANUP => 1);
+	$owner_pid = $$;
 	$node = PostgreSQL::Test::Cluster->new('control');
 	$node->init;
 	$node->append_conf('postgresql.conf', qq{
@@ -161,6 +163,16 @@ END
 {
 	local $?;
 	$_->{owner} == $$ && ps_sampler_stop($_) for @samplers;
+	# the targets outlive the control instance by design: a test's own go
+	# with it, so that no server of a finished test holds a port or memory
+	if ($root && $owner_pid && $$ == $owner_pid)
+	{
+		for my $pidfile (split /\n/, `find '$root' -name postmaster.pid 2>/dev/null`)
+		{
+			(my $pgdata = $pidfile) =~ s{/postmaster\.pid$}{};
+			system('pg_ctl', '-D', $pgdata, '-m', 'immediate', 'stop', '-s');
+		}
+	}
 }
 
 # a Secret $name with one key, password (a double-quoted YAML string), and

@@ -37,8 +37,13 @@ rsync -a --delete --exclude=.git --exclude=tmp_check --exclude=tmp_check_regress
 if [ -d "$ROOT/../shared" ]; then rsync -a --delete "$ROOT/../shared/" "$D/shared/"; fi
 chown -R postgres: "$D"
 
+# a small file system for the disk-full tests (t/024), if this host lets root mount one
+SMALLFS=$D/smallfs
+mountpoint -q "$SMALLFS" || { mkdir -p "$SMALLFS" && mount -t tmpfs -o size=128m,mode=0700 tmpfs "$SMALLFS" 2>/dev/null; } || true
+mountpoint -q "$SMALLFS" && { chown postgres: "$SMALLFS"; rm -rf "${SMALLFS:?}"/*; } || SMALLFS=
 as_pg() { runuser -u postgres -- env -i PATH="$P/usr/lib/postgresql/15/bin:/usr/local/bin:/usr/bin:/bin" \
-	HOME="$D" LANG=C.UTF-8 TMPDIR=/tmp PG_TEST_TIMEOUT_DEFAULT=300 \
+	HOME="$D" LANG=C.UTF-8 TMPDIR=/tmp PG_TEST_TIMEOUT_DEFAULT=300 CB_FAULTS="${CB_FAULTS:-}" CB_FAULTS_ONLY="${CB_FAULTS_ONLY:-}" \
+	CB_SMALLFS="$SMALLFS" \
 	S3RIG_NODE_DIR="$D/node-s3rver" AZRIG_NODE_DIR="$D/node-azurite" "$@"; }
 M=(make -C "$S" PG_CONFIG="$PGC" autodepend=yes)
 as_pg "${M[@]}" -j"$(nproc)" COPT=-Werror >/dev/null
