@@ -14,6 +14,8 @@
  *	        term-worker     SIGTERM to this worker
  *	        kill-child      kill -9 of the child tool that runs (middle)
  *	        kill-target     kill -9 of the primary's postmaster
+ *	        kill-wal-program  kill -9 of the WAL program the primary's
+ *	                        restore_command runs (cnpg_bootstrap_wal_*)
  *	  tag   anything: a new tag makes the same point fire again
  *
  *	  A fault fires once per value: the value is written (and synced) to
@@ -27,6 +29,7 @@
  */
 #include "postgres.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -52,12 +55,13 @@ typedef enum CbFaultKind
 	CB_FAULT_KILL_WORKER,
 	CB_FAULT_TERM_WORKER,
 	CB_FAULT_KILL_CHILD,
-	CB_FAULT_KILL_TARGET
+	CB_FAULT_KILL_TARGET,
+	CB_FAULT_KILL_WAL_PROGRAM
 } CbFaultKind;
 
 static const char *const kind_names[] = {
 	"kill-control", "stop-immediate", "kill-worker", "term-worker",
-	"kill-child", "kill-target"
+	"kill-child", "kill-target", "kill-wal-program"
 };
 
 static const char *const when_names[] = {"start", "middle", "end"};
@@ -117,7 +121,7 @@ cb_fault_check(char **newval, void **extra, GucSource source)
 
 	if (*newval == NULL || **newval == '\0' || parse_fault(*newval, &f))
 		return true;
-	GUC_check_errdetail("Expected \"<step>:<start|middle|end>:<kill-control|stop-immediate|kill-worker|term-worker|kill-child|kill-target>[:<tag>]\".");
+	GUC_check_errdetail("Expected \"<step>:<start|middle|end>:<kill-control|stop-immediate|kill-worker|term-worker|kill-child|kill-target|kill-wal-program>[:<tag>]\".");
 	return false;
 }
 
@@ -150,14 +154,65 @@ claim_once(const char *value)
 	return n == (ssize_t) strlen(value);
 }
 
-static void
+/*
+ * A WAL program of ours working for the primary: its binary is
+ * cnpg_bootstrap_wal_*, its working directory the primary's data directory
+ * (restore_command runs there).  0 if none runs now.
+ */
+static pid_t
+wal_program_pid(void)
+{
+	char		want[MAXPGPATH];
+	char		link[MAXPGPATH];
+	DIR		   *proc;
+	struct dirent *de;
+	pid_t		found = 0;
+
+	if (cur_cluster == NULL || cur_cluster->ninstances == 0 ||
+		realpath(cur_cluster->instances[0].pgdata, want) == NULL ||
+		(proc = AllocateDir("/proc")) == NULL)
+		return 0;
+	while (found == 0 && (de = ReadDir(proc, "/proc")) != NULL)
+	{
+		int			pid = atoi(de->d_name);
+		ssize_t		n;
+		const char *base;
+
+		if (pid <= 0)
+			continue;
+		n = readlink(psprintf("/proc/%d/cwd", pid), link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, want) != 0)
+			continue;
+		n = readlink(psprintf("/proc/%d/exe", pid), link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		base = strrchr(link, '/');
+		if (base && strncmp(base + 1, "cnpg_bootstrap_wal_", 19) == 0)
+			found = pid;
+	}
+	FreeDir(proc);
+	return found;
+}
+
+/*
+ * Do the fault (once per value).  False, leaving it armed, when a WAL
+ * program is to be killed and none runs at this moment: the next middle
+ * point tries again.
+ */
+static bool
 fire(const CbFault *f, pid_t child)
 {
 	pid_t		target = 0;
 	const char *what = kind_names[f->kind];
 
+	if (f->kind == CB_FAULT_KILL_WAL_PROGRAM && wal_program_pid() == 0)
+		return false;
 	if (!claim_once(cb_fault_injection))
-		return;
+		return true;
 	switch (f->kind)
 	{
 		case CB_FAULT_KILL_CONTROL:
@@ -171,6 +226,9 @@ fire(const CbFault *f, pid_t child)
 		case CB_FAULT_KILL_CHILD:
 			target = child;
 			break;
+		case CB_FAULT_KILL_WAL_PROGRAM:
+			target = wal_program_pid();
+			break;
 		case CB_FAULT_KILL_TARGET:
 			if (cur_cluster && cur_cluster->ninstances > 0 &&
 				cur_cluster->instances[0].pgdata)
@@ -182,11 +240,12 @@ fire(const CbFault *f, pid_t child)
 					what, when_names[f->when], f->step,
 					target > 0 ? "" : " (nothing to signal)")));
 	if (target <= 0)
-		return;
+		return true;
 	(void) kill(target, (f->kind == CB_FAULT_STOP_IMMEDIATE) ? SIGQUIT :
 				(f->kind == CB_FAULT_TERM_WORKER) ? SIGTERM : SIGKILL);
 	if (target == MyProcPid)
 		CHECK_FOR_INTERRUPTS();
+	return true;
 }
 
 /* the middle: a child of the current step has run a while, or it reports */
@@ -202,8 +261,7 @@ middle_point(pid_t child)
 	/* a child is killed only while it is known to run */
 	if (f.kind == CB_FAULT_KILL_CHILD && child <= 0)
 		return;
-	middle_done = true;
-	fire(&f, child);
+	middle_done = fire(&f, child);
 }
 
 static void
@@ -234,7 +292,7 @@ cb_fault_point(CbCluster *c, const char *step, CbFaultWhen when)
 	}
 	if (parse_fault(cb_fault_injection, &f) && f.when == when &&
 		strcmp(f.step, step) == 0)
-		fire(&f, 0);
+		(void) fire(&f, 0);
 }
 
 void
