@@ -48,7 +48,7 @@
 #include "utils/wait_event.h"
 
 #include "childreg.h"
-#include "worker.h"
+#include "procstat.h"
 
 #define CB_CHILDREG_DIR			"cnpg_bootstrap_children"
 
@@ -65,20 +65,14 @@ typedef struct CbChildEntry
 	bool		own_session;	/* leads its own session and group */
 } CbChildEntry;
 
-/* what /proc/<pid>/stat says about a process */
-typedef struct CbProcStat
-{
-	char		state;
-	pid_t		pgrp;
-	pid_t		session;
-	unsigned long long start;
-} CbProcStat;
-
 /* this worker's recorded children (TopMemoryContext) */
 static CbChildEntry *entries = NULL;
 static int	nentries = 0;
 static int	maxentries = 0;
 static char boot_id[64];
+
+/* the cluster whose worker this is ("" outside a cluster worker) */
+static char scope[NAMEDATALEN];
 
 /* "a1b2...": the kernel's id of this boot; "" if it cannot be read */
 static const char *
@@ -107,51 +101,6 @@ current_boot_id(void)
 	return boot_id;
 }
 
-/*
- * Parse /proc/<pid>/stat.  The command name (field 2) may hold spaces and
- * parentheses: the fields after it start after the last ')'.
- */
-static bool
-read_proc_stat(pid_t pid, CbProcStat *ps)
-{
-	char		path[64];
-	char		buf[2048];
-	int			fd;
-	ssize_t		n;
-	char	   *p;
-	int			field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (p == NULL || p[1] != ' ')
-		return false;
-	p += 2;
-	memset(ps, 0, sizeof(*ps));
-	ps->state = *p;
-	/* p is at field 3; walk to fields 5, 6 and 22 */
-	for (field = 3; field < 22; field++)
-	{
-		p = strchr(p, ' ');
-		if (p == NULL)
-			return false;
-		p++;
-		if (field + 1 == 5)
-			ps->pgrp = (pid_t) strtol(p, NULL, 10);
-		else if (field + 1 == 6)
-			ps->session = (pid_t) strtol(p, NULL, 10);
-	}
-	ps->start = strtoull(p, NULL, 10);
-	return ps->start > 0;
-}
-
 /* the process is there, not a zombie, and started when recorded */
 static bool
 same_process(pid_t pid, unsigned long long start, CbProcStat *ps)
@@ -160,7 +109,7 @@ same_process(pid_t pid, unsigned long long start, CbProcStat *ps)
 
 	if (ps == NULL)
 		ps = &local;
-	return read_proc_stat(pid, ps) && ps->state != 'Z' && ps->start == start;
+	return cb_proc_stat(pid, ps) && ps->state != 'Z' && ps->start == start;
 }
 
 /*
@@ -182,7 +131,7 @@ find_member(pid_t id, bool by_session, unsigned long long start)
 		long		pid = strtol(de->d_name, &end, 10);
 		CbProcStat	ps;
 
-		if (*end != '\0' || pid <= 0 || !read_proc_stat((pid_t) pid, &ps))
+		if (*end != '\0' || pid <= 0 || !cb_proc_stat((pid_t) pid, &ps))
 			continue;
 		if (ps.state != 'Z' && (by_session ? ps.session : ps.pgrp) == id &&
 			ps.start >= start)
@@ -278,18 +227,30 @@ write_record(const char *path, const char *tmp, const char **what)
 }
 
 void
+cb_childreg_set_scope(const char *cluster)
+{
+	if (cluster == NULL)
+		scope[0] = '\0';
+	else
+	{
+		(void) record_path(cluster, "");	/* ERROR unless a plain name */
+		strlcpy(scope, cluster, sizeof(scope));
+	}
+}
+
+void
 cb_childreg_add(pid_t pid, bool own_session)
 {
 	CbProcStat	ps;
 	const char *what;
 	char	   *path;
 
-	if (cb_worker_cluster == NULL)
+	if (scope[0] == '\0')
 		return;
-	path = record_path(cb_worker_cluster, "");
+	path = record_path(scope, "");
 
 	/* the child exists and is not reaped: its stat is there */
-	if (!read_proc_stat(pid, &ps))
+	if (!cb_proc_stat(pid, &ps))
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("could not read the start time of child process %d", (int) pid)));
@@ -308,7 +269,7 @@ cb_childreg_add(pid_t pid, bool own_session)
 	entries[nentries].own_session = own_session;
 	nentries++;
 
-	if (!write_record(path, record_path(cb_worker_cluster, ".tmp"), &what))
+	if (!write_record(path, record_path(scope, ".tmp"), &what))
 	{
 		int			save_errno = errno;
 
@@ -330,16 +291,16 @@ cb_childreg_remove(pid_t pid)
 	for (i = 0; i < nentries; i++)
 		if (entries[i].pid == pid)
 			break;
-	if (i == nentries || cb_worker_cluster == NULL)
+	if (i == nentries || scope[0] == '\0')
 		return;
 	entries[i] = entries[--nentries];
 	/* a stale entry is harmless: its start time no longer matches anything */
-	if (!write_record(record_path(cb_worker_cluster, ""),
-					  record_path(cb_worker_cluster, ".tmp"), &what))
+	if (!write_record(record_path(scope, ""),
+					  record_path(scope, ".tmp"), &what))
 		ereport(LOG,
 				(errcode_for_file_access(),
 				 errmsg("could not %s the child record of cluster \"%s\": %m",
-						what, cb_worker_cluster)));
+						what, scope)));
 }
 
 /*

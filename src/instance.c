@@ -1,11 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * instance.c
- *	  Start and stop target instances with pg_ctl, and tell whether one
- *	  runs.  pg_ctl daemonises the postmaster in its own session, so
- *	  targets keep running when the control instance stops; the worker
- *	  adopts them again through postmaster.pid, whose pid it believes only
- *	  once /proc shows a postgres of ours working in that data directory.
+ *	  The instance toolkit every method shares: start and stop target
+ *	  instances with pg_ctl, tell whether one runs, make its data
+ *	  directory in <pgdata>.tmp and install it, run a tool on its behalf,
+ *	  connect to it (its configuration files are instance_config.c's).
+ *
+ * pg_ctl daemonises the postmaster in its own session, so targets keep
+ * running when the control instance stops; the worker adopts them again
+ * through postmaster.pid, whose pid it believes only once /proc shows a
+ * postgres of ours working in that data directory.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,10 +28,14 @@
 
 /* how long a stop may take, as pg_ctl stop -t 120 did */
 #define CB_STOP_TIMEOUT_MS 120000
+/* how long connecting to an instance may take */
+#define CB_CONNECT_TIMEOUT_MS 30000
 
-#include "hostlayout.h"
+#include "fsutil.h"
 #include "instance.h"
+#include "pgconn.h"
 #include "process.h"
+#include "procstat.h"
 
 char *
 cb_tool(CbCluster *c, const char *tool)
@@ -42,12 +50,9 @@ cb_tool(CbCluster *c, const char *tool)
 static bool
 process_is_zombie(int pid)
 {
-	char	   *stat = cb_read_file(psprintf("/proc/%d/stat", pid), NULL);
-	char	   *paren;
+	CbProcStat	ps;
 
-	if (stat == NULL || (paren = strrchr(stat, ')')) == NULL)
-		return false;
-	return paren[1] == ' ' && paren[2] == 'Z';
+	return cb_proc_stat((pid_t) pid, &ps) && ps.state == 'Z';
 }
 
 /*
@@ -243,4 +248,19 @@ cb_instance_child_options(CbInstance *inst, const char *tool, const char **argv,
 	opts->log_prefix = psprintf("%s %s", tool, inst->name);
 	opts->log_file = psprintf("%s/bootstrap.log", inst->logdir);
 	opts->new_session = true;
+}
+
+PGconn *
+cb_connect_instance(CbCluster *c, CbInstance *inst, const char *dbname)
+{
+	char	   *err = NULL;
+	PGconn	   *conn = cb_connect_local(c->run_dir, inst->port, dbname,
+										CB_CONNECT_TIMEOUT_MS, &err);
+
+	if (conn == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not connect to database \"%s\" of %s: %s",
+						dbname, inst->name, err ? err : "unknown error")));
+	return conn;
 }

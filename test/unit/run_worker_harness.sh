@@ -1,5 +1,5 @@
 #!/bin/bash
-# process.c, childreg.c, redact.c, pgconn.c and secrets.c where they run: built with
+# process.c, childreg.c, procstat.c, redact.c, pgconn.c and secrets.c where they run: built with
 # test/unit/test_worker_harness.c into a throwaway module (PGXS, in a scratch
 # directory; nothing is installed), loaded into a scratch server whose
 # environment carries libpq variables that must not reach our connections,
@@ -31,10 +31,10 @@ trap stop EXIT
 # ---------- the module ----------
 mkdir -p "$H/build" "$H/srv" "$H/bin"
 cp "$SRC/test/unit/test_worker_harness.c" "$SRC/src/process.c" "$SRC/src/childreg.c" \
-	"$SRC/src/pgconn.c" "$SRC/src/secrets.c" "$SRC/src/hmac_sha256.c" "$SRC/src/redact.c" "$H/build/"
+	"$SRC/src/procstat.c" "$SRC/src/pgconn.c" "$SRC/src/secrets.c" "$SRC/src/hmac_sha256.c" "$SRC/src/redact.c" "$H/build/"
 cat > "$H/build/Makefile" <<MK
 MODULE_big = cb_unit
-OBJS = test_worker_harness.o process.o childreg.o pgconn.o secrets.o hmac_sha256.o redact.o
+OBJS = test_worker_harness.o process.o childreg.o procstat.o pgconn.o secrets.o hmac_sha256.o redact.o
 PG_CPPFLAGS = -I$SRC/src -I\$(shell \$(PG_CONFIG) --includedir) -DCB_UNIT_LIB='"$H/build/cb_unit.so"'
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = -L\$(shell \$(PG_CONFIG) --libdir) -lpq -lcrypto
