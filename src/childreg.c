@@ -19,6 +19,9 @@
  * under data_root: it must be there before the cluster's directory is made
  * and after a teardown removed it, and data_root may change.  Only one
  * worker per cluster runs at a time (worker.c), so one writer per file.
+ * Which file is this process's is set by its worker once it has claimed
+ * its cluster (cb_childreg_set_scope); before that, and in any other
+ * process, nothing is recorded.
  *
  * A pid alone proves nothing: it may have been recycled.  Each entry holds
  * the start time of the process (field 22 of /proc/<pid>/stat, in clock
