@@ -51,6 +51,7 @@
 #include "utils/wait_event.h"
 
 #include "childreg.h"
+#include "fsutil.h"
 #include "procstat.h"
 
 #define CB_CHILDREG_DIR			"cnpg_bootstrap_children"
@@ -156,23 +157,6 @@ record_path(const char *cluster, const char *suffix)
 	return psprintf("%s/%s/%s%s", DataDir, CB_CHILDREG_DIR, cluster, suffix);
 }
 
-/* fsync a directory (after a rename or unlink in it); false with errno */
-static bool
-fsync_dir(const char *path)
-{
-	int			fd = open(path, O_RDONLY | O_CLOEXEC);
-	int			rc;
-	int			save_errno;
-
-	if (fd < 0)
-		return false;
-	rc = fsync(fd);
-	save_errno = errno;
-	close(fd);
-	errno = save_errno;
-	return rc == 0;
-}
-
 /*
  * Write the set of this worker's children, or remove the file when it is
  * empty.  Returns false with errno and *what set on failure; never throws.
@@ -190,7 +174,7 @@ write_record(const char *path, const char *tmp, const char **what)
 		*what = "remove";
 		if (unlink(path) != 0 && errno != ENOENT)
 			return false;
-		return fsync_dir(dir);
+		return cb_fsync_dir(dir);
 	}
 
 	*what = "create directory for";
@@ -199,7 +183,7 @@ write_record(const char *path, const char *tmp, const char **what)
 		if (errno != EEXIST)
 			return false;
 	}
-	else if (!fsync_dir(DataDir))
+	else if (!cb_fsync_dir(DataDir))
 		return false;
 
 	initStringInfo(&buf);
@@ -226,7 +210,7 @@ write_record(const char *path, const char *tmp, const char **what)
 	*what = "rename";
 	if (rename(tmp, path) != 0)
 		return false;
-	return fsync_dir(dir);
+	return cb_fsync_dir(dir);
 }
 
 void

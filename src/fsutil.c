@@ -125,6 +125,23 @@ cb_read_file(const char *path, size_t *len)
 	return buf.data;
 }
 
+/* fsync a directory (after a rename or unlink in it); false with errno */
+bool
+cb_fsync_dir(const char *path)
+{
+	int			fd = open(path, O_RDONLY | O_CLOEXEC);
+	int			rc;
+	int			save_errno;
+
+	if (fd < 0)
+		return false;
+	rc = fsync(fd);
+	save_errno = errno;
+	close(fd);
+	errno = save_errno;
+	return rc == 0;
+}
+
 bool
 cb_path_exists(const char *path)
 {

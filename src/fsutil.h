@@ -23,5 +23,7 @@ extern void cb_write_file_ext(const char *path, const char *content, size_t len,
 /* the whole file (palloc'd, NUL-terminated), or NULL with errno */
 extern char *cb_read_file(const char *path, size_t *len);
 extern bool cb_path_exists(const char *path);
+/* fsync a directory after a rename or unlink in it; never throws, false with errno */
+extern bool cb_fsync_dir(const char *path);
 
 #endif							/* CB_FSUTIL_H */
