@@ -25,6 +25,7 @@
 #include "basebackup.h"
 #include "catalog.h"
 #include "certs.h"
+#include "fsutil.h"
 #include "hostlayout.h"
 #include "import.h"
 #include "initdb.h"
