@@ -24,11 +24,9 @@
 
 #include "basebackup.h"
 #include "cnpg_bootstrap.h"
-#include "hostlayout.h"
-#include "initdb.h"
+#include "fsutil.h"
 #include "instance.h"
 #include "pgconn.h"
-#include "postinit.h"
 #include "process.h"
 #include "replica.h"
 #include "status.h"

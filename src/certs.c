@@ -13,7 +13,7 @@
 
 #include "catalog.h"
 #include "certs.h"
-#include "hostlayout.h"
+#include "fsutil.h"
 #include "tls.h"
 
 typedef struct CertPair

@@ -19,6 +19,9 @@
  * under data_root: it must be there before the cluster's directory is made
  * and after a teardown removed it, and data_root may change.  Only one
  * worker per cluster runs at a time (worker.c), so one writer per file.
+ * Which file is this process's is set by its worker once it has claimed
+ * its cluster (cb_childreg_set_scope); before that, and in any other
+ * process, nothing is recorded.
  *
  * A pid alone proves nothing: it may have been recycled.  Each entry holds
  * the start time of the process (field 22 of /proc/<pid>/stat, in clock
@@ -48,8 +51,9 @@
 #include "utils/wait_event.h"
 
 #include "childreg.h"
+#include "fsutil.h"
+#include "procstat.h"
 #include "waituntil.h"
-#include "worker.h"
 
 #define CB_CHILDREG_DIR			"cnpg_bootstrap_children"
 
@@ -66,20 +70,14 @@ typedef struct CbChildEntry
 	bool		own_session;	/* leads its own session and group */
 } CbChildEntry;
 
-/* what /proc/<pid>/stat says about a process */
-typedef struct CbProcStat
-{
-	char		state;
-	pid_t		pgrp;
-	pid_t		session;
-	unsigned long long start;
-} CbProcStat;
-
 /* this worker's recorded children (TopMemoryContext) */
 static CbChildEntry *entries = NULL;
 static int	nentries = 0;
 static int	maxentries = 0;
 static char boot_id[64];
+
+/* the cluster whose worker this is ("" outside a cluster worker) */
+static char scope[NAMEDATALEN];
 
 /* "a1b2...": the kernel's id of this boot; "" if it cannot be read */
 static const char *
@@ -108,51 +106,6 @@ current_boot_id(void)
 	return boot_id;
 }
 
-/*
- * Parse /proc/<pid>/stat.  The command name (field 2) may hold spaces and
- * parentheses: the fields after it start after the last ')'.
- */
-static bool
-read_proc_stat(pid_t pid, CbProcStat *ps)
-{
-	char		path[64];
-	char		buf[2048];
-	int			fd;
-	ssize_t		n;
-	char	   *p;
-	int			field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (p == NULL || p[1] != ' ')
-		return false;
-	p += 2;
-	memset(ps, 0, sizeof(*ps));
-	ps->state = *p;
-	/* p is at field 3; walk to fields 5, 6 and 22 */
-	for (field = 3; field < 22; field++)
-	{
-		p = strchr(p, ' ');
-		if (p == NULL)
-			return false;
-		p++;
-		if (field + 1 == 5)
-			ps->pgrp = (pid_t) strtol(p, NULL, 10);
-		else if (field + 1 == 6)
-			ps->session = (pid_t) strtol(p, NULL, 10);
-	}
-	ps->start = strtoull(p, NULL, 10);
-	return ps->start > 0;
-}
-
 /* the process is there, not a zombie, and started when recorded */
 static bool
 same_process(pid_t pid, unsigned long long start, CbProcStat *ps)
@@ -161,7 +114,7 @@ same_process(pid_t pid, unsigned long long start, CbProcStat *ps)
 
 	if (ps == NULL)
 		ps = &local;
-	return read_proc_stat(pid, ps) && ps->state != 'Z' && ps->start == start;
+	return cb_proc_stat(pid, ps) && ps->state != 'Z' && ps->start == start;
 }
 
 /*
@@ -183,7 +136,7 @@ find_member(pid_t id, bool by_session, unsigned long long start)
 		long		pid = strtol(de->d_name, &end, 10);
 		CbProcStat	ps;
 
-		if (*end != '\0' || pid <= 0 || !read_proc_stat((pid_t) pid, &ps))
+		if (*end != '\0' || pid <= 0 || !cb_proc_stat((pid_t) pid, &ps))
 			continue;
 		if (ps.state != 'Z' && (by_session ? ps.session : ps.pgrp) == id &&
 			ps.start >= start)
@@ -205,23 +158,6 @@ record_path(const char *cluster, const char *suffix)
 	return psprintf("%s/%s/%s%s", DataDir, CB_CHILDREG_DIR, cluster, suffix);
 }
 
-/* fsync a directory (after a rename or unlink in it); false with errno */
-static bool
-fsync_dir(const char *path)
-{
-	int			fd = open(path, O_RDONLY | O_CLOEXEC);
-	int			rc;
-	int			save_errno;
-
-	if (fd < 0)
-		return false;
-	rc = fsync(fd);
-	save_errno = errno;
-	close(fd);
-	errno = save_errno;
-	return rc == 0;
-}
-
 /*
  * Write the set of this worker's children, or remove the file when it is
  * empty.  Returns false with errno and *what set on failure; never throws.
@@ -239,7 +175,7 @@ write_record(const char *path, const char *tmp, const char **what)
 		*what = "remove";
 		if (unlink(path) != 0 && errno != ENOENT)
 			return false;
-		return fsync_dir(dir);
+		return cb_fsync_dir(dir);
 	}
 
 	*what = "create directory for";
@@ -248,7 +184,7 @@ write_record(const char *path, const char *tmp, const char **what)
 		if (errno != EEXIST)
 			return false;
 	}
-	else if (!fsync_dir(DataDir))
+	else if (!cb_fsync_dir(DataDir))
 		return false;
 
 	initStringInfo(&buf);
@@ -275,7 +211,19 @@ write_record(const char *path, const char *tmp, const char **what)
 	*what = "rename";
 	if (rename(tmp, path) != 0)
 		return false;
-	return fsync_dir(dir);
+	return cb_fsync_dir(dir);
+}
+
+void
+cb_childreg_set_scope(const char *cluster)
+{
+	if (cluster == NULL)
+		scope[0] = '\0';
+	else
+	{
+		(void) record_path(cluster, "");	/* ERROR unless a plain name */
+		strlcpy(scope, cluster, sizeof(scope));
+	}
 }
 
 void
@@ -285,12 +233,12 @@ cb_childreg_add(pid_t pid, bool own_session)
 	const char *what;
 	char	   *path;
 
-	if (cb_worker_cluster == NULL)
+	if (scope[0] == '\0')
 		return;
-	path = record_path(cb_worker_cluster, "");
+	path = record_path(scope, "");
 
 	/* the child exists and is not reaped: its stat is there */
-	if (!read_proc_stat(pid, &ps))
+	if (!cb_proc_stat(pid, &ps))
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("could not read the start time of child process %d", (int) pid)));
@@ -309,7 +257,7 @@ cb_childreg_add(pid_t pid, bool own_session)
 	entries[nentries].own_session = own_session;
 	nentries++;
 
-	if (!write_record(path, record_path(cb_worker_cluster, ".tmp"), &what))
+	if (!write_record(path, record_path(scope, ".tmp"), &what))
 	{
 		int			save_errno = errno;
 
@@ -331,16 +279,16 @@ cb_childreg_remove(pid_t pid)
 	for (i = 0; i < nentries; i++)
 		if (entries[i].pid == pid)
 			break;
-	if (i == nentries || cb_worker_cluster == NULL)
+	if (i == nentries || scope[0] == '\0')
 		return;
 	entries[i] = entries[--nentries];
 	/* a stale entry is harmless: its start time no longer matches anything */
-	if (!write_record(record_path(cb_worker_cluster, ""),
-					  record_path(cb_worker_cluster, ".tmp"), &what))
+	if (!write_record(record_path(scope, ""),
+					  record_path(scope, ".tmp"), &what))
 		ereport(LOG,
 				(errcode_for_file_access(),
 				 errmsg("could not %s the child record of cluster \"%s\": %m",
-						what, cb_worker_cluster)));
+						what, scope)));
 }
 
 /*

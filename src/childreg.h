@@ -16,11 +16,18 @@
 #include <sys/types.h>
 
 /*
+ * The cluster whose children are recorded from now on: set by a cluster
+ * worker once it has claimed its cluster (worker.c); NULL (the default, as
+ * in a backend) records nothing.  ERROR unless a plain cluster name.
+ */
+extern void cb_childreg_set_scope(const char *cluster);
+
+/*
  * Record a child that was just forked and has not run anything yet: its pid,
  * its start time (field 22 of /proc/<pid>/stat, so that a recycled pid is
  * never taken for it) and whether it leads its own session.  The record is
  * on disk (fsynced) when this returns; ERROR if it cannot be, and then the
- * child must not be let run.  Does nothing outside a cluster worker.
+ * child must not be let run.  Does nothing while no scope is set.
  */
 extern void cb_childreg_add(pid_t pid, bool own_session);
 

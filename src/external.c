@@ -17,7 +17,7 @@
 
 #include "catalog.h"
 #include "external.h"
-#include "hostlayout.h"
+#include "fsutil.h"
 #include "pgconn.h"
 #include "pgpass.h"
 

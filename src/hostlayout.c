@@ -4,13 +4,12 @@
  *	  Where a cluster lives on the host (docs/design.md §3):
  *	  <data_root>/<cluster>/<instance>/{pgdata,log}, <cluster>/run (unix
  *	  sockets), <cluster>/certs; which binaries serve it; whether its
- *	  storage fits.  Also the durable file helpers every step uses.
+ *	  storage fits.  The file helpers it uses are fsutil.c's.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -18,7 +17,6 @@
 
 #include "miscadmin.h"
 #include "lib/stringinfo.h"
-#include "storage/fd.h"
 
 #include "cnpg_bootstrap.h"
 #include "fsutil.h"
@@ -97,10 +95,19 @@ static int
 binaries_major(const char *initdb)
 {
 	const char *argv[] = {initdb, "--version", NULL};
+	CbChildOptions opts;
 	CbChildResult res;
 	const char *p;
+	struct stat st;
 
-	if (!cb_run(argv, &res) || (p = strstr(res.tail, "(PostgreSQL) ")) == NULL)
+	memset(&opts, 0, sizeof(opts));
+	opts.argv = argv;
+	opts.new_session = true;
+	/* in data_root once it exists (the first steps create it), else in / */
+	if (cb_data_root && cb_data_root[0] == '/' &&
+		stat(cb_data_root, &st) == 0 && S_ISDIR(st.st_mode))
+		opts.cwd = cb_data_root;
+	if (!cb_run_child(&opts, &res) || (p = strstr(res.tail, "(PostgreSQL) ")) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 				 errmsg("could not tell the version of \"%s\"", initdb),
@@ -200,94 +207,4 @@ cb_check_free_space(CbCluster *c)
 							  c->spec->storage_size, c->spec->storage_bytes,
 							  n, needed, cb_data_root, free_bytes),
 			 errhint("Free space under cnpg_bootstrap.data_root or lower spec.storage.size or spec.instances.")));
-}
-
-void
-cb_mkdir_p(const char *path)
-{
-	if (pg_mkdir_p(pstrdup(path), S_IRWXU) != 0 && errno != EEXIST)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create directory \"%s\": %m", path)));
-	if (chmod(path, S_IRWXU) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not set permissions of \"%s\": %m", path)));
-}
-
-void
-cb_write_file(const char *path, const char *content, size_t len, mode_t mode)
-{
-	cb_write_file_ext(path, content, len, mode, true);
-}
-
-/*
- * durable: fsync the file and the rename.  Files written into a data
- * directory that is synced or renamed as a whole afterwards need not pay
- * for that one by one.
- */
-void
-cb_write_file_ext(const char *path, const char *content, size_t len, mode_t mode,
-				  bool durable)
-{
-	char	   *tmp = psprintf("%s.tmp", path);
-	int			fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
-
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create file \"%s\": %m", tmp)));
-	if (fchmod(fd, mode) != 0 ||
-		write(fd, content, len) != (ssize_t) len ||
-		(durable && pg_fsync(fd) != 0))
-	{
-		int			save = errno;
-
-		close(fd);
-		unlink(tmp);
-		errno = save;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not write file \"%s\": %m", tmp)));
-	}
-	close(fd);
-	if (!durable)
-	{
-		if (rename(tmp, path) != 0)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not rename \"%s\": %m", tmp)));
-		return;
-	}
-	if (durable_rename(tmp, path, ERROR) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not rename \"%s\": %m", tmp)));
-}
-
-char *
-cb_read_file(const char *path, size_t *len)
-{
-	int			fd = open(path, O_RDONLY);
-	StringInfoData buf;
-	char		chunk[8192];
-	ssize_t		n;
-
-	if (fd < 0)
-		return NULL;
-	initStringInfo(&buf);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		appendBinaryStringInfo(&buf, chunk, n);
-	close(fd);
-	if (len)
-		*len = buf.len;
-	return buf.data;
-}
-
-bool
-cb_path_exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0;
 }

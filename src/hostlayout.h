@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * hostlayout.h
- *	  Where a cluster lives on the host: directories, binaries, free space,
- *	  and small durable file helpers.
+ *	  Where a cluster lives on the host: directories, binaries, free space
+ *	  (the file helpers are fsutil.h's).
  *
  *-------------------------------------------------------------------------
  */
@@ -20,14 +20,5 @@ extern void cb_layout_create(CbCluster *c);
 extern void cb_resolve_bindir(CbCluster *c);
 /* (storage.size + walStorage.size) x instances against data_root's free space */
 extern void cb_check_free_space(CbCluster *c);
-
-extern void cb_mkdir_p(const char *path);
-/* write a whole file: temp name, fsync, rename; mode 0600 or 0644 */
-extern void cb_write_file(const char *path, const char *content, size_t len,
-						  mode_t mode);
-extern void cb_write_file_ext(const char *path, const char *content, size_t len,
-							  mode_t mode, bool durable);
-extern char *cb_read_file(const char *path, size_t *len);
-extern bool cb_path_exists(const char *path);
 
 #endif							/* CB_HOSTLAYOUT_H */

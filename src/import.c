@@ -49,12 +49,10 @@
 
 #include "external.h"
 #include "fsutil.h"
-#include "hostlayout.h"
 #include "import.h"
 #include "import_int.h"
 #include "instance.h"
 #include "pgconn.h"
-#include "postinit.h"
 #include "process.h"
 #include "redact.h"
 #include "status.h"

@@ -27,8 +27,8 @@
 #include "utils/builtins.h"
 
 #include "import_int.h"
+#include "instance.h"
 #include "pgconn.h"
-#include "postinit.h"
 
 /* each of connect and ALTER ROLE when the worker exits */
 #define OWNER_EXIT_TIMEOUT_MS	500

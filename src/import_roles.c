@@ -27,8 +27,8 @@
 
 #include "external.h"
 #include "import_int.h"
+#include "instance.h"
 #include "pgconn.h"
-#include "postinit.h"
 #include "status.h"
 
 typedef struct SourceRole

@@ -1,11 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * instance.c
- *	  Start and stop target instances with pg_ctl, and tell whether one
- *	  runs.  pg_ctl daemonises the postmaster in its own session, so
- *	  targets keep running when the control instance stops; the worker
- *	  adopts them again through postmaster.pid, whose pid it believes only
- *	  once /proc shows a postgres of ours working in that data directory.
+ *	  The instance toolkit every method shares: start and stop target
+ *	  instances with pg_ctl, tell whether one runs, make its data
+ *	  directory in <pgdata>.tmp and install it, run a tool on its behalf,
+ *	  connect to it (its configuration files are instance_config.c's).
+ *
+ * pg_ctl daemonises the postmaster in its own session, so targets keep
+ * running when the control instance stops; the worker adopts them again
+ * through postmaster.pid, whose pid it believes only once /proc shows a
+ * postgres of ours working in that data directory.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,10 +28,14 @@
 
 /* how long a stop may take, as pg_ctl stop -t 120 did */
 #define CB_STOP_TIMEOUT_MS 120000
+/* how long connecting to an instance may take */
+#define CB_CONNECT_TIMEOUT_MS 30000
 
-#include "hostlayout.h"
+#include "fsutil.h"
 #include "instance.h"
+#include "pgconn.h"
 #include "process.h"
+#include "procstat.h"
 #include "waituntil.h"
 
 char *
@@ -43,12 +51,9 @@ cb_tool(CbCluster *c, const char *tool)
 static bool
 process_is_zombie(int pid)
 {
-	char	   *stat = cb_read_file(psprintf("/proc/%d/stat", pid), NULL);
-	char	   *paren;
+	CbProcStat	ps;
 
-	if (stat == NULL || (paren = strrchr(stat, ')')) == NULL)
-		return false;
-	return paren[1] == ' ' && paren[2] == 'Z';
+	return cb_proc_stat((pid_t) pid, &ps) && ps.state == 'Z';
 }
 
 /*
@@ -130,28 +135,36 @@ pgdata_in_use(const char *pgdata)
  * nobody reaps it (a container whose PID 1 does not), the stale lock file
  * is set aside once no process of ours works in the data directory.
  */
+typedef struct DeadPostmaster
+{
+	const char *pgdata;
+	int			pid;			/* of postmaster.pid, 0 if none */
+	bool		busy;			/* a process still works in pgdata */
+} DeadPostmaster;
+
+static bool
+dead_postmaster_released(CbWait *w, void *arg)
+{
+	DeadPostmaster *d = (DeadPostmaster *) arg;
+
+	d->busy = pgdata_in_use(d->pgdata);
+	return !d->busy && (d->pid <= 0 || !process_is_zombie(d->pid));
+}
+
 static void
 wait_pgdata_released(const char *pgdata)
 {
 	char	   *pidfile = psprintf("%s/postmaster.pid", pgdata);
 	char	   *content = cb_read_file(pidfile, NULL);
-	int			old_pid = content ? atoi(content) : 0;
-	bool		busy = true;
+	DeadPostmaster d = {pgdata, content ? atoi(content) : 0, true};
+	CbWaitSpec	spec = {"dead postmaster", 10000, NULL};
 
-	for (int i = 0; i < 200; i++)
-	{
-		busy = pgdata_in_use(pgdata);
-		if (!busy && (old_pid <= 0 || !process_is_zombie(old_pid)))
-			return;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 50,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
-	if (!busy && old_pid > 0 && process_is_zombie(old_pid) && unlink(pidfile) == 0)
+	if (cb_wait_until(dead_postmaster_released, &d, &spec))
+		return;
+	if (!d.busy && d.pid > 0 && process_is_zombie(d.pid) && unlink(pidfile) == 0)
 		ereport(LOG,
 				(errmsg("cnpg_bootstrap: removed the stale postmaster.pid of \"%s\": its postmaster (PID %d) is dead and not reaped",
-						pgdata, old_pid)));
+						pgdata, d.pid)));
 }
 
 int
@@ -314,4 +327,19 @@ cb_instance_child_options(CbInstance *inst, const char *tool, const char **argv,
 	opts->log_prefix = psprintf("%s %s", tool, inst->name);
 	opts->log_file = psprintf("%s/bootstrap.log", inst->logdir);
 	opts->new_session = true;
+}
+
+PGconn *
+cb_connect_instance(CbCluster *c, CbInstance *inst, const char *dbname)
+{
+	char	   *err = NULL;
+	PGconn	   *conn = cb_connect_local(c->run_dir, inst->port, dbname,
+										CB_CONNECT_TIMEOUT_MS, &err);
+
+	if (conn == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not connect to database \"%s\" of %s: %s",
+						dbname, inst->name, err ? err : "unknown error")));
+	return conn;
 }

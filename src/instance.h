@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * instance.h
- *	  The life of one target instance: start, stop, is it running, wait
- *	  until it accepts connections (pg_ctl as a detached daemon).
+ *	  The instance toolkit every method shares: the life of one target
+ *	  instance (start, stop, is it running: pg_ctl as a detached daemon),
+ *	  its data directory made in <pgdata>.tmp, tools run on its behalf,
+ *	  connections to it, and its configuration files.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,5 +35,20 @@ extern void cb_instance_child_options(CbInstance *inst, const char *tool,
 
 /* a tool of the cluster's bindir */
 extern char *cb_tool(CbCluster *c, const char *tool);
+
+/* connect to a database of an instance as postgres; ereport ERROR on failure */
+extern struct pg_conn *cb_connect_instance(CbCluster *c, CbInstance *inst,
+										   const char *dbname);
+
+/*
+ * instance_config.c: (re)write the configuration files of an instance's
+ * PGDATA (postgresql.conf includes, custom.conf, override.conf,
+ * pg_hba.conf, pg_ident.conf), and take over a copied PGDATA (the source's
+ * pid/signal files gone, its postgresql.conf and postgresql.auto.conf set
+ * aside).
+ */
+extern void cb_write_instance_config(CbCluster *c, CbInstance *inst,
+									 const char *pgdata, const char *override);
+extern void cb_take_over_copy(const char *pgdata);
 
 #endif							/* CB_INSTANCE_H */

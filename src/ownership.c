@@ -44,7 +44,7 @@
 #include "storage/fd.h"
 
 #include "cnpg_bootstrap.h"
-#include "hostlayout.h"
+#include "fsutil.h"
 #include "ownership.h"
 #include "process.h"
 

@@ -11,7 +11,7 @@
 
 #include "lib/stringinfo.h"
 
-#include "hostlayout.h"
+#include "fsutil.h"
 #include "pgpass.h"
 #include "secrets.h"
 

@@ -24,31 +24,15 @@
 #include "libpq-fe.h"
 #include "utils/builtins.h"
 
-#include "hostlayout.h"
+#include "fsutil.h"
+#include "instance.h"
 #include "pgconn.h"
 #include "postinit.h"
 #include "secrets.h"
 
-#define CB_CONNECT_TIMEOUT_MS 30000
-
 static const char *const db_names[] = {"postgres", "template1", NULL};
 static const char *const sql_fields[] = {"postInitSQL", "postInitTemplateSQL",
 "postInitApplicationSQL"};
-
-PGconn *
-cb_connect_instance(CbCluster *c, CbInstance *inst, const char *dbname)
-{
-	char	   *err = NULL;
-	PGconn	   *conn = cb_connect_local(c->run_dir, inst->port, dbname,
-										CB_CONNECT_TIMEOUT_MS, &err);
-
-	if (conn == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("could not connect to database \"%s\" of %s: %s",
-						dbname, inst->name, err ? err : "unknown error")));
-	return conn;
-}
 
 static void
 exec_or_fail(PGconn *conn, const char *sql, const char *what)

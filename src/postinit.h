@@ -21,8 +21,5 @@ extern void cb_postinit_run(CbCluster *c, CbInstance *primary);
 extern void cb_app_database_after_copy(CbCluster *c, CbInstance *primary);
 /* the owner's password, postgres' password or NULL, streaming_replica */
 extern void cb_configure_roles(CbCluster *c, CbInstance *primary);
-/* connect to a database of an instance as postgres; ereport ERROR on failure */
-extern struct pg_conn *cb_connect_instance(CbCluster *c, CbInstance *inst,
-										   const char *dbname);
 
 #endif							/* CB_POSTINIT_H */

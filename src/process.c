@@ -48,7 +48,6 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "cnpg_bootstrap.h"
 #include "childreg.h"
 #include "process.h"
 #include "redact.h"
@@ -860,18 +859,8 @@ cb_prepare_run(CbRun *run, const CbChildOptions *opts, CbChildResult *result)
 	run->out.on_line_arg = opts->on_line_arg;
 	initStringInfo(&run->out.line);
 
-	run->cwd = opts->cwd;
-	if (run->cwd == NULL)
-	{
-		struct stat st;
-
-		/* data_root until it exists (the first steps create it), else / */
-		if (cb_data_root && cb_data_root[0] == '/' &&
-			stat(cb_data_root, &st) == 0 && S_ISDIR(st.st_mode))
-			run->cwd = cb_data_root;
-		else
-			run->cwd = "/";
-	}
+	/* the caller's choice (an instance's or a cluster's directory), else / */
+	run->cwd = opts->cwd ? opts->cwd : "/";
 
 	initStringInfo(&cmdline);
 	for (i = 0; opts->argv[i]; i++)

@@ -33,7 +33,7 @@ typedef struct CbChildOptions
 	const char *const *argv;	/* argv[0] is the full path of the program */
 	const char *const *extra_env;	/* "KEY=value" items added to the scrubbed
 									 * environment, NULL-terminated; may be NULL */
-	const char *cwd;			/* working directory; NULL = data_root or / */
+	const char *cwd;			/* working directory (and HOME); NULL = / */
 	const char *log_prefix;		/* prefix for lines sent to the server log */
 	const char *log_file;		/* if set, output is appended to this file too */
 	int			timeout_ms;		/* 0 = none */

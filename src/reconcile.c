@@ -27,6 +27,7 @@
 #include "certs.h"
 #include "environment.h"
 #include "faultinject.h"
+#include "fsutil.h"
 #include "hostlayout.h"
 #include "import.h"
 #include "initdb.h"

@@ -18,7 +18,6 @@
 #include "lib/stringinfo.h"
 
 #include "external.h"
-#include "hostlayout.h"
 #include "replica.h"
 #include "restore.h"
 #include "validate_input.h"

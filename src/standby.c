@@ -23,11 +23,9 @@
 
 #include "certfiles.h"
 #include "external.h"
-#include "hostlayout.h"
-#include "initdb.h"
+#include "fsutil.h"
 #include "instance.h"
 #include "pgconn.h"
-#include "postinit.h"
 #include "process.h"
 #include "standby.h"
 #include "status.h"

@@ -24,7 +24,7 @@
 #include "utils/timestamp.h"
 
 #include "external.h"
-#include "hostlayout.h"
+#include "fsutil.h"
 #include "pgconn.h"
 #include "process.h"
 #include "tablespaces.h"

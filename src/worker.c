@@ -661,6 +661,7 @@ cb_cluster_worker_main(Datum main_arg)
 		proc_exit(0);
 	}
 	cb_worker_cluster = cluster;
+	cb_childreg_set_scope(cluster);
 	before_shmem_exit(cluster_worker_detach, (Datum) 0);
 
 	/*

@@ -1,12 +1,15 @@
 #!/bin/bash
-# process.c, childreg.c, redact.c, pgconn.c, secrets.c and waituntil.c where they run: built with
-# test/unit/test_worker_harness.c into a throwaway module (PGXS, in a scratch
-# directory; nothing is installed), loaded into a scratch server whose
-# environment carries libpq variables that must not reach our connections,
-# then checked through SQL: children (scrubbed environment, fds, signals,
-# sessions, timeouts, output, ERROR/FATAL paths, a background worker's
-# SIGTERM), cb_run_children, cb_rmtree, pgconn (timeouts, cancels, env),
-# cb_wait_until (deadline, memory per pass, kept connection, cancel).
+# process.c, childreg.c, procstat.c, fsutil.c, redact.c, pgconn.c,
+# secrets.c and waituntil.c where they run: built with test/unit/test_worker_harness.c into
+# a throwaway module (PGXS, in a scratch directory; nothing is installed),
+# loaded into a scratch server whose environment carries libpq variables
+# that must not reach our connections, then checked through SQL: children
+# (scrubbed environment, fds, signals, sessions, timeouts, output,
+# ERROR/FATAL paths, a background worker's SIGTERM), cb_run_children,
+# cb_rmtree, pgconn (timeouts, cancels, env), cb_wait_until (deadline,
+# memory per pass, kept connection, cancel).  The module defines nothing
+# of the extension's GUCs or worker.c: it loads only while this
+# infrastructure needs none of them.
 # Run by `make unit` as the OS user that runs servers (not root).
 #
 #   test/unit/run_worker_harness.sh SRCDIR PG_CONFIG
@@ -32,11 +35,11 @@ trap stop EXIT
 # ---------- the module ----------
 mkdir -p "$H/build" "$H/srv" "$H/bin"
 cp "$SRC/test/unit/test_worker_harness.c" "$SRC/src/process.c" "$SRC/src/childreg.c" \
-	"$SRC/src/pgconn.c" "$SRC/src/secrets.c" "$SRC/src/hmac_sha256.c" "$SRC/src/redact.c" \
-	"$SRC/src/waituntil.c" "$H/build/"
+	"$SRC/src/procstat.c" "$SRC/src/fsutil.c" "$SRC/src/pgconn.c" "$SRC/src/secrets.c" \
+	"$SRC/src/hmac_sha256.c" "$SRC/src/redact.c" "$SRC/src/waituntil.c" "$H/build/"
 cat > "$H/build/Makefile" <<MK
 MODULE_big = cb_unit
-OBJS = test_worker_harness.o process.o childreg.o pgconn.o secrets.o hmac_sha256.o redact.o waituntil.o
+OBJS = test_worker_harness.o process.o childreg.o procstat.o fsutil.o pgconn.o secrets.o hmac_sha256.o redact.o waituntil.o
 PG_CPPFLAGS = -I$SRC/src -I\$(shell \$(PG_CONFIG) --includedir) -DCB_UNIT_LIB='"$H/build/cb_unit.so"'
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = -L\$(shell \$(PG_CONFIG) --libdir) -lpq -lcrypto

@@ -8,7 +8,7 @@
  *	  SIGTERM, postmaster shutdown).  Not part of the extension.
  *
  * `make unit` builds it (PGXS, in a scratch directory, nothing installed)
- * with process.c, childreg.c, pgconn.c and secrets.c, starts a scratch
+ * with process.c, childreg.c, procstat.c, pgconn.c and secrets.c, starts a scratch
  * server that loads it and runs the checks: test/unit/run_worker_harness.sh,
  * which also holds the CREATE FUNCTIONs.  CB_UNIT_LIB is the path of the
  * built module (for the background worker's bgw_library_name).
@@ -64,14 +64,12 @@
 
 PG_MODULE_MAGIC;
 
-/* the extension's GUC (cnpg_bootstrap.c), read by process.c */
-char	   *cb_data_root = NULL;
-
 /*
- * worker.c's cluster name: childreg.c records children only in a cluster
- * worker; here, as in a backend of the control instance, there is none.
+ * No GUC of the extension and nothing of worker.c is defined here: process.c
+ * and childreg.c are infrastructure and must load without them (a child's
+ * cwd comes from its options, childreg records nothing until a cluster
+ * worker sets its scope, as in a backend of the control instance).
  */
-const char *cb_worker_cluster = NULL;
 
 #ifndef CB_UNIT_LIB
 #error "build with -DCB_UNIT_LIB=\"<path of the module>\" (run_worker_harness.sh)"
