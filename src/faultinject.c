@@ -14,8 +14,8 @@
  *	        term-worker     SIGTERM to this worker
  *	        kill-child      kill -9 of the child tool that runs (middle)
  *	        kill-target     kill -9 of the primary's postmaster
- *	        kill-wal-program  kill -9 of the WAL program the primary's
- *	                        restore_command runs (cnpg_bootstrap_wal_*)
+ *	        kill-wal-program  the next WAL program the primary's
+ *	                        restore_command runs kills itself with SIGKILL
  *	  tag   anything: a new tag makes the same point fire again
  *
  *	  A fault fires once per value: the value is written (and synced) to
@@ -29,7 +29,6 @@
  */
 #include "postgres.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -42,6 +41,7 @@
 #include "faultinject.h"
 #include "instance.h"
 #include "process.h"
+#include "walspool.h"
 
 #define CB_FAULT_FIRED_FILE	"cnpg_bootstrap_fault.fired"
 #define CB_FAULT_CHILD_MS	200
@@ -155,62 +155,35 @@ claim_once(const char *value)
 }
 
 /*
- * A WAL program of ours working for the primary: its binary is
- * cnpg_bootstrap_wal_*, its working directory the primary's data directory
- * (restore_command runs there).  0 if none runs now.
+ * Arm the kill of the WAL program: the next restore_command of the primary
+ * finds the marker in its spool, removes it and dies by SIGKILL (a WAL
+ * program is short-lived: waiting to catch one running would be luck).
  */
-static pid_t
-wal_program_pid(void)
+static bool
+arm_wal_program_kill(void)
 {
-	char		want[MAXPGPATH];
-	char		link[MAXPGPATH];
-	DIR		   *proc;
-	struct dirent *de;
-	pid_t		found = 0;
+	char	   *spool;
+	int			fd;
 
-	if (cur_cluster == NULL || cur_cluster->ninstances == 0 ||
-		realpath(cur_cluster->instances[0].pgdata, want) == NULL ||
-		(proc = AllocateDir("/proc")) == NULL)
-		return 0;
-	while (found == 0 && (de = ReadDir(proc, "/proc")) != NULL)
-	{
-		int			pid = atoi(de->d_name);
-		ssize_t		n;
-		const char *base;
-
-		if (pid <= 0)
-			continue;
-		n = readlink(psprintf("/proc/%d/cwd", pid), link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = '\0';
-		if (strcmp(link, want) != 0)
-			continue;
-		n = readlink(psprintf("/proc/%d/exe", pid), link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = '\0';
-		base = strrchr(link, '/');
-		if (base && strncmp(base + 1, "cnpg_bootstrap_wal_", 19) == 0)
-			found = pid;
-	}
-	FreeDir(proc);
-	return found;
+	if (cur_cluster == NULL || cur_cluster->ninstances == 0)
+		return false;
+	spool = psprintf("%s/%s/%s", cur_cluster->instances[0].dir, CB_WALSPOOL_DIR,
+					 CB_WALSPOOL_SPOOL);
+	fd = open(psprintf("%s/%s", spool, CB_WALSPOOL_FAULT_KILL),
+			  O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
-/*
- * Do the fault (once per value).  False, leaving it armed, when a WAL
- * program is to be killed and none runs at this moment: the next middle
- * point tries again.
- */
+/* do the fault, once per value; true when it is done */
 static bool
 fire(const CbFault *f, pid_t child)
 {
 	pid_t		target = 0;
 	const char *what = kind_names[f->kind];
 
-	if (f->kind == CB_FAULT_KILL_WAL_PROGRAM && wal_program_pid() == 0)
-		return false;
 	if (!claim_once(cb_fault_injection))
 		return true;
 	switch (f->kind)
@@ -227,8 +200,12 @@ fire(const CbFault *f, pid_t child)
 			target = child;
 			break;
 		case CB_FAULT_KILL_WAL_PROGRAM:
-			target = wal_program_pid();
-			break;
+			/* the program kills itself (pid 0: nothing for us to signal) */
+			ereport(LOG,
+					(errmsg("cnpg_bootstrap: fault injection: kill-wal-program at the %s of step \"%s\"%s",
+							when_names[f->when], f->step,
+							arm_wal_program_kill() ? " (armed)" : " (no WAL spool)")));
+			return true;
 		case CB_FAULT_KILL_TARGET:
 			if (cur_cluster && cur_cluster->ninstances > 0 &&
 				cur_cluster->instances[0].pgdata)

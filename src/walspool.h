@@ -15,6 +15,9 @@
  *	 wal-restore/spool/.end-of-archive	the first segment the store does
  *									not have (a replica cluster has replayed
  *									everything archived so far)
+ *	 wal-restore/spool/.fault-kill	test only (faultinject.c): the next
+ *									restore_command removes it and dies by
+ *									SIGKILL
  *
  * Plain macros: included by backend and frontend code alike.
  *
@@ -31,5 +34,6 @@
 #define CB_WALSPOOL_PREFETCHER		".prefetcher"
 #define CB_WALSPOOL_STOP			".stop"
 #define CB_WALSPOOL_END_OF_ARCHIVE	".end-of-archive"
+#define CB_WALSPOOL_FAULT_KILL		".fault-kill"
 
 #endif							/* CB_WALSPOOL_H */

@@ -28,9 +28,11 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "walrestore_conf.h"
+#include "walspool.h"
 #include "wal_restore_shim.h"
 
 #define FETCH_PROGRAM	"cnpg_bootstrap_wal_fetch"
@@ -107,6 +109,9 @@ front(int argc, char **argv)
 		return EXIT_FATAL;
 	}
 	unexpected_exit_status = conf.standby ? 1 : EXIT_FATAL;
+	/* the fault matrix's kill -9 of this program (faultinject.c); inert */
+	if (unlink(psprintf("%s/%s", conf.spool_dir, CB_WALSPOOL_FAULT_KILL)) == 0)
+		raise(SIGKILL);
 	if (is_wal_name(argv[2]) &&
 		rename(psprintf("%s/%s", conf.spool_dir, argv[2]), argv[3]) == 0)
 		return 0;
