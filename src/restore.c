@@ -48,7 +48,6 @@
 #include "process.h"
 #include "replica.h"
 #include "restore.h"
-#include "status.h"
 #include "tarextract.h"
 #include "walrestore_conf.h"
 #include "walspool.h"
@@ -227,11 +226,11 @@ cb_restore_prepare(CbCluster *c, bool choose)
 		store_error(NULL, &err);
 	choose_backup(c, r);
 	check_first_wal(r);
-	cb_status_progress(c->name, psprintf("backup %s (%s to %s), %d file(s), " INT64_FORMAT " bytes",
-										 r->backup->backup_id,
-										 r->backup->begin_wal ? r->backup->begin_wal : "?",
-										 r->backup->end_wal ? r->backup->end_wal : "?",
-										 r->nfiles, r->total_bytes));
+	cb_journal_progress(c->journal, psprintf("backup %s (%s to %s), %d file(s), " INT64_FORMAT " bytes",
+										  r->backup->backup_id,
+										  r->backup->begin_wal ? r->backup->begin_wal : "?",
+										  r->backup->end_wal ? r->backup->end_wal : "?",
+										  r->nfiles, r->total_bytes));
 	ereport(LOG,
 			(errmsg("cnpg_bootstrap: cluster \"%s\" restores backup %s of %s",
 					c->name, r->backup->backup_id,
@@ -263,9 +262,9 @@ report_restore(Feed *f, bool force)
 	f->last_report = now;
 	text = psprintf("Restoring backup %s: " INT64_FORMAT " of " INT64_FORMAT " kB",
 					f->r->backup->backup_id, *f->done / 1024, f->r->total_bytes / 1024);
-	cb_status_progress(f->c->name, psprintf("restore: " INT64_FORMAT "/" INT64_FORMAT " kB",
-											*f->done / 1024, f->r->total_bytes / 1024));
-	cb_status_phase(f->c->name, CB_PHASE_SETTING_UP, text);
+	cb_journal_progress(f->c->journal, psprintf("restore: " INT64_FORMAT "/" INT64_FORMAT " kB",
+											 *f->done / 1024, f->r->total_bytes / 1024));
+	cb_journal_phase(f->c->journal, CB_PHASE_SETTING_UP, text);
 }
 
 /* libarchive pulls: the next bytes of the stream */
@@ -400,7 +399,7 @@ cb_restore_base(CbCluster *c, CbRestore *r)
 	int64		done = 0;
 	char	   *tsdir = psprintf("%s/tablespaces", inst->dir);
 
-	cb_status_mark_bootstrapped(c->name);
+	cb_journal_mark_bootstrapped(c->journal);
 	/* a half restore from an interrupted run is discarded, never reused */
 	tmp = cb_instance_fresh_tmp(c, inst);
 	if (cb_path_exists(tsdir) && !cb_rmtree(tsdir))
@@ -719,10 +718,10 @@ recovery_reached(CbCluster *c, PGconn **conn, bool replica, TimestampTz *last)
 	if (v && TimestampDifferenceExceeds(*last, GetCurrentTimestamp(), 1000))
 	{
 		*last = GetCurrentTimestamp();
-		cb_status_progress(c->name, psprintf("replaying WAL: at %s", strchr(v, ' ') + 1));
-		cb_status_phase(c->name, CB_PHASE_SETTING_UP,
-						psprintf("Recovering %s: WAL replayed up to %s", inst->name,
-								 strchr(v, ' ') + 1));
+		cb_journal_progress(c->journal, psprintf("replaying WAL: at %s", strchr(v, ' ') + 1));
+		cb_journal_phase(c->journal, CB_PHASE_SETTING_UP,
+						 psprintf("Recovering %s: WAL replayed up to %s", inst->name,
+								  strchr(v, ' ') + 1));
 	}
 	return false;
 }
