@@ -38,7 +38,6 @@
 #include "utils/wait_event.h"
 
 #include "cnpg_bootstrap.h"
-#include "catalog.h"
 #include "external.h"
 #include "hostlayout.h"
 #include "initdb.h"
@@ -74,12 +73,12 @@ store_error(const char *what, const CbOsError *err)
  * cloud's RecoveryServerName takes the Cluster's own name: the page wins).
  */
 static void
-find_plugin_store(CbRestore *r, const char *name)
+find_plugin_store(CbCluster *c, CbRestore *r, const char *name)
 {
 	const CbExternalCluster *ec = r->source;
 	const char *store = cb_plugin_object_store(ec);
 	const char *server = cb_map_get(&ec->plugin_parameters, "serverName");
-	CbObjectStore *os;
+	const CbObjectStore *os;
 
 	if (ec->plugin_name == NULL || strcmp(ec->plugin_name, CB_BARMAN_CLOUD_PLUGIN) != 0)
 		ereport(ERROR,
@@ -93,8 +92,8 @@ find_plugin_store(CbRestore *r, const char *name)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("spec.externalClusters[%s].plugin.parameters.barmanObjectName is missing", name),
 				 errhint("Name the ObjectStore to restore from in plugin.parameters.barmanObjectName.")));
-	os = palloc0(sizeof(CbObjectStore));
-	if (!cb_catalog_load_objectstore_tx(store, os))
+	/* read from the catalog by the plan (resolved.h) */
+	if ((os = cb_resolved_objectstore(c->resolved, store)) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("ObjectStore \"%s\" referenced by spec.externalClusters[%s].plugin.parameters.barmanObjectName does not exist",
@@ -119,7 +118,7 @@ find_store(CbCluster *c, CbRestore *r, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("missing barman object store configuration for source: %s", name)));
-	find_plugin_store(r, name);
+	find_plugin_store(c, r, name);
 }
 
 /* the externalCluster named by recovery.source, with its store */
@@ -141,16 +140,32 @@ find_source(CbCluster *c, CbRestore *r)
 	find_store(c, r, name);
 }
 
+/*
+ * The Secrets cb_os_config_from_store reads: those the plan resolved for
+ * the cluster at hand (its lookup takes no argument of ours, hence this).
+ */
+static const CbResolvedObjects *lookup_resolved;
+
+static bool
+lookup_resolved_secret(const char *name, CbMap *data)
+{
+	return cb_resolved_secret(lookup_resolved, name, data);
+}
+
 /* the store's credentials from their Secrets, its CA in a file of ours */
 static void
 resolve_credentials(CbCluster *c, CbRestore *r, const char *name)
 {
 	char	   *dir = psprintf("%s/controller/external/%s", c->dir, name ? name : "");
 	CbOsError	err;
+	bool		ok;
 
 	cb_mkdir_p(dir);
-	if (!cb_os_config_from_store(r->store, cb_catalog_load_secret_tx, psprintf("%s/barman-ca.crt", dir),
-								 &r->cfg, &err))
+	lookup_resolved = c->resolved;
+	ok = cb_os_config_from_store(r->store, lookup_resolved_secret,
+								 psprintf("%s/barman-ca.crt", dir), &r->cfg, &err);
+	lookup_resolved = NULL;
+	if (!ok)
 		store_error(NULL, &err);
 }
 
