@@ -29,7 +29,6 @@
 #include "pgconn.h"
 #include "process.h"
 #include "replica.h"
-#include "status.h"
 #include "tablespaces.h"
 #include "waituntil.h"
 
@@ -171,7 +170,7 @@ cb_basebackup_preflight(CbCluster *c, const CbSource *src)
 /* pg_basebackup -P: "12345/67890 kB (18%), 0/1 tablespace" */
 typedef struct Progress
 {
-	const char *cluster;
+	const CbJournal *journal;
 	TimestampTz last;
 } Progress;
 
@@ -187,9 +186,9 @@ report_progress(const char *line, void *arg)
 		!TimestampDifferenceExceeds(p->last, now, 1000))
 		return;
 	p->last = now;
-	cb_status_progress(p->cluster, psprintf("pg_basebackup: %ld/%ld kB", done, total));
-	cb_status_phase(p->cluster, CB_PHASE_SETTING_UP,
-					psprintf("Cloning with pg_basebackup: %ld of %ld kB", done, total));
+	cb_journal_progress(p->journal, psprintf("pg_basebackup: %ld/%ld kB", done, total));
+	cb_journal_phase(p->journal, CB_PHASE_SETTING_UP,
+					 psprintf("Cloning with pg_basebackup: %ld of %ld kB", done, total));
 }
 
 void
@@ -207,7 +206,7 @@ cb_basebackup_clone(CbCluster *c, const CbSource *src)
 	int			n = 0;
 	CbChildOptions opts;
 	CbChildResult res;
-	Progress	progress = {c->name, 0};
+	Progress	progress = {c->journal, 0};
 
 	/* each tablespace into <instance>/tablespaces/<name>, never the source's path */
 	mappings = cb_source_tablespace_mappings(src, inst);
@@ -225,7 +224,7 @@ cb_basebackup_clone(CbCluster *c, const CbSource *src)
 				 errdetail("%s", res.tail ? res.tail : "")));
 
 	cb_instance_install_tmp(inst);
-	cb_status_progress(c->name, NULL);
+	cb_journal_progress(c->journal, NULL);
 }
 
 void

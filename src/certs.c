@@ -5,22 +5,17 @@
  *	  client certificate (docs/cnpg-rules.md §6.1), kept as Secrets in the catalog
  *	  like CNPG keeps them in Kubernetes, and written as 0600 files for the
  *	  instances.  Existing Secrets are used as they are (a user-supplied
- *	  Secret wins); what is missing is made with tls.c.
+ *	  Secret wins); what is missing is made with tls.c.  The plan reads
+ *	  the Secrets from the catalog and stores the ones made here
+ *	  (resolve.c): this file never reaches the catalog.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "catalog.h"
 #include "certs.h"
 #include "fsutil.h"
 #include "tls.h"
-
-typedef struct CertPair
-{
-	const char *cert;
-	const char *key;
-} CertPair;
 
 static void
 tls_failed(const char *what, const char *msg)
@@ -30,41 +25,55 @@ tls_failed(const char *what, const char *msg)
 			 errmsg("could not make the %s: %s", what, msg ? msg : "unknown error")));
 }
 
-/* the two PEM values of an existing Secret, or false */
-static bool
-load_pair(const char *secret, const char *cert_key, const char *key_key, CertPair *out)
+/* a Secret of the PKI, with its name and the keys of its two PEM values */
+static void
+name_secret(CbPkiSecret *s, const char *name, const char *type,
+			const char *cert_key, const char *key_key)
 {
-	CbMap		data;
+	memset(s, 0, sizeof(CbPkiSecret));
+	s->name = name;
+	s->type = type;
+	s->cert_key = cert_key;
+	s->key_key = key_key;
+}
 
-	if (!cb_catalog_load_secret_tx(secret, &data))
+void
+cb_certs_names(CbCluster *c, CbPki *pki)
+{
+	const CbCertificates *spec = &c->spec->certificates;
+
+	name_secret(&pki->ca, spec->server_ca_secret ? spec->server_ca_secret : psprintf("%s-ca", c->name),
+				"Opaque", "ca.crt", "ca.key");
+	name_secret(&pki->server, spec->server_tls_secret ? spec->server_tls_secret : psprintf("%s-server", c->name),
+				"kubernetes.io/tls", "tls.crt", "tls.key");
+	name_secret(&pki->replication, spec->replication_tls_secret ? spec->replication_tls_secret : psprintf("%s-replication", c->name),
+				"kubernetes.io/tls", "tls.crt", "tls.key");
+}
+
+/* the two PEM values of a Secret the plan found, or false if it found none */
+static bool
+existing_pair(const CbPkiSecret *s)
+{
+	if (!s->exists)
 		return false;
-	out->cert = cb_map_get(&data, cert_key);
-	out->key = cb_map_get(&data, key_key);
-	if (out->cert == NULL || out->key == NULL)
+	if (cb_map_get(&s->data, s->cert_key) == NULL || cb_map_get(&s->data, s->key_key) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("Secret \"%s\" lacks key \"%s\" or \"%s\"", secret, cert_key, key_key)));
+				 errmsg("Secret \"%s\" lacks key \"%s\" or \"%s\"", s->name, s->cert_key, s->key_key)));
 	return true;
 }
 
+/* what was made, for the plan to store as the Secret's values */
 static void
-store_pair(CbCluster *c, const char *secret, const char *type,
-		   const char *cert_key, const char *key_key, const CbTlsPair *pair)
+made_pair(CbPkiSecret *s, const CbTlsPair *pair)
 {
-	CbMap		data;
-
-	data.n = 2;
-	data.items = palloc0(sizeof(CbKV) * 2);
-	data.items[0].key = (char *) cert_key;
-	data.items[0].value = pair->cert_pem;
-	data.items[1].key = (char *) key_key;
-	data.items[1].value = pair->key_pem;
-	/* load_pair found none: one that appeared since is the user's, and wins */
-	if (!cb_catalog_store_generated_secret(c->name, secret, c->spec->namespace, type, NULL, &data))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("Secret \"%s\" was applied while the cluster's certificates were made", secret),
-				 errhint("Delete and re-apply the Cluster: the applied Secret will be used as it is.")));
+	s->data.n = 2;
+	s->data.items = palloc0(sizeof(CbKV) * 2);
+	s->data.items[0].key = (char *) s->cert_key;
+	s->data.items[0].value = pair->cert_pem;
+	s->data.items[1].key = (char *) s->key_key;
+	s->data.items[1].value = pair->key_pem;
+	s->generated = true;
 }
 
 /* DNS names and addresses the server certificate must carry */
@@ -105,35 +114,27 @@ write_pem(CbCluster *c, const char *file, const char *pem)
 }
 
 void
-cb_certs_ensure(CbCluster *c)
+cb_certs_make(CbCluster *c, CbPki *pki)
 {
-	const CbCertificates *spec = &c->spec->certificates;
-	const char *ca_secret = spec->server_ca_secret ? spec->server_ca_secret : psprintf("%s-ca", c->name);
-	const char *server_secret = spec->server_tls_secret ? spec->server_tls_secret : psprintf("%s-server", c->name);
-	const char *repl_secret = spec->replication_tls_secret ? spec->replication_tls_secret : psprintf("%s-replication", c->name);
-	CertPair	ca,
-				server,
-				repl;
 	CbTlsCA    *signer = NULL;
 	char	   *err = NULL;
 	bool		have_server,
 				have_repl;
 
-	if (!load_pair(ca_secret, "ca.crt", "ca.key", &ca))
+	if (!existing_pair(&pki->ca))
 	{
 		CbTlsPair	made;
 
 		if (!cb_tls_make_ca(c->name, c->spec->namespace ? c->spec->namespace : "default",
 							NULL, &made, &err))
 			tls_failed("cluster CA", err);
-		store_pair(c, ca_secret, "Opaque", "ca.crt", "ca.key", &made);
-		ca.cert = made.cert_pem;
-		ca.key = made.key_pem;
+		made_pair(&pki->ca, &made);
 	}
-	have_server = load_pair(server_secret, "tls.crt", "tls.key", &server);
-	have_repl = load_pair(repl_secret, "tls.crt", "tls.key", &repl);
+	have_server = existing_pair(&pki->server);
+	have_repl = existing_pair(&pki->replication);
 	if ((!have_server || !have_repl) &&
-		(signer = cb_tls_load_ca(ca.cert, ca.key, &err)) == NULL)
+		(signer = cb_tls_load_ca(cb_map_get(&pki->ca.data, "ca.crt"),
+								 cb_map_get(&pki->ca.data, "ca.key"), &err)) == NULL)
 		tls_failed("cluster CA signer", err);
 	if (!have_server)
 	{
@@ -142,9 +143,7 @@ cb_certs_ensure(CbCluster *c)
 		if (!cb_tls_make_server_cert(signer, psprintf("%s-rw", c->name),
 									 server_alt_names(c), NULL, &made, &err))
 			tls_failed("server certificate", err);
-		store_pair(c, server_secret, "kubernetes.io/tls", "tls.crt", "tls.key", &made);
-		server.cert = made.cert_pem;
-		server.key = made.key_pem;
+		made_pair(&pki->server, &made);
 	}
 	if (!have_repl)
 	{
@@ -152,18 +151,22 @@ cb_certs_ensure(CbCluster *c)
 
 		if (!cb_tls_make_client_cert(signer, "streaming_replica", NULL, &made, &err))
 			tls_failed("replication certificate", err);
-		store_pair(c, repl_secret, "kubernetes.io/tls", "tls.crt", "tls.key", &made);
-		repl.cert = made.cert_pem;
-		repl.key = made.key_pem;
+		made_pair(&pki->replication, &made);
 	}
 	if (signer)
 		cb_tls_ca_free(signer);
+}
 
-	write_pem(c, CB_SERVER_CRT, server.cert);
-	write_pem(c, CB_SERVER_KEY, server.key);
-	write_pem(c, CB_CLIENT_CA, ca.cert);
-	write_pem(c, CB_SERVER_CA, ca.cert);
-	write_pem(c, CB_REPLICATION_CRT, repl.cert);
-	write_pem(c, CB_REPLICATION_KEY, repl.key);
+void
+cb_certs_write(CbCluster *c, const CbPki *pki)
+{
+	const char *ca = cb_map_get(&pki->ca.data, "ca.crt");
+
+	write_pem(c, CB_SERVER_CRT, cb_map_get(&pki->server.data, "tls.crt"));
+	write_pem(c, CB_SERVER_KEY, cb_map_get(&pki->server.data, "tls.key"));
+	write_pem(c, CB_CLIENT_CA, ca);
+	write_pem(c, CB_SERVER_CA, ca);
+	write_pem(c, CB_REPLICATION_CRT, cb_map_get(&pki->replication.data, "tls.crt"));
+	write_pem(c, CB_REPLICATION_KEY, cb_map_get(&pki->replication.data, "tls.key"));
 	c->tls = true;
 }

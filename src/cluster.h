@@ -15,6 +15,7 @@
 
 #include "journal.h"
 #include "model.h"
+#include "resolved.h"
 
 typedef struct CbInstance
 {
@@ -70,6 +71,8 @@ typedef struct CbCluster
 	bool		replica;		/* a replica cluster: follows its source */
 	struct CbSource *source;	/* pg_basebackup: the source being cloned */
 	struct CbRestore *restore;	/* recovery: the store and the backup */
+	/* the Secrets and ObjectStores of the externalClusters used, resolved */
+	const CbResolvedObjects *resolved;
 
 	/* where the methods report phases, progress and journaled sub-steps */
 	const CbJournal *journal;

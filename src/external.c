@@ -15,7 +15,6 @@
 #include "lib/stringinfo.h"
 #include "libpq-fe.h"
 
-#include "catalog.h"
 #include "external.h"
 #include "fsutil.h"
 #include "pgconn.h"
@@ -23,14 +22,17 @@
 
 #define CB_SOURCE_TIMEOUT_MS 30000
 
-/* the value of a Secret key a source names, or a Bootstrap failure naming it */
+/*
+ * The value of a Secret key a source names, from the Secrets the plan
+ * resolved (resolved.h), or a Bootstrap failure naming it
+ */
 static char *
-secret_value(const CbKeyRef *ref, const char *path)
+secret_value(const CbResolvedObjects *resolved, const CbKeyRef *ref, const char *path)
 {
 	CbMap		data;
 	const char *v;
 
-	if (!cb_catalog_load_secret_tx(ref->name, &data))
+	if (!cb_resolved_secret(resolved, ref->name, &data))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("Secret \"%s\" referenced by %s does not exist", ref->name, path),
@@ -59,9 +61,9 @@ add_option(CbSource *src, const char *key, const char *value)
 
 /* <dir>/<secretName>_<secretKey>, 0600, the raw value */
 static const char *
-write_tls_file(CbSource *src, const CbKeyRef *ref, const char *path)
+write_tls_file(CbCluster *c, CbSource *src, const CbKeyRef *ref, const char *path)
 {
-	char	   *value = secret_value(ref, path);
+	char	   *value = secret_value(c->resolved, ref, path);
 	char	   *file = psprintf("%s/%s_%s", src->dir, ref->name, ref->key);
 
 	if (strchr(ref->name, '/') || strchr(ref->key, '/') ||
@@ -105,11 +107,11 @@ cb_source_prepare(CbCluster *c, const char *name, const char *field_path)
 		add_option(src, params->items[i].key, params->items[i].value);
 
 	if (ec->ssl_cert.present)
-		add_option(src, "sslcert", write_tls_file(src, &ec->ssl_cert, "sslCert"));
+		add_option(src, "sslcert", write_tls_file(c, src, &ec->ssl_cert, "sslCert"));
 	if (ec->ssl_key.present)
-		add_option(src, "sslkey", write_tls_file(src, &ec->ssl_key, "sslKey"));
+		add_option(src, "sslkey", write_tls_file(c, src, &ec->ssl_key, "sslKey"));
 	if (ec->ssl_root_cert.present)
-		add_option(src, "sslrootcert", write_tls_file(src, &ec->ssl_root_cert, "sslRootCert"));
+		add_option(src, "sslrootcert", write_tls_file(c, src, &ec->ssl_root_cert, "sslRootCert"));
 	if (ec->password.present)
 	{
 		char	   *file = psprintf("%s/pgpass", src->dir);
@@ -117,7 +119,7 @@ cb_source_prepare(CbCluster *c, const char *name, const char *field_path)
 		cb_pgpass_write(file, cb_pgpass_line(cb_map_get(params, "host"),
 											 cb_map_get(params, "port"),
 											 cb_map_get(params, "user"),
-											 secret_value(&ec->password, "password")));
+											 secret_value(c->resolved, &ec->password, "password")));
 		add_option(src, "passfile", file);
 	}
 	return src;

@@ -22,7 +22,7 @@ typedef struct CbSource
 	const char **values;
 } CbSource;
 
-/* write the source's pgpass and TLS files, build its options */
+/* write the source's pgpass and TLS files (values from c->resolved), build its options */
 extern CbSource *cb_source_prepare(CbCluster *c, const char *name, const char *field_path);
 /* the same options as a conninfo string (no password in it), dbname replaced if given */
 extern char *cb_source_conninfo(const CbSource *src, const char *dbname,

@@ -55,7 +55,6 @@
 #include "pgconn.h"
 #include "process.h"
 #include "redact.h"
-#include "status.h"
 
 #define IMPORT_STEP			"import"
 #define IMPORT_APPNAME		"cnpg_bootstrap_import"
@@ -551,9 +550,9 @@ report_progress(Import *imp, ImportDb **batch, int n, const char *what)
 		appendStringInfo(&names, "%s%s", i ? ", " : "", batch[i]->target);
 	}
 	appendStringInfo(&where, " of %d (%s): %s", imp->ndbs, names.data, what);
-	cb_status_progress(imp->c->name, psprintf("import: %s", where.data));
-	cb_status_phase(imp->c->name, CB_PHASE_SETTING_UP,
-					psprintf("Importing %s", where.data));
+	cb_journal_progress(imp->c->journal, psprintf("import: %s", where.data));
+	cb_journal_phase(imp->c->journal, CB_PHASE_SETTING_UP,
+					 psprintf("Importing %s", where.data));
 }
 
 /* ---------- preflight ---------- */
@@ -1034,9 +1033,9 @@ restore_failed(Import *imp, ImportDb **batch, int k, int failed, const RestoreRu
 	char	   *message = tool_message(res->tail);
 
 	for (int i = 0; i < k; i++)
-		cb_step_finish(imp->c->name, IMPORT_STEP, batch[i]->target, false,
-					   i == failed ? psprintf("%s\n%s", what, message) :
-					   psprintf("stopped: database \"%s\" failed beside it", db->target));
+		cb_journal_step_finish(imp->c->journal, IMPORT_STEP, batch[i]->target, false,
+							   i == failed ? psprintf("%s\n%s", what, message) :
+							   psprintf("stopped: database \"%s\" failed beside it", db->target));
 	ereport(ERROR,
 			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 			 errmsg("%s", what),
@@ -1144,7 +1143,7 @@ begin_database(Import *imp, ImportDb *db)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_DATABASE),
 				 errmsg("the application database \"%s\" does not exist on the target", db->target)));
-	return cb_step_begin(imp->c->name, IMPORT_STEP, db->target);
+	return cb_journal_step_begin(imp->c->journal, IMPORT_STEP, db->target);
 }
 
 /* CloudNativePG drops the application database's extensions before the restore */
@@ -1184,7 +1183,7 @@ finish_database(Import *imp, ImportDb *db)
 
 	report_progress(imp, one, 1, "ANALYZE");
 	analyze_database(imp, db);
-	cb_step_finish(imp->c->name, IMPORT_STEP, db->target, true, NULL);
+	cb_journal_step_finish(imp->c->journal, IMPORT_STEP, db->target, true, NULL);
 	db->state = CB_STEP_DONE;
 }
 
@@ -1288,7 +1287,7 @@ cb_import_run(CbCluster *c, CbInstance *primary)
 {
 	Import	   *imp;
 
-	if (cb_step_state(c->name, IMPORT_STEP, NULL) == CB_STEP_DONE)
+	if (cb_journal_step_state(c->journal, IMPORT_STEP, NULL) == CB_STEP_DONE)
 		return;
 	imp = import_init(c, primary);
 
@@ -1299,13 +1298,13 @@ cb_import_run(CbCluster *c, CbInstance *primary)
 	if (!imp->monolith)
 		cb_import_owner_superuser(imp, false);
 	check_options(imp->spec);
-	cb_status_phase(c->name, CB_PHASE_SETTING_UP, "Importing: preflight of the source");
+	cb_journal_phase(c->journal, CB_PHASE_SETTING_UP, "Importing: preflight of the source");
 	imp->src = cb_source_prepare(c, imp->spec->source_external_cluster,
 								 IMPORT_FIELD ".source.externalCluster");
 	preflight(imp);
 	for (int i = 0; i < imp->ndbs; i++)
-		imp->dbs[i].state = cb_step_state(c->name, IMPORT_STEP, imp->dbs[i].target);
-	if (!cb_step_begin(c->name, IMPORT_STEP, NULL))
+		imp->dbs[i].state = cb_journal_step_state(c->journal, IMPORT_STEP, imp->dbs[i].target);
+	if (!cb_journal_step_begin(c->journal, IMPORT_STEP, NULL))
 		return;
 
 	/* what an interrupted run left is never reused */
@@ -1329,8 +1328,8 @@ cb_import_run(CbCluster *c, CbInstance *primary)
 					 errmsg("could not remove the import's dumps in \"%s\": %m", imp->dump_root)));
 	}
 	PG_END_TRY();
-	cb_step_finish(c->name, IMPORT_STEP, NULL, true, NULL);
-	cb_status_progress(c->name, NULL);
-	cb_status_phase(c->name, CB_PHASE_SETTING_UP,
-					psprintf("Creating primary instance %s", primary->name));
+	cb_journal_step_finish(c->journal, IMPORT_STEP, NULL, true, NULL);
+	cb_journal_progress(c->journal, NULL);
+	cb_journal_phase(c->journal, CB_PHASE_SETTING_UP,
+					 psprintf("Creating primary instance %s", primary->name));
 }

@@ -14,7 +14,6 @@
 
 #include "external.h"
 #include "cluster.h"
-#include "status.h"
 
 #define IMPORT_ROLES_STEP	"import-roles"
 #define IMPORT_FIELD		"spec.bootstrap.initdb.import"

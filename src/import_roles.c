@@ -29,7 +29,6 @@
 #include "import_int.h"
 #include "instance.h"
 #include "pgconn.h"
-#include "status.h"
 
 typedef struct SourceRole
 {
@@ -281,12 +280,12 @@ cb_import_roles(Import *imp)
 	int			nroles;
 
 	if (!imp->monolith || imp->spec->roles.n == 0 ||
-		cb_step_state(c->name, IMPORT_ROLES_STEP, NULL) == CB_STEP_DONE)
+		cb_journal_step_state(c->journal, IMPORT_ROLES_STEP, NULL) == CB_STEP_DONE)
 		return;
-	if (!cb_step_begin(c->name, IMPORT_ROLES_STEP, NULL))
+	if (!cb_journal_step_begin(c->journal, IMPORT_ROLES_STEP, NULL))
 		return;
-	cb_status_progress(c->name, "import: roles");
-	cb_status_phase(c->name, CB_PHASE_SETTING_UP, "Importing roles");
+	cb_journal_progress(c->journal, "import: roles");
+	cb_journal_phase(c->journal, CB_PHASE_SETTING_UP, "Importing roles");
 
 	src = cb_source_connect(imp->src, imp->dbs[0].source);
 	roles = read_source_roles(imp, src, &nroles);
@@ -310,6 +309,6 @@ cb_import_roles(Import *imp)
 	import_memberships(imp, src, dst);
 	cb_disconnect(src);
 	cb_disconnect(dst);
-	cb_step_finish(c->name, IMPORT_ROLES_STEP, NULL, true, NULL);
+	cb_journal_step_finish(c->journal, IMPORT_ROLES_STEP, NULL, true, NULL);
 }
 

@@ -38,8 +38,8 @@
 #include "postinit.h"
 #include "process.h"
 #include "reconcile.h"
+#include "resolve.h"
 #include "restore.h"
-#include "secrets.h"
 #include "standby.h"
 #include "status.h"
 
@@ -150,25 +150,6 @@ step_prepare(CbCluster *c)
 													   c->instances[i].pgdata, lo, hi);
 }
 
-/* a generated basic-auth Secret, kept if it exists (CNPG never regenerates) */
-static void
-ensure_credential_secret(CbCluster *c, const char *secret, const char *user,
-						 const char *dbname, const char *user_type)
-{
-	CbMap		old;
-	const char *password;
-	CbMap		keys;
-
-	password = cb_catalog_load_secret_tx(secret, &old) ? cb_map_get(&old, "password") : NULL;
-	if (password == NULL)
-		password = cb_generate_password();
-	keys = cb_credential_keys(user, password, dbname, c->host,
-							  c->instances[0].port, c->spec->namespace);
-
-	cb_catalog_store_generated_secret(c->name, secret, c->spec->namespace,
-									  "kubernetes.io/basic-auth", user_type, &keys);
-}
-
 /* the application database, owner and Secret of the bootstrap method */
 static void
 app_of_method(CbCluster *c, const char **db, const char **owner, const CbKeyRef **secret)
@@ -212,90 +193,10 @@ step_secrets(CbCluster *c)
 		secret->name : psprintf("%s-app", c->name);
 
 	if (c->has_app && !secret->present)
-		ensure_credential_secret(c, c->app_secret_name, c->app_owner, c->app_db, "app");
+		cb_resolve_credential_secret(c, c->app_secret_name, c->app_owner, c->app_db, "app");
 	if (c->spec->enable_superuser_access && !c->spec->has_superuser_secret)
-		ensure_credential_secret(c, c->spec->superuser_secret_name, "postgres", "*",
+		cb_resolve_credential_secret(c, c->spec->superuser_secret_name, "postgres", "*",
 								 "superuser");
-}
-
-static void
-missing(const char *what, const char *path)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_UNDEFINED_OBJECT),
-			 errmsg("%s referenced by %s does not exist", what, path),
-			 errhint("Apply it with cnpg_bootstrap_apply(), then delete and re-apply the Cluster.")));
-}
-
-/* the password of a credential Secret whose username must be `role` */
-static char *
-credential_password(const char *secret, const char *role, const char *path,
-					bool strict)
-{
-	CbMap		data;
-	const char *user;
-	const char *password;
-
-	if (!cb_catalog_load_secret_tx(secret, &data))
-		missing(psprintf("Secret \"%s\"", secret), path);
-	user = cb_map_get(&data, "username");
-	password = cb_map_get(&data, "password");
-	if (user == NULL)
-		ereport(ERROR, (errmsg("username key doesn't exist inside the secret \"%s\"", secret)));
-	if (password == NULL)
-		ereport(ERROR, (errmsg("password key doesn't exist inside the secret \"%s\"", secret)));
-	if (strcmp(user, role) != 0 && !strict)
-	{
-		/* after a copy the password is set only when the username matches */
-		ereport(WARNING,
-				(errmsg("username '%s' in secret \"%s\" is not '%s': password not set", user, secret, role)));
-		return NULL;
-	}
-	if (strcmp(user, role) != 0)
-		ereport(ERROR,
-				(errmsg("wrong username '%s' in secret \"%s\", expected '%s'", user, secret, role),
-				 errhint("The username of %s must equal the role it sets the password of.", path)));
-	return pstrdup(password);
-}
-
-static void
-resolve_sql_refs(CbCluster *c, CbPostInitDb which, const CbSQLRefs *refs, const char *path)
-{
-	int			n = 0;
-
-	c->refs[which] = palloc0(sizeof(CbResolvedRef) * Max(refs->nsecrets + refs->nconfigmaps, 1));
-	for (int i = 0; i < refs->nsecrets; i++)
-	{
-		CbMap		data;
-		CbResolvedRef *r = &c->refs[which][n++];
-
-		r->path = psprintf("%s.secretRefs[%d]", path, i);
-		r->object = psprintf("Secret \"%s\"", refs->secrets[i].name);
-		r->key = refs->secrets[i].key;
-		if (!cb_catalog_load_secret_tx(refs->secrets[i].name, &data))
-			missing(r->object, r->path);
-		if ((r->value = (char *) cb_map_get(&data, r->key)) == NULL)
-			missing(psprintf("key \"%s\" of %s", r->key, r->object), r->path);
-	}
-	for (int i = 0; i < refs->nconfigmaps; i++)
-	{
-		CbResolvedRef *r = &c->refs[which][n++];
-		bool		exists;
-
-		r->path = psprintf("%s.configMapRefs[%d]", path, i);
-		r->object = psprintf("ConfigMap \"%s\"", refs->configmaps[i].name);
-		r->key = refs->configmaps[i].key;
-		cb_tx_begin();
-		exists = cb_catalog_get_object("ConfigMap", refs->configmaps[i].name,
-									   &(CbStoredObject) {0});
-		r->value = cb_catalog_get_configmap_value(refs->configmaps[i].name, r->key);
-		cb_tx_commit();
-		if (!exists)
-			missing(r->object, r->path);
-		if (r->value == NULL)
-			missing(psprintf("key \"%s\" of %s", r->key, r->object), r->path);
-	}
-	c->nrefs[which] = n;
 }
 
 static void
@@ -303,21 +204,23 @@ step_resolve(CbCluster *c)
 {
 	const CbInitdb *initdb = &c->spec->bootstrap.initdb;
 
+	/* what the methods read of the externalClusters they use */
+	c->resolved = cb_resolve_external_clusters(c);
 	if (c->has_app)
-		c->app_password = credential_password(c->app_secret_name, c->app_owner,
-											  "the application Secret",
-											  c->spec->bootstrap.method == CB_BOOTSTRAP_INITDB);
+		c->app_password = cb_resolve_credential_password(c->app_secret_name, c->app_owner,
+														 "the application Secret",
+														 c->spec->bootstrap.method == CB_BOOTSTRAP_INITDB);
 	if (c->spec->enable_superuser_access)
-		c->superuser_password = credential_password(c->spec->superuser_secret_name,
-													"postgres", "spec.superuserSecret.name", true);
+		c->superuser_password = cb_resolve_credential_password(c->spec->superuser_secret_name,
+															   "postgres", "spec.superuserSecret.name", true);
 	/* CNPG ignores the *SQLRefs when importing (docs/cnpg-rules.md §4.1) */
 	if (c->spec->bootstrap.method != CB_BOOTSTRAP_INITDB || initdb->import.present)
 		return;
-	resolve_sql_refs(c, CB_POSTINIT_POSTGRES, &initdb->post_init_sql_refs, "spec.bootstrap.initdb.postInitSQLRefs");
-	resolve_sql_refs(c, CB_POSTINIT_TEMPLATE1, &initdb->post_init_template_sql_refs,
-					 "spec.bootstrap.initdb.postInitTemplateSQLRefs");
-	resolve_sql_refs(c, CB_POSTINIT_APP, &initdb->post_init_application_sql_refs,
-					 "spec.bootstrap.initdb.postInitApplicationSQLRefs");
+	cb_resolve_sql_refs(c, CB_POSTINIT_POSTGRES, &initdb->post_init_sql_refs, "spec.bootstrap.initdb.postInitSQLRefs");
+	cb_resolve_sql_refs(c, CB_POSTINIT_TEMPLATE1, &initdb->post_init_template_sql_refs,
+						"spec.bootstrap.initdb.postInitTemplateSQLRefs");
+	cb_resolve_sql_refs(c, CB_POSTINIT_APP, &initdb->post_init_application_sql_refs,
+						"spec.bootstrap.initdb.postInitApplicationSQLRefs");
 }
 
 static void
@@ -424,10 +327,21 @@ step_promote_restore(CbCluster *c)
 	cb_restore_wait(c, c->replica);
 }
 
+/*
+ * The cluster's TLS Secrets: those that exist are used as they are, what
+ * is missing is made (certs.c) and stored as generated, never over a
+ * Secret this cluster did not generate; then the instances' files.
+ */
 static void
 step_pki(CbCluster *c)
 {
-	cb_certs_ensure(c);
+	CbPki		pki;
+
+	cb_certs_names(c, &pki);
+	cb_resolve_pki(&pki);
+	cb_certs_make(c, &pki);
+	cb_resolve_store_pki(c, &pki);
+	cb_certs_write(c, &pki);
 }
 
 static void

@@ -38,7 +38,6 @@
 #include "utils/wait_event.h"
 
 #include "cnpg_bootstrap.h"
-#include "catalog.h"
 #include "external.h"
 #include "fsutil.h"
 #include "instance.h"
@@ -46,7 +45,6 @@
 #include "process.h"
 #include "replica.h"
 #include "restore.h"
-#include "status.h"
 #include "tarextract.h"
 #include "waituntil.h"
 #include "walrestore_conf.h"
@@ -74,12 +72,12 @@ store_error(const char *what, const CbOsError *err)
  * cloud's RecoveryServerName takes the Cluster's own name: the page wins).
  */
 static void
-find_plugin_store(CbRestore *r, const char *name)
+find_plugin_store(CbCluster *c, CbRestore *r, const char *name)
 {
 	const CbExternalCluster *ec = r->source;
 	const char *store = cb_plugin_object_store(ec);
 	const char *server = cb_map_get(&ec->plugin_parameters, "serverName");
-	CbObjectStore *os;
+	const CbObjectStore *os;
 
 	if (ec->plugin_name == NULL || strcmp(ec->plugin_name, CB_BARMAN_CLOUD_PLUGIN) != 0)
 		ereport(ERROR,
@@ -93,8 +91,8 @@ find_plugin_store(CbRestore *r, const char *name)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("spec.externalClusters[%s].plugin.parameters.barmanObjectName is missing", name),
 				 errhint("Name the ObjectStore to restore from in plugin.parameters.barmanObjectName.")));
-	os = palloc0(sizeof(CbObjectStore));
-	if (!cb_catalog_load_objectstore_tx(store, os))
+	/* read from the catalog by the plan (resolved.h) */
+	if ((os = cb_resolved_objectstore(c->resolved, store)) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("ObjectStore \"%s\" referenced by spec.externalClusters[%s].plugin.parameters.barmanObjectName does not exist",
@@ -119,7 +117,7 @@ find_store(CbCluster *c, CbRestore *r, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("missing barman object store configuration for source: %s", name)));
-	find_plugin_store(r, name);
+	find_plugin_store(c, r, name);
 }
 
 /* the externalCluster named by recovery.source, with its store */
@@ -141,16 +139,32 @@ find_source(CbCluster *c, CbRestore *r)
 	find_store(c, r, name);
 }
 
+/*
+ * The Secrets cb_os_config_from_store reads: those the plan resolved for
+ * the cluster at hand (its lookup takes no argument of ours, hence this).
+ */
+static const CbResolvedObjects *lookup_resolved;
+
+static bool
+lookup_resolved_secret(const char *name, CbMap *data)
+{
+	return cb_resolved_secret(lookup_resolved, name, data);
+}
+
 /* the store's credentials from their Secrets, its CA in a file of ours */
 static void
 resolve_credentials(CbCluster *c, CbRestore *r, const char *name)
 {
 	char	   *dir = psprintf("%s/controller/external/%s", c->dir, name ? name : "");
 	CbOsError	err;
+	bool		ok;
 
 	cb_mkdir_p(dir);
-	if (!cb_os_config_from_store(r->store, cb_catalog_load_secret_tx, psprintf("%s/barman-ca.crt", dir),
-								 &r->cfg, &err))
+	lookup_resolved = c->resolved;
+	ok = cb_os_config_from_store(r->store, lookup_resolved_secret,
+								 psprintf("%s/barman-ca.crt", dir), &r->cfg, &err);
+	lookup_resolved = NULL;
+	if (!ok)
 		store_error(NULL, &err);
 }
 
@@ -227,10 +241,10 @@ cb_restore_prepare(CbCluster *c, bool choose)
 	choose_backup(c, r);
 	check_first_wal(r);
 	cb_journal_progress(c->journal, psprintf("backup %s (%s to %s), %d file(s), " INT64_FORMAT " bytes",
-										 r->backup->backup_id,
-										 r->backup->begin_wal ? r->backup->begin_wal : "?",
-										 r->backup->end_wal ? r->backup->end_wal : "?",
-										 r->nfiles, r->total_bytes));
+										  r->backup->backup_id,
+										  r->backup->begin_wal ? r->backup->begin_wal : "?",
+										  r->backup->end_wal ? r->backup->end_wal : "?",
+										  r->nfiles, r->total_bytes));
 	ereport(LOG,
 			(errmsg("cnpg_bootstrap: cluster \"%s\" restores backup %s of %s",
 					c->name, r->backup->backup_id,
@@ -263,8 +277,8 @@ report_restore(Feed *f, bool force)
 	text = psprintf("Restoring backup %s: " INT64_FORMAT " of " INT64_FORMAT " kB",
 					f->r->backup->backup_id, *f->done / 1024, f->r->total_bytes / 1024);
 	cb_journal_progress(f->c->journal, psprintf("restore: " INT64_FORMAT "/" INT64_FORMAT " kB",
-											*f->done / 1024, f->r->total_bytes / 1024));
-	cb_status_phase(f->c->name, CB_PHASE_SETTING_UP, text);
+											 *f->done / 1024, f->r->total_bytes / 1024));
+	cb_journal_phase(f->c->journal, CB_PHASE_SETTING_UP, text);
 }
 
 /* libarchive pulls: the next bytes of the stream */
@@ -399,7 +413,7 @@ cb_restore_base(CbCluster *c, CbRestore *r)
 	int64		done = 0;
 	char	   *tsdir = psprintf("%s/tablespaces", inst->dir);
 
-	cb_status_mark_bootstrapped(c->name);
+	cb_journal_mark_bootstrapped(c->journal);
 	/* a half restore from an interrupted run is discarded, never reused */
 	tmp = cb_instance_fresh_tmp(c, inst);
 	if (cb_path_exists(tsdir) && !cb_rmtree(tsdir))
@@ -744,9 +758,9 @@ recovery_reached(CbWait *w, void *arg)
 	{
 		*last = GetCurrentTimestamp();
 		cb_journal_progress(c->journal, psprintf("replaying WAL: at %s", strchr(v, ' ') + 1));
-		cb_status_phase(c->name, CB_PHASE_SETTING_UP,
-						psprintf("Recovering %s: WAL replayed up to %s", inst->name,
-								 strchr(v, ' ') + 1));
+		cb_journal_phase(c->journal, CB_PHASE_SETTING_UP,
+						 psprintf("Recovering %s: WAL replayed up to %s", inst->name,
+								  strchr(v, ' ') + 1));
 	}
 	return false;
 }

@@ -28,7 +28,6 @@
 #include "pgconn.h"
 #include "process.h"
 #include "standby.h"
-#include "status.h"
 #include "tablespaces.h"
 #include "waituntil.h"
 
@@ -171,18 +170,18 @@ cb_standbys_clone(CbCluster *c)
 	int			n = 0;
 
 	for (int i = 1; i < c->ninstances; i++)
-		if (cb_step_state(c->name, "clone", c->instances[i].name) != CB_STEP_DONE)
+		if (cb_journal_step_state(c->journal, "clone", c->instances[i].name) != CB_STEP_DONE)
 			todo[n++] = &c->instances[i];
 	if (n == 0)
 		return;
 
-	cb_status_phase(c->name, CB_PHASE_NEW_REPLICA,
-					psprintf("Creating replica %s-join", todo[0]->name));
+	cb_journal_phase(c->journal, CB_PHASE_NEW_REPLICA,
+					 psprintf("Creating replica %s-join", todo[0]->name));
 	ensure_slots(c);
 	for (int i = 0; i < n; i++)
 	{
 		prepare_clone(c, todo[i], &opts[i]);
-		if (!cb_step_begin(c->name, "clone", todo[i]->name))
+		if (!cb_journal_step_begin(c->journal, "clone", todo[i]->name))
 			return;
 	}
 
@@ -195,14 +194,14 @@ cb_standbys_clone(CbCluster *c)
 			char	   *why = psprintf("pg_basebackup of %s failed (exit code %d)",
 									   todo[i]->name, results[i].exit_code);
 
-			cb_step_finish(c->name, "clone", todo[i]->name, false, why);
+			cb_journal_step_finish(c->journal, "clone", todo[i]->name, false, why);
 			ereport(ERROR,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 					 errmsg("%s", why),
 					 errdetail("%s", results[i].tail ? results[i].tail : "")));
 		}
 		finish_clone(c, todo[i]);
-		cb_step_finish(c->name, "clone", todo[i]->name, true, NULL);
+		cb_journal_step_finish(c->journal, "clone", todo[i]->name, true, NULL);
 	}
 }
 
