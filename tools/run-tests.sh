@@ -12,7 +12,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 
 # the test stores' node_modules are installed once per run, not once per test
 as_pg() { runuser -u postgres -- env -i PATH="$PGBIN:/usr/local/bin:/usr/bin:/bin" HOME="$W" \
-	LANG=C.UTF-8 TMPDIR=/tmp PG_TEST_TIMEOUT_DEFAULT=300 \
+	LANG=C.UTF-8 TMPDIR=/tmp PG_TEST_TIMEOUT_DEFAULT=300 CB_SMALLFS="${SMALLFS:-}" \
 	S3RIG_NODE_DIR="$W/node-s3rver" AZRIG_NODE_DIR="$W/node-azurite" "$@"; }
 cleanup() {
 	local rc=$?
@@ -22,6 +22,7 @@ cleanup() {
 	find "$W" /tmp/cbt.* -name postmaster.pid 2>/dev/null | while read -r f; do
 		as_pg "$PGBIN/pg_ctl" -D "${f%/*}" -m immediate stop >/dev/null 2>&1 || true
 	done
+	[ -n "${SMALLFS:-}" ] && umount "$SMALLFS" 2>/dev/null
 	rm -rf "$W"
 	exit $rc
 }
@@ -34,6 +35,10 @@ tar -C "$ROOT" --exclude=.git -cf - . | tar -C "$S" -xf -
 # the shared specs and samples, when present beside the project
 if [ -d "$ROOT/../shared" ]; then cp -a "$ROOT/../shared" "$W/shared"; fi
 chown -R postgres: "$W"
+# a small file system for the disk-full tests (t/024), where root may mount one
+SMALLFS=$W/smallfs
+{ mkdir -p "$SMALLFS" && mount -t tmpfs -o size=128m,mode=0700 tmpfs "$SMALLFS" 2>/dev/null &&
+	chown postgres: "$SMALLFS"; } || SMALLFS=
 
 # a tree that was built in place carries objects older than its headers: start clean
 as_pg make -C "$S" clean >/dev/null
