@@ -143,6 +143,34 @@ system_or_bail('pg_ctl', '-D', $src_pgdata, '-w', '-l', "$root/envsrc-restart.lo
 healthy_by_itself('env5', 'source down');
 is(tq('env5', 'app', 'SELECT count(*) FROM src_rows'), '100000', 'source down: every row once it is back');
 
+# ---------- the source vanishing mid-clone and mid-import ----------
+# more data, so that the copy takes a moment; the source is stopped (-m
+# immediate) as soon as the copy is seen under way, and started again once
+# the cluster shows it waits for it
+tq('envsrc', 'app', 'CREATE TABLE big AS SELECT g AS i, repeat(md5(g::text), 4) AS h FROM generate_series(1, 600000) g');
+sub vanish_while
+{
+	my ($name, $yaml, $underway, $what) = @_;
+	apply($yaml);
+	my $seen = 0;
+	for (1 .. 1200)
+	{
+		if ($underway->()) { $seen = 1; last; }
+		usleep(25_000);
+	}
+	ok($seen, "$what: the copy was seen under way");
+	system_or_bail('pg_ctl', '-D', $src_pgdata, '-m', 'immediate', '-w', 'stop');
+	my $r = reason_within($name, qr/a server does not answer/, 30, "$what: source gone");
+	ok(!-e "$root/$name/$name-1/pgdata.tmp", "$what: no half-made copy left");
+	system_or_bail('pg_ctl', '-D', $src_pgdata, '-w', '-l', "$root/envsrc-restart.log", 'start');
+	healthy_by_itself($name, $what);
+	is(tq($name, 'app', 'SELECT count(*) FROM big'), '600000', "$what: every row once the source is back");
+}
+vanish_while('env8', clone_yaml('env8'), sub { -d "$root/env8/env8-1/pgdata.tmp/base" }, 'source gone mid-clone');
+my $import_yaml = clone_yaml('env9');
+$import_yaml =~ s/    pg_basebackup:\n      source: envsrc\n/    initdb:\n      import:\n        type: microservice\n        databases:\n          - app\n        source:\n          externalCluster: envsrc\n/;
+vanish_while('env9', $import_yaml, sub { glob("$root/env9/import/*") }, 'source gone mid-import');
+
 # ---------- the disk fills up (a small file system of the runner's) ----------
 SKIP:
 {

@@ -5,6 +5,7 @@ package CbTest;
 use strict;
 use warnings;
 use Exporter 'import';
+use Cwd ();
 use File::Temp qw(tempdir);
 use POSIX ();
 use PostgreSQL::Test::Cluster;
@@ -12,7 +13,7 @@ use PostgreSQL::Test::Utils;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(start_control q1 apply wait_cluster status port_of tq secret alive crash_control
-  ps_sampler_start ps_sampler_stop ps_sampled pw_secret ext_cluster cluster_yaml);
+  ps_sampler_start ps_sampler_stop ps_sampled pw_secret ext_cluster cluster_yaml wait_datadir_released);
 
 our $node;
 our $root;
@@ -113,10 +114,32 @@ sub crash_control
 		last unless alive($pid);
 		usleep(50_000);
 	}
-	sleep(1);    # let the old children notice the postmaster's death
+	# the old children hold its shared memory until they notice its death
+	# (a worker busy in a long step may take seconds on a loaded machine)
+	wait_datadir_released($node->data_dir);
 	unlink($node->data_dir . '/postmaster.pid');
 	unlink($node->host . '/.s.PGSQL.' . $node->port . '.lock');
 	$node->start;
+}
+
+# wait (up to 60 s) until no process works in $dir any more: every
+# PostgreSQL process chdirs to its data directory
+sub wait_datadir_released
+{
+	my ($dir) = @_;
+	my $real = Cwd::realpath($dir) // $dir;
+	for (1 .. 600)
+	{
+		my $busy = 0;
+		for my $p (glob('/proc/[0-9]*'))
+		{
+			my $cwd = readlink("$p/cwd");
+			if (defined $cwd && $cwd eq $real) { $busy = 1; last; }
+		}
+		return 1 unless $busy;
+		usleep(100_000);
+	}
+	return 0;
 }
 
 # ps sampler: a child appends every command line of the machine (ps -eo args)

@@ -59,7 +59,7 @@ sub restart_control
 		last unless alive($pid);
 		usleep(50_000);
 	}
-	sleep(1);
+	wait_datadir_released($CbTest::node->data_dir);
 	unlink($CbTest::node->data_dir . '/postmaster.pid');
 	unlink($CbTest::node->host . '/.s.PGSQL.' . $CbTest::node->port . '.lock');
 	$CbTest::node->{_pid} = undef;
