@@ -58,7 +58,10 @@ static const char *const unreachable[] = {
 	"No route to host", "Network is unreachable", "timeout expired",
 	"the database system is starting up", "the database system is shutting down",
 	"the database system is in recovery mode", "too many clients already",
-	"could not receive data from server", "could not send data to server", NULL
+	"could not receive data from server", "could not send data to server",
+	"SSL SYSCALL error", "SSL connection has been closed unexpectedly",
+	"could not receive data from WAL stream", "could not read COPY data",
+	"terminating connection due to administrator command", NULL
 };
 static const char *const store_down[] = {
 	"HTTP 500", "HTTP 502", "HTTP 503", "HTTP 504", "Couldn't connect to server",

@@ -49,7 +49,7 @@ apply(cluster_yaml('env1'));
 is(wait_cluster('env1'), 'Cluster in healthy state', 'env1 takes the only port of the range');
 apply(cluster_yaml('env2'));
 reason_within('env2', qr/no free port left in cnpg_bootstrap\.port_range 58700-58700/, 20, 'no free port');
-q1("ALTER SYSTEM SET cnpg_bootstrap.port_range = '58700-58709'");
+q1("ALTER SYSTEM SET cnpg_bootstrap.port_range = '58700-58729'");
 q1('SELECT pg_reload_conf()');
 healthy_by_itself('env2', 'no free port');
 
@@ -170,6 +170,9 @@ vanish_while('env8', clone_yaml('env8'), sub { -d "$root/env8/env8-1/pgdata.tmp/
 my $import_yaml = clone_yaml('env9');
 $import_yaml =~ s/    pg_basebackup:\n      source: envsrc\n/    initdb:\n      import:\n        type: microservice\n        databases:\n          - app\n        source:\n          externalCluster: envsrc\n/;
 vanish_while('env9', $import_yaml, sub { glob("$root/env9/import/*") }, 'source gone mid-import');
+# the disk-full clone below must fit its small file system once there is room
+tq('envsrc', 'app', 'DROP TABLE big');
+tq('envsrc', 'postgres', 'CHECKPOINT');
 
 # ---------- the disk fills up (a small file system of the runner's) ----------
 SKIP:
