@@ -261,16 +261,25 @@ ok($rss0 > 0, "launcher found by its ps title (VmRSS $rss0 kB, RssAnon $anon0 kB
 	};
 	my ($ret, $err);
 
+	# 10 MB in one object: Kubernetes' API server takes at most 3 MiB
 	($ret, $err) = $try->($cm->('big1', '  key: ' . ('x' x (10 * $MiB)) . "\n"));
 	isnt($ret, 0, 'a ConfigMap with a 10 MB value is refused');
-	like($err, qr/22023: ConfigMap\/big1: data: too long: .*10485760 bytes.*at most 1048576/,
-		'... naming the size and the limit');
-	like($err, qr/DETAIL:  ConfigMap "big1" is invalid: \[\]: Too long: must have at most 1048576 bytes/,
-		'... with Kubernetes\' own words');
-
+	like($err, qr/54000: manifest too large at line 6, column 8: the document holds more than 3145728 bytes/,
+		'... naming the document limit and where it was passed');
 	($ret, $err) = $try->($cm->('big2', join('', map { sprintf("  k%06d: %s\n", $_, 'v' x 100) } 1 .. 100000)));
 	isnt($ret, 0, 'a ConfigMap of 100000 keys (10 MB) is refused');
-	like($err, qr/ConfigMap\/big2: data: too long/, '... by the same limit');
+	like($err, qr/54000: .*the document holds more than 3145728 bytes/, '... by the same limit');
+
+	# under 3 MiB but over Kubernetes' 1 MiB of values
+	($ret, $err) = $try->($cm->('big3', '  key: ' . ('x' x (2 * $MiB)) . "\n"));
+	isnt($ret, 0, 'a ConfigMap with a 2 MiB value is refused');
+	like($err, qr/22023: ConfigMap\/big3: data: too long: the values of data and binaryData hold 2097152 bytes, at most 1048576/,
+		'... naming the size and the limit');
+	like($err, qr/DETAIL:  ConfigMap "big3" is invalid: \[\]: Too long: must have at most 1048576 bytes/,
+		'... with Kubernetes\' own words');
+	($ret, $err) = $try->($cm->('big4', join('', map { sprintf("  k%06d: %s\n", $_, 'v' x 100) } 1 .. 15000)));
+	isnt($ret, 0, 'a ConfigMap of 15000 keys (1.5 MB of values) is refused');
+	like($err, qr/ConfigMap\/big4: data: too long/, '... by the same limit');
 
 	($ret, $err) = $try->($cm->('edge', '  key: ' . ('x' x $MiB) . "\n"));
 	is($ret, 0, 'a ConfigMap with exactly 1 MiB of data is accepted') or diag($err);
