@@ -297,6 +297,12 @@ ok($rss0 > 0, "launcher found by its ps title (VmRSS $rss0 kB, RssAnon $anon0 kB
 	is(q1("SELECT count(*) FROM cnpg_bootstrap.objects WHERE kind = 'ConfigMap' AND name ~ '^ten'"
 		  . " AND length(doc -> 'data' ->> 'key') = 1000000"), '10', '... and stored whole');
 
+	# more than 64 MiB of text: refused before it is parsed
+	($ret, $err) = $try->($cm->('huge', '  key: ' . ('h' x (65 * $MiB)) . "\n"));
+	isnt($ret, 0, 'a 65 MiB manifest is refused');
+	like($err, qr/54000: manifest too large: \d+ bytes, more than 67108864 \(64 MiB\)/,
+		'... naming the manifest limit');
+
 	# aliases: a 1 MiB value used five times is a 5 MiB Cluster
 	my $v = 'z' x $MiB;
 	($ret, $err) = $try->(cluster_yaml('alias') =~ s/^metadata:\n/metadata:\n  annotations:\n    a0: &v $v\n    a1: *v\n    a2: *v\n    a3: *v\n    a4: *v\n/mr);
