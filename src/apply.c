@@ -248,32 +248,33 @@ apply_document(const CbDocument *doc, bool dry_run)
 }
 
 static int
-document_cmp(const void *a, const void *b)
+int_cmp(const void *a, const void *b)
 {
-	const CbDocument *x = *(const CbDocument *const *) a;
-	const CbDocument *y = *(const CbDocument *const *) b;
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
 
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	return strcmp(x->name, y->name);
+	return x < y ? -1 : x > y;
 }
 
 /*
  * Lock every object of the manifest (cb_catalog_lock_object) before any is
- * read, in one order for all callers, so that two manifests naming the same
- * objects in different orders wait for each other instead of deadlocking.
+ * read, in one order for all callers (ascending lock keys, each once), so
+ * that two manifests naming the same objects in different orders wait for
+ * each other instead of deadlocking.
  */
 static void
 lock_documents(const CbManifest *m)
 {
-	const CbDocument **docs = palloc(sizeof(CbDocument *) * Max(m->ndocs, 1));
+	int		   *keys = palloc(sizeof(int) * Max(m->ndocs, 1));
 
 	for (int i = 0; i < m->ndocs; i++)
-		docs[i] = &m->docs[i];
-	qsort(docs, m->ndocs, sizeof(CbDocument *), document_cmp);
+		keys[i] = cb_catalog_object_lock_key(cb_kind_name(m->docs[i].kind),
+											 m->docs[i].name);
+	qsort(keys, m->ndocs, sizeof(int), int_cmp);
 	for (int i = 0; i < m->ndocs; i++)
-		cb_catalog_lock_object(cb_kind_name(docs[i]->kind), docs[i]->name);
-	pfree(docs);
+		if (i == 0 || keys[i] != keys[i - 1])
+			cb_catalog_lock_object_key(keys[i]);
+	pfree(keys);
 }
 
 /* two documents of the same kind and name in one stream is ambiguous */

@@ -17,6 +17,7 @@
 
 #include <limits.h>
 
+#include "common/hashfn.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
 
@@ -324,9 +325,10 @@ cb_catalog_create_cluster_status(const CbClusterSpec *spec)
 		cb_arg_text("waiting for the bootstrap worker"), cb_arg_int4(spec->instances),
 	cb_arg_text(method_names[spec->bootstrap.method])};
 
+	/* clock_timestamp(): the clusters of one manifest start in its order */
 	cb_spi_exec("INSERT INTO cnpg_bootstrap.clusters"
 				" (name, phase, phase_reason, instances, bootstrap_method, started_at)"
-				" VALUES ($1, $2, $3, $4, $5, now())", args, lengthof(args), false);
+				" VALUES ($1, $2, $3, $4, $5, clock_timestamp())", args, lengthof(args), false);
 }
 
 void
@@ -388,15 +390,38 @@ cb_catalog_delete_cluster(const char *name)
  * first committed (specs/apply_apply.spec, apply_delete.spec).  Advisory,
  * in a lock space of our own (two int4 keys), so that a new object, which
  * has no row to lock yet, is covered too.
+ *
+ * An object's lock is one of CB_OBJECT_LOCK_BUCKETS, chosen by a hash of
+ * kind and name, so that a manifest of any length holds at most that many
+ * locks: one per object would fill the shared lock table, which every
+ * session of the control instance shares ("out of shared memory" for them
+ * all), with a few thousand objects.  Two objects in one bucket only wait
+ * for each other.
  */
+int
+cb_catalog_object_lock_key(const char *kind, const char *name)
+{
+	char	   *key = psprintf("%s/%s", kind, name);
+	uint32		h = hash_bytes((const unsigned char *) key, strlen(key));
+
+	pfree(key);
+	return (int) (h % CB_OBJECT_LOCK_BUCKETS);
+}
+
+void
+cb_catalog_lock_object_key(int key)
+{
+	CbArg		args[] = {cb_arg_int4(key)};
+
+	cb_spi_exec("SELECT pg_catalog.pg_advisory_xact_lock("
+				" pg_catalog.hashtext('cnpg_bootstrap.objects'), $1)",
+				args, lengthof(args), false);
+}
+
 void
 cb_catalog_lock_object(const char *kind, const char *name)
 {
-	CbArg		args[] = {cb_arg_text(kind), cb_arg_text(name)};
-
-	cb_spi_exec("SELECT pg_catalog.pg_advisory_xact_lock("
-				" pg_catalog.hashtext('cnpg_bootstrap.objects'),"
-				" pg_catalog.hashtext($1 || '/' || $2))", args, lengthof(args), false);
+	cb_catalog_lock_object_key(cb_catalog_object_lock_key(kind, name));
 }
 
 List *
@@ -410,12 +435,18 @@ cb_catalog_clusters_needing_work(void)
 					NULL, 0, true) > 0 &&
 		cb_data_root != NULL && cb_data_root[0] != '\0')
 	{
-		/* a refused teardown is tried again once a minute, not at every tick */
-		cb_spi_exec("SELECT cluster FROM cnpg_bootstrap.teardown"
+		/*
+		 * Oldest request first: the launcher starts workers in this order
+		 * while slots are free, so a cluster waits for those applied (or
+		 * deleted) before it, never for names that sort before its own.  A
+		 * refused teardown is tried again once a minute, not at every tick.
+		 */
+		cb_spi_exec("SELECT name FROM ("
+					" SELECT cluster AS name, requested_at AS since FROM cnpg_bootstrap.teardown"
 					"  WHERE refused_at IS NULL OR refused_at < now() - interval '1 minute'"
-					" UNION SELECT name FROM cnpg_bootstrap.clusters"
-					"  WHERE phase NOT IN ($1, $2)"
-					" ORDER BY 1", done, lengthof(done), true);
+					" UNION ALL SELECT name, started_at FROM cnpg_bootstrap.clusters"
+					"  WHERE phase NOT IN ($1, $2)) AS w"
+					" GROUP BY name ORDER BY min(since), name", done, lengthof(done), true);
 		/* copied into the caller's context (cb_tx_begin's) */
 		names = cb_rows_text(1);
 	}

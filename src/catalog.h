@@ -79,6 +79,10 @@ extern void cb_catalog_create_cluster_status(const CbClusterSpec *spec);
 extern void cb_catalog_update_cluster_generation(const char *name, int generation,
 												 int instances);
 extern void cb_catalog_delete_cluster(const char *name);
+/* apply/delete serialize per object through one of this many locks */
+#define CB_OBJECT_LOCK_BUCKETS 256
+extern int	cb_catalog_object_lock_key(const char *kind, const char *name);
+extern void cb_catalog_lock_object_key(int key);
 extern void cb_catalog_lock_object(const char *kind, const char *name);
 
 /* launcher: names of clusters needing a worker (own transaction) */

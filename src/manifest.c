@@ -414,6 +414,7 @@ read_stream(Reader *r, CbManifest *m)
 		}
 		line = (int) ev.start_mark.line + 1;	/* DOCUMENT-START */
 		yaml_event_delete(&ev);
+		r->doc_bytes = 0;
 		if (!cb_next_event(r, &ev) || !cb_read_node(r, &ev, 0, &root))
 			return false;
 		if (!cb_next_event(r, &ev))	/* DOCUMENT-END */
@@ -447,6 +448,13 @@ cb_manifest_parse(const char *text, size_t len, CbManifest **result, CbError *er
 	bool		ok;
 
 	memset(err, 0, sizeof(*err));
+	/* before libyaml reads it: its tokens and our tree would be larger still */
+	if (len > CB_MAX_MANIFEST_BYTES)
+		return cb_set_error(err, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+							psprintf("manifest too large: %zu bytes, more than %d (64 MiB)",
+									 len, CB_MAX_MANIFEST_BYTES),
+							NULL,
+							pstrdup("cnpg_bootstrap_apply takes at most 64 MiB at once: apply the manifest in several parts."));
 	memset(&r, 0, sizeof(r));
 	r.text = text;
 	r.len = len;

@@ -685,6 +685,28 @@ nameset_of_map(NameSet *ns, const CbNode *map)
 }
 
 /*
+ * Kubernetes' limit on a Secret's or ConfigMap's values (MaxSecretSize,
+ * ValidateSecret/ValidateConfigMap): their bytes together, keys not
+ * counted, a Secret's after stringData is merged in, a ConfigMap's data
+ * and binaryData (decoded) together.  Kubernetes names the field "data"
+ * for a Secret and the whole object ("[]") for a ConfigMap.
+ */
+static bool
+check_data_size(DocCtx *c, bool secret, int64 total)
+{
+	if (total <= CB_MAX_DATA_BYTES)
+		return true;
+	return cb_set_error(c->err, ERRCODE_INVALID_PARAMETER_VALUE,
+						psprintf("%s: data: too long: %s hold " INT64_FORMAT " bytes, at most %d (1 MiB) are allowed",
+								 c->label, secret ? "the values of data and stringData" :
+								 "the values of data and binaryData", total, CB_MAX_DATA_BYTES),
+						psprintf("%s: %s: Too long: must have at most %d bytes",
+								 c->invalid, secret ? "data" : "[]", CB_MAX_DATA_BYTES),
+						pstrdup("Kubernetes keeps at most 1 MiB of values in one Secret or ConfigMap: "
+								"split them over several objects."));
+}
+
+/*
  * stringData (plain) merged with data (base64; stringData wins on a
  * conflict, but every data value must still decode).  A value from data
  * ending in a newline is kept as given but earns a warning: the classic
@@ -698,6 +720,7 @@ cb_fill_secret(DocCtx *c, CbDocument *doc, const CbNode *root)
 	const CbNode *data = node_at(root, "data");
 	const CbNode *sdata = node_at(root, "stringData");
 	NameSet		plain = {NULL, 0};
+	int64		total = 0;
 
 	s->name = doc->name;
 	s->namespace = string_at(meta, "namespace");
@@ -730,6 +753,10 @@ cb_fill_secret(DocCtx *c, CbDocument *doc, const CbNode *root)
 			return false;
 		map_append(&s->data, sdata->keys[i], value, strlen(value));
 	}
+	for (int i = 0; i < s->data.n; i++)
+		total += s->data.items[i].len;
+	if (!check_data_size(c, true, total))
+		return false;
 	doc->secret = s;
 	return true;
 }
@@ -741,6 +768,7 @@ cb_fill_configmap(DocCtx *c, CbDocument *doc, const CbNode *root)
 	const CbNode *data = node_at(root, "data");
 	const CbNode *binary = node_at(root, "binaryData");
 	NameSet		text = {NULL, 0};
+	int64		total = 0;
 
 	cm->name = doc->name;
 	cm->namespace = string_at(node_at(root, "metadata"), "namespace");
@@ -752,6 +780,7 @@ cb_fill_configmap(DocCtx *c, CbDocument *doc, const CbNode *root)
 		if (!check_config_key(c, "data", i, data->keys[i]))
 			return false;
 		map_append(&cm->data, data->keys[i], value, strlen(value));
+		total += strlen(value);
 	}
 	nameset_of_map(&text, data);
 	for (int i = 0; binary && i < binary->nitems; i++)
@@ -767,7 +796,10 @@ cb_fill_configmap(DocCtx *c, CbDocument *doc, const CbNode *root)
 								  psprintf("Invalid value: %s: duplicate of key present in data",
 										   cb_go_quote_cut(binary->keys[i])),
 								  pstrdup("A key may be in data or in binaryData, not in both."));
+		total += len;
 	}
+	if (!check_data_size(c, false, total))
+		return false;
 	doc->configmap = cm;
 	return true;
 }

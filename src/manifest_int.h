@@ -28,6 +28,18 @@
 #define CB_MAX_NODES	500000
 #define CB_MAX_DEPTH	100
 
+/*
+ * Sizes, in bytes of keys and scalar values with aliases counted at their
+ * expanded size (what the stored JSON holds, give or take its quoting).
+ * A document: the Kubernetes API server takes a request body of at most
+ * 3 MiB (etcd then stores at most 1.5 MiB).  A manifest: ours, so that one
+ * apply cannot make the control instance's backend build gigabytes.  The
+ * values of a Secret or a ConfigMap: Kubernetes' MaxSecretSize, 1 MiB.
+ */
+#define CB_MAX_DOCUMENT_BYTES	(3 * 1024 * 1024)
+#define CB_MAX_MANIFEST_BYTES	(64 * 1024 * 1024)
+#define CB_MAX_DATA_BYTES		(1024 * 1024)
+
 /* longest value (or key) quoted back in an error text */
 #define CB_MAX_QUOTED	120
 
@@ -67,6 +79,7 @@ typedef struct Anchor
 {
 	CbNode	   *node;
 	int			size;			/* nodes in the subtree, aliases expanded */
+	int64		bytes;			/* bytes of keys and values in it, likewise */
 } Anchor;
 
 typedef struct Reader
@@ -75,6 +88,8 @@ typedef struct Reader
 	const char *text;
 	size_t		len;
 	int			nodes;			/* nodes so far, aliases expanded */
+	int64		bytes;			/* keys and values so far, aliases expanded */
+	int64		doc_bytes;		/* the same, in the current document */
 	Anchor	   *anchors;		/* of the current document */
 	char	  **anchor_names;	/* parallel to anchors */
 	int			nanchors;

@@ -408,14 +408,41 @@ launch_cluster_worker(const char *cluster)
 	return true;
 }
 
+/* a worker this launcher started for cluster has not been reaped yet */
+static bool
+launched_live(const char *cluster)
+{
+	for (int i = 0; i < CB_MAX_SLOTS; i++)
+		if (launched[i].handle != NULL && strcmp(launched[i].cluster, cluster) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The workers this launcher started that still exist: one that has left
+ * the registry (its cluster done) is still a process until the postmaster
+ * reaps it, and a new one started meanwhile would make max_workers + 1.
+ */
+static int
+launched_count(void)
+{
+	int			n = 0;
+
+	for (int i = 0; i < CB_MAX_SLOTS; i++)
+		if (launched[i].handle != NULL)
+			n++;
+	return n;
+}
+
 /*
  * Judge the runs that ended since the last look, forget clusters with
- * nothing to do, and count the workers running or about to.  A run that
- * ended while its cluster still needs work did not finish (an ERROR, a
- * crash before its status could say so): the cluster waits before the
- * next one, twice as long each time.  The registry, not this launcher's
- * memory, says what runs: a restarted launcher sees the workers of its
- * predecessor.
+ * nothing to do, and count the workers running or about to that this
+ * launcher did not start (a predecessor's; launched_count() has ours).
+ * A run that ended while its cluster still needs work did not finish (an
+ * ERROR, a crash before its status could say so): the cluster waits
+ * before the next one, twice as long each time.  The registry, not this
+ * launcher's memory, says what runs: a restarted launcher sees the
+ * workers of its predecessor.
  */
 static int
 judge_entries(List *todo, TimestampTz now)
@@ -465,7 +492,10 @@ judge_entries(List *todo, TimestampTz now)
 			e->stop_requested = false;
 		}
 		if (e->pid != 0 || e->launch_pending != 0)
-			running++;
+		{
+			if (!launched_live(e->cluster))
+				running++;
+		}
 		else if (!needs)
 			e->in_use = false;
 	}
@@ -489,7 +519,7 @@ launcher_tick(long *nap_ms)
 	reap_launched();
 	todo = cb_catalog_clusters_needing_work();
 	now = GetCurrentTimestamp();
-	running = judge_entries(todo, now);
+	running = judge_entries(todo, now) + launched_count();
 
 	foreach(lc, todo)
 	{

@@ -3,7 +3,8 @@
  * yaml_tree.c
  *	  libyaml events -> one CbNode tree per document, with line/column:
  *	  YAML 1.1 scalar typing as Kubernetes' sigs.k8s.io/yaml sees it,
- *	  anchors/aliases/merge keys under a node budget (billion laughs),
+ *	  anchors/aliases/merge keys under a node and a byte budget (billion
+ *	  laughs, and its variant with one big value aliased many times),
  *	  duplicate keys rejected (NameSet); cb_node_get().
  *
  * Pure, like the rest of the model (see model.h and manifest.c).
@@ -422,15 +423,36 @@ cb_next_event(Reader *r, yaml_event_t *ev)
 	return true;
 }
 
-/* count n more nodes against the budget */
+/* a size limit passed, at the node that passed it */
 static bool
-spend_nodes(Reader *r, int n, const yaml_mark_t *mark)
+size_error(Reader *r, const yaml_mark_t *mark, const char *what, int64 limit,
+		   const char *hint)
+{
+	return cb_set_error(r->err, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+						psprintf("manifest too large at line %d, column %d: %s holds more than "
+								 INT64_FORMAT " bytes of keys and values once aliases are expanded",
+								 (int) mark->line + 1, (int) mark->column + 1, what, limit),
+						NULL, pstrdup(hint));
+}
+
+/* count n more nodes, holding bytes of keys and values, against the budgets */
+static bool
+spend_nodes(Reader *r, int n, int64 bytes, const yaml_mark_t *mark)
 {
 	if (n > CB_MAX_NODES - r->nodes)
 		return yaml_error_mark(r, mark,
 							   psprintf("the manifest has more than %d nodes once aliases are expanded",
 										CB_MAX_NODES));
+	if (bytes > CB_MAX_DOCUMENT_BYTES - r->doc_bytes)
+		return size_error(r, mark, "the document", CB_MAX_DOCUMENT_BYTES,
+						  "Kubernetes takes an object of at most 3 MiB (3145728 bytes); "
+						  "a Secret or ConfigMap holds at most 1 MiB of values.");
+	if (bytes > CB_MAX_MANIFEST_BYTES - r->bytes)
+		return size_error(r, mark, "the manifest", CB_MAX_MANIFEST_BYTES,
+						  "cnpg_bootstrap_apply takes at most 64 MiB at once: apply the manifest in several parts.");
 	r->nodes += n;
+	r->bytes += bytes;
+	r->doc_bytes += bytes;
 	return true;
 }
 
@@ -446,7 +468,8 @@ new_node(CbNodeType type, const yaml_mark_t *mark)
 }
 
 static void
-remember_anchor(Reader *r, const yaml_char_t *anchor, CbNode *node, int size)
+remember_anchor(Reader *r, const yaml_char_t *anchor, CbNode *node, int size,
+				int64 bytes)
 {
 	if (anchor == NULL)
 		return;
@@ -463,6 +486,7 @@ remember_anchor(Reader *r, const yaml_char_t *anchor, CbNode *node, int size)
 	r->anchor_names[r->nanchors] = pstrdup((const char *) anchor);
 	r->anchors[r->nanchors].node = node;
 	r->anchors[r->nanchors].size = size;
+	r->anchors[r->nanchors].bytes = bytes;
 	cb_nameset_add(&r->anchor_set, r->anchor_names, r->nanchors);
 	r->nanchors++;
 }
@@ -481,7 +505,7 @@ read_alias(Reader *r, yaml_event_t *ev, CbNode **out)
 
 	if (i >= 0)
 	{
-		if (!spend_nodes(r, r->anchors[i].size, &ev->start_mark))
+		if (!spend_nodes(r, r->anchors[i].size, r->anchors[i].bytes, &ev->start_mark))
 			return false;
 		*out = r->anchors[i].node;
 		return true;
@@ -539,7 +563,7 @@ read_scalar(Reader *r, yaml_event_t *ev, CbNode **out)
 	/* PostgreSQL text cannot hold it: refused later, naming the field */
 	n->nul = strlen(text) != ev->data.scalar.length;
 	r->nul_seen |= n->nul;
-	remember_anchor(r, ev->data.scalar.anchor, n, 1);
+	remember_anchor(r, ev->data.scalar.anchor, n, 1, (int64) ev->data.scalar.length);
 	*out = n;
 	return true;
 }
@@ -567,6 +591,7 @@ read_sequence(Reader *r, yaml_event_t *start, int depth, CbNode **out)
 	CbNode	   *n = new_node(CB_NODE_SEQ, &start->start_mark);
 	int			cap = 0;
 	int			first = r->nodes;
+	int64		first_bytes = r->bytes;
 	yaml_event_t ev;
 
 	for (;;)
@@ -582,7 +607,8 @@ read_sequence(Reader *r, yaml_event_t *start, int depth, CbNode **out)
 		append_item(n, &cap, NULL, item);
 	}
 	yaml_event_delete(&ev);
-	remember_anchor(r, start->data.sequence_start.anchor, n, r->nodes - first + 1);
+	remember_anchor(r, start->data.sequence_start.anchor, n, r->nodes - first + 1,
+					r->bytes - first_bytes);
 	*out = n;
 	return true;
 }
@@ -642,6 +668,7 @@ read_mapping(Reader *r, yaml_event_t *start, int depth, CbNode **out)
 	CbNode	   *n = new_node(CB_NODE_MAP, &start->start_mark);
 	int			cap = 0;
 	int			first = r->nodes;
+	int64		first_bytes = r->bytes;
 	NameSet		ks = {NULL, 0};
 	CbNode	   *merge = NULL;
 	bool		has_merge = false;
@@ -683,7 +710,8 @@ read_mapping(Reader *r, yaml_event_t *start, int depth, CbNode **out)
 		return false;
 	if (ks.slots)
 		pfree(ks.slots);
-	remember_anchor(r, start->data.mapping_start.anchor, n, r->nodes - first + 1);
+	remember_anchor(r, start->data.mapping_start.anchor, n, r->nodes - first + 1,
+					r->bytes - first_bytes);
 	*out = n;
 	return true;
 }
@@ -697,7 +725,9 @@ cb_read_node(Reader *r, yaml_event_t *ev, int depth, CbNode **out)
 {
 	bool		ok;
 
-	if (ev->type != YAML_ALIAS_EVENT && !spend_nodes(r, 1, &ev->start_mark))
+	if (ev->type != YAML_ALIAS_EVENT &&
+		!spend_nodes(r, 1, ev->type == YAML_SCALAR_EVENT ? (int64) ev->data.scalar.length : 0,
+					 &ev->start_mark))
 		ok = false;
 	else if (depth > CB_MAX_DEPTH)
 		ok = yaml_error_mark(r, &ev->start_mark,
