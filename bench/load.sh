@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load (issue 14, item 3): what one control instance does with many clusters
 # and large manifests, and whether its memory stays flat.  The full form of
-# t/026_load.pl.  Run as root, with the extension installed for PGBIN (it
+# t/027_load.pl.  Run as root, with the extension installed for PGBIN (it
 # builds nothing; tools/dev-check.sh installs into a private copy, use
 # PGBIN=/tmp/cbdev-<tree>/pg/usr/lib/postgresql/15/bin for that one).
 #
