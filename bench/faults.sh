@@ -11,7 +11,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "run as root (servers run as the postgres OS user)" >&2; exit 2; }
 echo "# $(date -u '+%F %T UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 rc=0
-CB_FAULTS=full "$ROOT/tools/dev-check.sh" t/022_faults.pl t/023_faults_recovery.pl >/tmp/cb-faults.$$.log 2>&1 || rc=$?
+CB_FAULTS_PORTS=${CB_FAULTS_PORTS:-59500-59599} CB_FAULTS_RECOVERY_PORTS=${CB_FAULTS_RECOVERY_PORTS:-59600-59699} \
+	CB_FAULTS=full "$ROOT/tools/dev-check.sh" t/022_faults.pl t/023_faults_recovery.pl >/tmp/cb-faults.$$.log 2>&1 || rc=$?
 LOGDIR=/tmp/cbdev-$(basename "$ROOT")/src/tmp_check/log
 cat "$LOGDIR"/regress_log_022_faults "$LOGDIR"/regress_log_023_faults_recovery 2>/dev/null |
 	grep -o 'MATRIX .*' | perl -ne '

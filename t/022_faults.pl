@@ -18,7 +18,7 @@ use FaultCase;
 
 # restart_after_crash: a SIGKILLed worker makes the control instance
 # reinitialise, as in production
-my ($node, $root) = start_control('58500-58599', "cnpg_bootstrap.max_workers = 4\nrestart_after_crash = on\n");
+my ($node, $root) = start_control($ENV{CB_FAULTS_PORTS} || '58500-58599', "cnpg_bootstrap.max_workers = 4\nrestart_after_crash = on\n");
 
 # every post-init statement ran once; the app Secret's password logs in
 sub initdb_check

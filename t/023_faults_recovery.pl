@@ -27,7 +27,7 @@ $ENV{TZ} = 'UTC';
 # the control instance without AWS_* in its environment: the credentials
 # come from the Secret
 delete @ENV{qw(AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION AWS_SESSION_TOKEN)};
-my ($node, $root) = start_control('58600-58699', "cnpg_bootstrap.max_workers = 4\nrestart_after_crash = on\n");
+my ($node, $root) = start_control($ENV{CB_FAULTS_RECOVERY_PORTS} || '58600-58699', "cnpg_bootstrap.max_workers = 4\nrestart_after_crash = on\n");
 
 $ENV{AWS_ACCESS_KEY_ID} = $key_id;
 $ENV{AWS_SECRET_ACCESS_KEY} = $secret_key;
