@@ -1,0 +1,336 @@
+# An object store that misbehaves under a recovery (issue 14, item 2): a
+# real barman-cloud backup in the S3 rig (test/s3rig.sh), read through
+# test/faultproxy.py, a proxy whose answers the test switches at run time.
+#   - a few 503 answers: retried, the recovery succeeds;
+#   - 500 for ever on data.tar: the status names the store within seconds,
+#     the cluster waits (never failed), no half-restored pgdata.tmp stays;
+#     the proxy back to pass: healthy by itself, without a re-apply;
+#   - truncated bodies (Content-Length kept, and close-delimited without
+#     one) of data.tar and of WAL files: never taken as whole, retried;
+#   - a slow store completes; a store that hangs is given up after
+#     cnpg_bootstrap.store_timeout and then waited for like a 500;
+#   - TLS with endpointCA naming the wrong CA: Bootstrap failed, naming
+#     the endpoint and the certificate verification (not a wait).
+# CB_FAULTS_ONLY=<regex> runs only the matching cases (while debugging).
+use strict;
+use warnings;
+use Cwd qw(getcwd);
+use File::Path qw(make_path);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time usleep);
+
+use lib 't';
+use StoreRig;
+use CbTest;
+
+my $tmp = PostgreSQL::Test::Utils::tempdir();
+my $why = rig_start('s3', "$tmp/rig", own_keys => 't025');
+plan skip_all => $why if defined $why;
+plan skip_all => 'openssl not found' unless have('openssl');
+
+my $store = "http://127.0.0.1:$ENV{S3RIG_PORT}";
+my ($key_id, $secret_key) = ($ENV{S3RIG_KEY}, $ENV{S3RIG_SECRET});
+$ENV{TZ} = 'UTC';
+my $only = $ENV{CB_FAULTS_ONLY} // '';
+sub wanted { return !$only || $_[0] =~ /$only/; }
+
+# the control instance without AWS_* in its environment; a short
+# store_timeout so that a hanging store is given up within the test
+delete @ENV{qw(AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION AWS_SESSION_TOKEN)};
+my ($node, $root) = start_control('59000-59099',
+	"cnpg_bootstrap.max_workers = 4\ncnpg_bootstrap.store_timeout = 3\n");
+
+$ENV{AWS_ACCESS_KEY_ID} = $key_id;
+$ENV{AWS_SECRET_ACCESS_KEY} = $secret_key;
+$ENV{AWS_DEFAULT_REGION} = 'us-east-1';
+
+# ---------- the proxies ----------
+my @proxies;
+
+# a faultproxy in front of the rig; undef-free hash: port, control, log
+sub proxy_start
+{
+	my ($name, %o) = @_;
+	my $dir = "$tmp/proxy-$name";
+	make_path($dir);
+	my $p = { name => $name, port => PostgreSQL::Test::Cluster::get_free_port(),
+		control => "$dir/control", log => "$dir/log" };
+	my @tls = $o{cert} ? ('--cert', $o{cert}, '--key', $o{key}) : ();
+	$p->{h} = IPC::Run::start([ 'python3', getcwd() . '/test/faultproxy.py', '--port', $p->{port},
+			'--upstream', $store, '--control', $p->{control}, '--log', $p->{log}, @tls ],
+		'>', "$dir/out", '2>&1');
+	push @proxies, $p;
+	for (1 .. 100)
+	{
+		return $p if -f $p->{log} && slurp_file($p->{log}) =~ /^listening$/m;
+		usleep(100_000);
+	}
+	BAIL_OUT("faultproxy $name did not start: " . (-f "$dir/out" ? slurp_file("$dir/out") : ''));
+}
+
+# switch the proxy's behaviour (atomically: a rename)
+sub mode
+{
+	my ($p, @lines) = @_;
+	open(my $fh, '>', "$p->{control}.tmp") or die;
+	print $fh "$_\n" for @lines;
+	close $fh;
+	rename("$p->{control}.tmp", $p->{control}) or die;
+	note("proxy $p->{name}: " . join(' | ', @lines));
+}
+
+sub plog { my ($p) = @_; return -f $p->{log} ? slurp_file($p->{log}) : ''; }
+
+END { $_->{h}->kill_kill for grep { $_->{h} } @proxies; }
+
+# ---------- the source: one plain backup, WAL after it ----------
+my $pgn = PostgreSQL::Test::Cluster->new('store_source');
+$pgn->init;
+$pgn->append_conf('postgresql.conf', qq{
+wal_level = replica
+archive_mode = on
+archive_command = 'barman-cloud-wal-archive --endpoint-url $store s3://backups ssrc %p'
+});
+$pgn->start;
+$pgn->safe_psql('postgres', 'CREATE TABLE big AS SELECT g AS i, md5(g::text) AS h FROM generate_series(1, 150000) g');
+my ($o, $e);
+ok(IPC::Run::run([ 'barman-cloud-backup', '--endpoint-url', $store, '--immediate-checkpoint',
+	'-h', $pgn->host, '-p', $pgn->port, '-d', 'postgres', 's3://backups', 'ssrc' ], '>', \$o, '2>', \$e),
+	'a barman-cloud backup of the source (plain data.tar)') or diag("$o$e");
+for (1 .. 3)
+{
+	$pgn->safe_psql('postgres', 'INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 20000) g; SELECT pg_switch_wal()');
+}
+my $sum_sql = q{SELECT count(*) || ':' || sum(i) || ':' || sum(hashtext(h)) FROM big};
+my $want = $pgn->safe_psql('postgres', $sum_sql);
+my $seg = $pgn->safe_psql('postgres', 'SELECT pg_walfile_name(pg_switch_wal())');
+ok($pgn->poll_query_until('postgres', "SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver"),
+	"WAL archived up to $seg");
+
+# ---------- the manifests ----------
+sub recovery_yaml
+{
+	my ($name, $ep, $ca) = @_;
+	my $ca_ref = $ca ? "      endpointCA:\n        name: $name-s3\n        key: ca.crt\n" : '';
+	my $ca_val = $ca ? "  ca.crt: |\n" . join('', map { "    $_\n" } split /\n/, $ca) : '';
+	return <<"YAML";
+apiVersion: v1
+kind: Secret
+metadata:
+  name: $name-s3
+stringData:
+  ACCESS_KEY_ID: $key_id
+  ACCESS_SECRET_KEY: $secret_key
+$ca_val---
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata:
+  name: $name
+spec:
+  instances: 1
+  storage:
+    size: 1Gi
+  bootstrap:
+    recovery:
+      source: origin
+  externalClusters:
+  - name: origin
+    barmanObjectStore:
+      destinationPath: s3://backups
+      endpointURL: $ep
+$ca_ref      serverName: ssrc
+      s3Credentials:
+        accessKeyId:
+          name: $name-s3
+          key: ACCESS_KEY_ID
+        secretAccessKey:
+          name: $name-s3
+          key: ACCESS_SECRET_KEY
+      wal:
+        maxParallel: 4
+YAML
+}
+
+sub phase_reason
+{
+	my ($name) = @_;
+	my ($phase, $reason) = split /\|/,
+	  q1("SELECT phase || '|' || coalesce(phase_reason, '') FROM cnpg_bootstrap_status('$name')"), 2;
+	return ($phase // '', $reason // '');
+}
+
+# poll until the reason matches $re; the phase must never be failed meanwhile
+sub reason_within
+{
+	my ($name, $re, $secs, $what) = @_;
+	my $t0 = time;
+	my ($phase, $reason);
+	while (time - $t0 < $secs)
+	{
+		($phase, $reason) = phase_reason($name);
+		last if $reason =~ $re || $phase eq 'Bootstrap failed';
+		usleep(200_000);
+	}
+	ok($reason =~ $re && $phase ne 'Bootstrap failed', sprintf('%s: shown within %.1f s', $what, time - $t0))
+	  or diag("phase: $phase\nreason: $reason");
+	return $reason;
+}
+
+sub no_half_made
+{
+	my ($name, $what) = @_;
+	my @left = grep { -e } ("$root/$name/$name-1/pgdata.tmp", "$root/$name/$name-1/pgdata");
+	is(scalar(@left), 0, "$what: no half-restored data directory left") or diag(join("\n", @left));
+}
+
+sub healthy_with_every_row
+{
+	my ($name, $what, $timeout) = @_;
+	my $t0 = time;
+	my $phase = wait_cluster($name, $timeout // '3 minutes');
+	is($phase, 'Cluster in healthy state', sprintf('%s: healthy (%.1f s)', $what, time - $t0))
+	  or return diag(join("\n", phase_reason($name)));
+	is(tq($name, 'postgres', $sum_sql), $want, "$what: every row of the source");
+	is(q1("SELECT generation FROM cnpg_bootstrap.objects WHERE kind = 'Cluster' AND name = '$name'"), '1',
+		"$what: applied once");
+}
+
+sub drop
+{
+	my ($name) = @_;
+	q1("SELECT cnpg_bootstrap_delete('Cluster', '$name')");
+	for (1 .. 600)
+	{
+		last unless -e "$root/$name";
+		usleep(100_000);
+	}
+}
+
+sub control_log_since { my ($off) = @_; return substr(slurp_file($node->logfile), $off); }
+
+# ---------- (1) a few 503 and 500 answers are retried ----------
+if (wanted('retried'))
+{
+	my $p = proxy_start('retried');
+	my $off = -s $node->logfile;
+	mode($p, 'status 503 3', 'status 500 2 ~data\.tar');
+	apply(recovery_yaml('sf1', "http://127.0.0.1:$p->{port}"));
+	healthy_with_every_row('sf1', '503 x3 then 500 x2 on data.tar');
+	my $l = plog($p);
+	is(scalar(() = $l =~ / -> status 503$/mg), 3, 'the proxy answered 503 three times');
+	is(scalar(() = $l =~ /data\.tar -> status 500$/mg), 2, 'and 500 twice to the GET of data.tar');
+	my $cl = control_log_since($off);
+	like($cl, qr/failed \(HTTP 503 ServiceUnavailable\), retry 1 of 6/, 'the worker retried the 503');
+	like($cl, qr/data\.tar" failed \(HTTP 500 InternalError\), retry 2 of 6/, 'and the 500s');
+	drop('sf1');
+}
+
+# ---------- (2) the store keeps answering 500: wait, then go on by itself ----------
+if (wanted('down'))
+{
+	my $p = proxy_start('down');
+	mode($p, 'status 500 ~data\.tar');
+	apply(recovery_yaml('sf2', "http://127.0.0.1:$p->{port}"));
+	my $r = reason_within('sf2', qr/the object store does not answer: .*HTTP 500/, 90, '500 for ever on data.tar');
+	like($r, qr{restore: waiting for the host}, 'the reason names the step and says it waits');
+	no_half_made('sf2', '500 for ever');
+	sleep(3);
+	my ($phase) = phase_reason('sf2');
+	isnt($phase, 'Bootstrap failed', '500 for ever: still not failed a while later');
+	mode($p, 'pass');
+	healthy_with_every_row('sf2', '500 for ever, then pass');
+	drop('sf2');
+}
+
+# ---------- (3) truncated bodies: never taken as whole ----------
+if (wanted('truncate'))
+{
+	my $p = proxy_start('truncate');
+	mode($p, 'truncate 3 ~data\.tar');
+	apply(recovery_yaml('sf3', "http://127.0.0.1:$p->{port}"));
+	healthy_with_every_row('sf3', 'data.tar truncated 3 times (Content-Length kept)');
+	is(scalar(() = plog($p) =~ / -> truncate 20\d \d+\/\d+$/mg), 3, 'the proxy cut data.tar three times');
+	drop('sf3');
+}
+if (wanted('cut'))
+{
+	my $p = proxy_start('cut');
+	mode($p, 'cut 2 ~data\.tar');
+	apply(recovery_yaml('sf4', "http://127.0.0.1:$p->{port}"));
+	healthy_with_every_row('sf4', 'data.tar cut twice, without Content-Length');
+	is(scalar(() = plog($p) =~ / -> cut 20\d \d+\/\d+$/mg), 2, 'the proxy cut data.tar twice');
+	drop('sf4');
+}
+if (wanted('walcut'))
+{
+	my $p = proxy_start('walcut');
+	mode($p, 'cut 3 ~/wals/');
+	apply(recovery_yaml('sf5', "http://127.0.0.1:$p->{port}"));
+	healthy_with_every_row('sf5', 'WAL files cut, without Content-Length');
+	is(scalar(() = plog($p) =~ / -> cut 20\d \d+\/\d+$/mg), 3, 'the proxy cut three WAL files');
+	drop('sf5');
+}
+
+# ---------- (4) slow, then hanging ----------
+if (wanted('slow'))
+{
+	my $p = proxy_start('slow');
+	mode($p, 'slow 700');
+	my $t0 = time;
+	apply(recovery_yaml('sf6', "http://127.0.0.1:$p->{port}"));
+	healthy_with_every_row('sf6', 'every answer 0.7 s late');
+	my $n = () = plog($p) =~ / -> slow 20\d$/mg;
+	note(sprintf('slow store: %d requests, %.1f s', $n, time - $t0));
+	ok($n > 0, "the proxy slowed $n answers");
+	drop('sf6');
+}
+if (wanted('hang'))
+{
+	my $p = proxy_start('hang');
+	mode($p, 'hang');
+	apply(recovery_yaml('sf7', "http://127.0.0.1:$p->{port}"));
+	reason_within('sf7', qr/the object store does not answer: .*no data received for 3 s/, 90,
+		'a store that accepts and never answers');
+	no_half_made('sf7', 'hang');
+	mode($p, 'pass');
+	healthy_with_every_row('sf7', 'hang, then pass');
+	drop('sf7');
+}
+
+# ---------- (5) TLS, endpointCA naming the wrong CA ----------
+if (wanted('wrongca'))
+{
+	my $k = "$tmp/keys";
+	make_path($k);
+	for my $n (qw(store other))
+	{
+		ok(IPC::Run::run([ 'openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+			'-nodes', '-keyout', "$k/$n.key", '-out', "$k/$n.crt", '-days', '2', '-subj', "/CN=$n-ca.t025",
+			'-addext', 'subjectAltName=IP:127.0.0.1' ], '>', \$o, '2>', \$e), "certificate $n") or diag($e);
+	}
+	my $p = proxy_start('tls', cert => "$k/store.crt", key => "$k/store.key");
+	my $ep = "https://127.0.0.1:$p->{port}";
+	# the proxy serves TLS: its own certificate verifies, and the store answers (403 unsigned)
+	my $code = `curl -s -o /dev/null -w '%{http_code}' --cacert '$k/store.crt' '$ep/backups'`;
+	is($code, '403', 'the TLS proxy answers with its own CA');
+	apply(recovery_yaml('sf8', $ep, slurp_file("$k/other.crt")));
+	my $t0 = time;
+	my ($phase, $reason) = ('', '');
+	while (time - $t0 < 90)
+	{
+		($phase, $reason) = phase_reason('sf8');
+		last if $phase eq 'Bootstrap failed';
+		usleep(200_000);
+	}
+	is($phase, 'Bootstrap failed', sprintf('wrong endpointCA: Bootstrap failed (%.1f s)', time - $t0))
+	  or diag($reason);
+	like($reason, qr/\Q$ep\E/, 'the reason names the endpoint');
+	like($reason, qr/certificate/i, 'the reason says the certificate was not verified');
+	unlike($reason, qr/waiting for the host/, 'not taken for a store that does not answer');
+	unlike(plog($p), qr/ GET /, 'no request reached the store');
+	drop('sf8');
+}
+
+done_testing();
