@@ -201,9 +201,21 @@ sub reason_within
 	return $reason;
 }
 
+# the cluster's worker processes (the bgworker's title names its cluster)
+sub workers_of
+{
+	my ($name) = @_;
+	return grep { /cnpg_bootstrap worker \Q$name\E(\s|$)/ } FaultCase::procs_with("cnpg_bootstrap worker $name");
+}
+
+# while the cluster waits for the host (between two runs of its worker,
+# which retries with a growing delay), nothing of the failed run is left
 sub no_half_made
 {
 	my ($name, $what) = @_;
+	my $t0 = time;
+	usleep(50_000) while workers_of($name) && time - $t0 < 30;
+	ok(!workers_of($name), "$what: no worker between two runs");
 	my @left = grep { -e } ("$root/$name/$name-1/pgdata.tmp", "$root/$name/$name-1/pgdata");
 	is(scalar(@left), 0, "$what: no half-restored data directory left") or diag(join("\n", @left));
 }
@@ -344,6 +356,9 @@ my @wave2 = (
 			local $TODO = 'restore.c: a recovery stopped by the WAL program gives no store error to classify';
 			reason_within('sf10', qr/the object store does not answer: .*HTTP 500/, 75, '500 for ever on WAL files');
 		}
+		# what the WAL program said (in the server's stderr log)
+		my $slog = "$root/sf10/sf10-1/log/postgres";
+		note("sf10: $_") for grep { /wal_(fetch|restore)/ } split /\n/, (-f $slog ? slurp_file($slog) : '');
 		mode($px{walstore}, 'pass');
 		TODO:
 		{
