@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <time.h>
 
@@ -532,6 +533,52 @@ os_wanted_end(const OsTransfer *t)
 	return t->length >= 0 ? Min(t->offset + t->length, size) : size;
 }
 
+/*
+ * Does a listing end with the end tag of its root element?  A listing
+ * answered without Content-Length and cut off is otherwise whole to
+ * libcurl, and then "malformed" to the parser: a cut, to be retried.
+ * True when the root cannot be told (the parser judges).
+ */
+static bool
+os_xml_complete(const char *s, int len)
+{
+	const char *p = s;
+	const char *end = s + len;
+	const char *name;
+	size_t		nlen;
+
+	for (;;)
+	{
+		while (p < end && isspace((unsigned char) *p))
+			p++;
+		if (end - p >= 2 && p[0] == '<' && (p[1] == '?' || p[1] == '!'))
+		{
+			/* the XML declaration, a comment */
+			while (p < end && *p != '>')
+				p++;
+			p++;
+			continue;
+		}
+		break;
+	}
+	if (p >= end || *p != '<')
+		return true;
+	name = ++p;
+	while (p < end && !isspace((unsigned char) *p) && *p != '>' && *p != '/')
+		p++;
+	nlen = p - name;
+	if (nlen == 0 || p >= end)
+		return nlen == 0;
+	while (end > p && isspace((unsigned char) end[-1]))
+		end--;
+	/* <Root/> alone */
+	if (*p == '/' && p + 1 < end && p[1] == '>')
+		return p + 2 == end;
+	return end - p >= (ptrdiff_t) nlen + 3 && end[-1] == '>' &&
+		strncmp(end - nlen - 3, "</", 2) == 0 &&
+		strncmp(end - nlen - 1, name, nlen) == 0;
+}
+
 /* an attempt ended: success, retry later, or final failure */
 static void
 os_attempt_done(OsTransfer *t, CURLcode rc)
@@ -569,16 +616,21 @@ os_attempt_done(OsTransfer *t, CURLcode rc)
 		 * An answer without Content-Length ends where the connection does:
 		 * libcurl cannot tell a cut one from a whole one.  Short of the
 		 * size we know, it is a partial transfer (resumed by the retry),
-		 * never a whole object.
+		 * never a whole object; so is a listing without its end tag.
 		 */
-		if (end < 0 || t->offset + t->delivered >= end)
+		if (t->op == OS_OP_LIST && !os_xml_complete(t->body.data, t->body.len))
+			snprintf(t->errbuf, sizeof(t->errbuf),
+					 "the answer ended after %d bytes, before the end of its XML document",
+					 t->body.len);
+		else if (end < 0 || t->offset + t->delivered >= end)
 		{
 			t->result = CB_OS_OK;
 			return;
 		}
-		snprintf(t->errbuf, sizeof(t->errbuf),
-				 "the answer ended after " INT64_FORMAT " of " INT64_FORMAT " bytes",
-				 t->delivered, end - t->offset);
+		else
+			snprintf(t->errbuf, sizeof(t->errbuf),
+					 "the answer ended after " INT64_FORMAT " of " INT64_FORMAT " bytes",
+					 t->delivered, end - t->offset);
 		rc = CURLE_PARTIAL_FILE;
 	}
 	if (rc == CURLE_OK)

@@ -280,11 +280,12 @@ my @wave1 = (
 	} ],
 	[ 'cut', sub {
 		$px{cut} = proxy_start('cut');
-		mode($px{cut}, 'cut 2 ~data\.tar');
+		mode($px{cut}, 'cut 2 ~data\.tar', 'cut 2 ~list-type=2');
 		apply_case('sf4', $px{cut});
 	}, sub {
-		healthy_with_every_row('sf4', 'data.tar cut twice, without Content-Length');
-		is(scalar(() = plog($px{cut}) =~ / -> cut 20\d \d+\/\d+$/mg), 2, 'the proxy cut data.tar twice');
+		healthy_with_every_row('sf4', 'data.tar and listings cut twice each, without Content-Length');
+		is(scalar(() = plog($px{cut}) =~ /data\.tar -> cut 20\d \d+\/\d+$/mg), 2, 'the proxy cut data.tar twice');
+		is(scalar(() = plog($px{cut}) =~ /list-type=2\S* -> cut 20\d \d+\/\d+$/mg), 2, 'and two listings');
 	} ],
 	[ 'walcut', sub {
 		$px{walcut} = proxy_start('walcut');

@@ -859,6 +859,21 @@ h_list(int fd, int n, const char *req)
 		fake_error(fd, "400 Bad Request", "InvalidArgument", "unexpected listing request");
 }
 
+/* a listing without Content-Length, cut off the first time (and always with mode 1) */
+static int	list_cut_mode;
+
+static void
+h_list_cut(int fd, int n, const char *req)
+{
+	const char *body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<ListBucketResult><IsTruncated>false</IsTruncated>"
+		"<Contents><Key>pre/x/a</Key><Size>1</Size></Contents></ListBucketResult>\n";
+	const char *head = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/xml\r\n\r\n";
+
+	fake_send(fd, head, strlen(head));
+	fake_send(fd, body, n == 0 || list_cut_mode == 1 ? strlen(body) - 12 : strlen(body));
+}
+
 /* a listing that never ends: every page truncated, with a new token */
 static void
 h_list_endless(int fd, int n, const char *req)
@@ -1190,6 +1205,22 @@ test_fake_listing(const char *log)
 		  "fake: the query is sent exactly as signed (sorted, encoded)");
 	cb_os_client_free(c);
 	fake_stop(pid);
+
+	for (list_cut_mode = 0; list_cut_mode < 2; list_cut_mode++)
+	{
+		pid = fake_start(h_list_cut, log, &port);
+		c = fake_client(port, 2, 5);
+		if (list_cut_mode == 0)
+			check(cb_os_list(c, "x/", NULL, 0, &l, &err) == CB_OS_OK && l.nobjects == 1,
+				  "fake: a listing cut off without Content-Length is asked again");
+		else
+			check(cb_os_list(c, "x/", NULL, 0, &l, &err) == CB_OS_ERROR &&
+				  contains(err.message, "before the end of its XML document") &&
+				  contains(err.message, "after 3 attempts"),
+				  "fake: a listing always cut off fails after the retries, saying so");
+		cb_os_client_free(c);
+		fake_stop(pid);
+	}
 
 	initStringInfo(&buf);
 	pid = fake_start(h_objects, log, &port);
