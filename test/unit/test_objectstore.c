@@ -395,7 +395,8 @@ test_walrestore_conf(const char *tmpdir)
 	static const char *bad[] = {
 		"prefetch=0\n", "prefetch=-3\n", "prefetch=2x\n", "bogus=1\n",
 		"standby=maybe\n", "region=a\\q\n", "no equals sign\n",
-		"region=a\nregion=b\n", "spool_dir=relative\n",
+		"region=a\nregion=b\n", "spool_dir=relative\n", "store_timeout=0\n",
+		"store_timeout=3601\n",
 	};
 	char	   *path = psprintf("%s/walrestore.conf", tmpdir);
 	const char *secret = "se\\cr=et\nline2 #x\r";
@@ -413,13 +414,15 @@ test_walrestore_conf(const char *tmpdir)
 	w.spool_dir = "/tmp/spool dir";
 	w.prefetch = 8;
 	w.standby = true;
+	w.store_timeout = 3;
 	check(cb_walrestore_conf_write(path, &w, &errmsg), "walrestore conf: written");
 	check(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600, "walrestore conf: mode 0600");
 	check(cb_walrestore_conf_read(path, &r, &errmsg) &&
 		  strcmp(r.secret_access_key, secret) == 0 &&
 		  strcmp(r.destination_path, w.destination_path) == 0 &&
 		  strcmp(r.spool_dir, w.spool_dir) == 0 && r.endpoint_ca_file == NULL &&
-		  r.region == NULL && r.session_token == NULL && r.prefetch == 8 && r.standby,
+		  r.region == NULL && r.session_token == NULL && r.prefetch == 8 && r.standby &&
+		  r.store_timeout == 3,
 		  "walrestore conf: read back, escapes undone, NULLs left out");
 	chmod(path, 0640);
 	check(!cb_walrestore_conf_read(path, &r, &errmsg) && contains(errmsg, "mode 0640"),
@@ -440,8 +443,8 @@ test_walrestore_conf(const char *tmpdir)
 	write_raw(path, "destination_path=s3://b\naccess_key_id=k\nsecret_access_key=s\n"
 			  "server_name=pg\nspool_dir=/s\nprefetch=1000\n");
 	check(cb_walrestore_conf_read(path, &r, &errmsg) &&
-		  r.prefetch == CB_WALRESTORE_MAX_PREFETCH && !r.standby,
-		  "walrestore conf: prefetch capped, standby off by default");
+		  r.prefetch == CB_WALRESTORE_MAX_PREFETCH && !r.standby && r.store_timeout == 0,
+		  "walrestore conf: prefetch capped, standby off and store_timeout unset by default");
 	write_raw(path, "destination_path=s3://b\naccess_key_id=k\nserver_name=pg\nspool_dir=/s\n");
 	check(!cb_walrestore_conf_read(path, &r, &errmsg) &&
 		  contains(errmsg, "\"secret_access_key\" is missing"),
