@@ -14,6 +14,7 @@
 
 #include "cnpg_bootstrap.h"
 #include "faultinject.h"
+#include "objectstore.h"
 #include "ports.h"
 #include "worker.h"
 
@@ -86,6 +87,11 @@ _PG_init(void)
 							"How many clusters are reconciled at the same time.",
 							"Each takes one background worker (see max_worker_processes).",
 							&cb_max_workers, 4, 1, 64, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("cnpg_bootstrap.store_timeout",
+							"How long an object store may stay silent before a request to it is retried.",
+							"Each request is tried 7 times with a growing pause; then the cluster waits for the store.",
+							&cb_store_timeout, 60, 1, 3600, PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
 	DefineCustomStringVariable("cnpg_bootstrap.database_name",
 							   "Database where CREATE EXTENSION cnpg_bootstrap runs and the workers connect.",

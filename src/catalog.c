@@ -212,6 +212,12 @@ cb_catalog_store_generated_secret(const char *cluster, const char *name,
 	appendStringInfoString(&doc, ", \"app.kubernetes.io/managed-by\": \"cnpg_bootstrap\"}}}");
 
 	cb_tx_begin();
+	/*
+	 * apply's lock on the object: an apply of the same Secret waits for
+	 * this write and then decides on it (configured, generation 2), as
+	 * it would after another apply (specs/secret_worker.spec)
+	 */
+	cb_catalog_lock_object("Secret", name);
 	{
 		CbArg		args[] = {cb_arg_text(name),
 			cb_arg_text(namespace ? namespace : "default"), cb_arg_text(doc.data),

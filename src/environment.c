@@ -63,10 +63,20 @@ static const char *const unreachable[] = {
 	"could not receive data from WAL stream", "could not read COPY data",
 	"terminating connection due to administrator command", NULL
 };
+/*
+ * The object-store client's final errors (os_transfer.c) after its own
+ * retries: HTTP statuses it retries, libcurl's error buffer texts (7.88
+ * and later), curl_easy_strerror's, and the client's own words for a store
+ * that went silent or sent less than the object holds.  Not here: a
+ * certificate that does not verify (a configuration error).
+ */
 static const char *const store_down[] = {
-	"HTTP 500", "HTTP 502", "HTTP 503", "HTTP 504", "Couldn't connect to server",
-	"Timeout was reached", "Failure when receiving data from the peer",
-	"Transferred a partial file", "Server returned nothing", NULL
+	"HTTP 408", "HTTP 429", "HTTP 500", "HTTP 502", "HTTP 503", "HTTP 504",
+	"Couldn't connect to server", "Failed to connect to ",
+	"Timeout was reached", "timed out after ", "no data received for ",
+	"Failure when receiving data from the peer", "Recv failure: ", "Send failure: ",
+	"Transferred a partial file", "transfer closed with ", "the answer ended after ",
+	"Server returned nothing", "Empty reply from server", NULL
 };
 
 char *

@@ -735,6 +735,7 @@ cb_os_get_many(CbOsClient *client, int n, CbOsGetRequest *reqs)
 
 		t->offset = reqs[i].offset;
 		t->length = reqs[i].length;
+		t->expect_size = reqs[i].expect_size;
 		t->fn = reqs[i].fn;
 		t->arg = reqs[i].arg;
 		if (t->length == 0)
@@ -866,6 +867,12 @@ cb_os_stream_open(CbOsClient *client, const char *key)
 	s->t->arg = s;
 	initStringInfo(&s->chunk);
 	return s;
+}
+
+void
+cb_os_stream_expect(CbOsStream *s, int64 size)
+{
+	s->t->expect_size = size;
 }
 
 /*

@@ -130,6 +130,15 @@ typedef struct CbOsConfig
 	void	   *wait_arg;
 } CbOsConfig;
 
+#ifndef CB_OS_NO_BACKEND
+/*
+ * cnpg_bootstrap.store_timeout: seconds without a byte from the store
+ * before a request is given up and retried (cfg.stall_timeout_s of every
+ * client cb_os_config_from_store configures, the WAL program's included)
+ */
+extern int	cb_store_timeout;
+#endif
+
 /*
  * A Secret's values, as the catalog gives them (cb_catalog_load_secret_tx
  * has this shape); false when the Secret does not exist.
@@ -234,6 +243,10 @@ typedef struct CbOsGetRequest
 	const char *key;
 	int64		offset;
 	int64		length;			/* -1: to the end */
+	int64		expect_size;	/* > 0: the size the listing gave; a body
+								 * that ends short of it (an answer without
+								 * Content-Length cut off) is resumed, not
+								 * taken as whole.  0: unknown */
 	CbOsWriteFn fn;
 	void	   *arg;
 	/* results */
@@ -253,6 +266,8 @@ extern bool cb_os_get_many(CbOsClient *client, int n, CbOsGetRequest *reqs);
 typedef struct CbOsStream CbOsStream;
 
 extern CbOsStream *cb_os_stream_open(CbOsClient *client, const char *key);
+/* before the first read: the size the listing gave (as expect_size above) */
+extern void cb_os_stream_expect(CbOsStream *s, int64 size);
 extern CbOsStatus cb_os_stream_read(CbOsStream *s, const char **data, size_t *len);
 extern const CbOsError *cb_os_stream_error(const CbOsStream *s);
 extern void cb_os_stream_close(CbOsStream *s);

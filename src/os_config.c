@@ -21,6 +21,10 @@
 
 /* ---------- configuration ---------- */
 
+#ifndef CB_OS_NO_BACKEND
+int			cb_store_timeout = 60;
+#endif
+
 bool
 cb_os_parse_destination(const char *path, char **bucket, char **prefix,
 						CbOsError *err)
@@ -299,6 +303,9 @@ cb_os_config_from_store(const CbObjectStore *store, CbOsSecretLookup lookup,
 {
 	memset(cfg, 0, sizeof(CbOsConfig));
 	os_error_clear(err);
+#ifndef CB_OS_NO_BACKEND
+	cfg->stall_timeout_s = cb_store_timeout;
+#endif
 	if (!store->present)
 	{
 		os_fail(NULL, err, 0, NULL, NULL, "no barmanObjectStore configuration");

@@ -85,6 +85,8 @@ typedef struct OsTransfer
 	char	   *url_text;		/* s3://... for messages */
 	int64		offset;
 	int64		length;			/* -1: to the end */
+	int64		expect_size;	/* > 0: the object's size as listed, for
+								 * an answer whose length is not given */
 	CbOsWriteFn fn;
 	void	   *arg;
 	StringInfoData body;		/* listing or error document */

@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <time.h>
 
@@ -374,8 +375,6 @@ static const struct
 	CURLcode	code;
 	const char *hint;
 }			os_curl_hints[] = {
-	{CURLE_PEER_FAILED_VERIFICATION,
-	"The store's certificate is not trusted: give its CA in endpointCA."},
 	{CURLE_COULDNT_RESOLVE_HOST, "Check endpointURL and the host's DNS."},
 	{CURLE_COULDNT_CONNECT, "Check endpointURL and that the store is reachable."},
 };
@@ -457,6 +456,21 @@ os_final_error(OsTransfer *t, CURLcode rc, const char *code, const char *msg)
 	char	   *after = t->attempt > 0 ?
 		psprintf(" after %d attempts", t->attempt + 1) : pstrdup("");
 
+	if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
+	{
+		/*
+		 * A configuration error, never retried: name the endpoint whose
+		 * certificate failed and the CA it was checked against.
+		 */
+		os_fail(c, t->err, 0, "CertificateNotVerified",
+				c->cfg.endpoint_ca_file ?
+				"endpointCA must hold the CA that signed the store's certificate, and that certificate must name the host of endpointURL." :
+				"The store's certificate is not trusted by this host: give its CA in endpointCA.",
+				"%s of \"%s\" failed: the TLS certificate of %s could not be verified against %s: %s",
+				os_op_name(t), t->url_text, c->origin,
+				c->cfg.endpoint_ca_file ? "endpointCA" : "the system's CAs", msg);
+		return;
+	}
 	if (rc != CURLE_OK)
 	{
 		for (int i = 0; i < (int) lengthof(os_curl_hints); i++)
@@ -503,6 +517,68 @@ os_schedule_retry(OsTransfer *t, const char *why)
 					t->attempt, c->cfg.max_retries, delay)));
 }
 
+/*
+ * Where the body of a GET must end, -1 if nobody knows: the object's size
+ * (Content-Length of a 200, the total of a Content-Range, else what the
+ * listing said), or the end of the range asked for within it.
+ */
+static int64
+os_wanted_end(const OsTransfer *t)
+{
+	int64		size = t->size >= 0 ? t->size :
+		t->expect_size > 0 ? t->expect_size : -1;
+
+	if (size < 0)
+		return -1;
+	return t->length >= 0 ? Min(t->offset + t->length, size) : size;
+}
+
+/*
+ * Does a listing end with the end tag of its root element?  A listing
+ * answered without Content-Length and cut off is otherwise whole to
+ * libcurl, and then "malformed" to the parser: a cut, to be retried.
+ * True when the root cannot be told (the parser judges).
+ */
+static bool
+os_xml_complete(const char *s, int len)
+{
+	const char *p = s;
+	const char *end = s + len;
+	const char *name;
+	size_t		nlen;
+
+	for (;;)
+	{
+		while (p < end && isspace((unsigned char) *p))
+			p++;
+		if (end - p >= 2 && p[0] == '<' && (p[1] == '?' || p[1] == '!'))
+		{
+			/* the XML declaration, a comment */
+			while (p < end && *p != '>')
+				p++;
+			p++;
+			continue;
+		}
+		break;
+	}
+	if (p >= end || *p != '<')
+		return true;
+	name = ++p;
+	while (p < end && !isspace((unsigned char) *p) && *p != '>' && *p != '/')
+		p++;
+	nlen = p - name;
+	if (nlen == 0 || p >= end)
+		return nlen == 0;
+	while (end > p && isspace((unsigned char) end[-1]))
+		end--;
+	/* <Root/> alone */
+	if (*p == '/' && p + 1 < end && p[1] == '>')
+		return p + 2 == end;
+	return end - p >= (ptrdiff_t) nlen + 3 && end[-1] == '>' &&
+		strncmp(end - nlen - 3, "</", 2) == 0 &&
+		strncmp(end - nlen - 1, name, nlen) == 0;
+}
+
 /* an attempt ended: success, retry later, or final failure */
 static void
 os_attempt_done(OsTransfer *t, CURLcode rc)
@@ -534,8 +610,28 @@ os_attempt_done(OsTransfer *t, CURLcode rc)
 	}
 	if (t->got_all || (rc == CURLE_OK && t->http_status >= 200 && t->http_status < 300))
 	{
-		t->result = CB_OS_OK;
-		return;
+		int64		end = t->op == OS_OP_GET && !t->got_all ? os_wanted_end(t) : -1;
+
+		/*
+		 * An answer without Content-Length ends where the connection does:
+		 * libcurl cannot tell a cut one from a whole one.  Short of the
+		 * size we know, it is a partial transfer (resumed by the retry),
+		 * never a whole object; so is a listing without its end tag.
+		 */
+		if (t->op == OS_OP_LIST && !os_xml_complete(t->body.data, t->body.len))
+			snprintf(t->errbuf, sizeof(t->errbuf),
+					 "the answer ended after %d bytes, before the end of its XML document",
+					 t->body.len);
+		else if (end < 0 || t->offset + t->delivered >= end)
+		{
+			t->result = CB_OS_OK;
+			return;
+		}
+		else
+			snprintf(t->errbuf, sizeof(t->errbuf),
+					 "the answer ended after " INT64_FORMAT " of " INT64_FORMAT " bytes",
+					 t->delivered, end - t->offset);
+		rc = CURLE_PARTIAL_FILE;
 	}
 	if (rc == CURLE_OK)
 	{

@@ -325,6 +325,7 @@ extract_file(Feed *f, const CbBarmanBaseFile *bf, const char *dest)
 	archive_read_support_filter_all(in);
 	archive_read_support_format_tar(in);
 	f->stream = cb_os_stream_open(f->r->client, bf->key);
+	cb_os_stream_expect(f->stream, bf->size);
 	f->file_left = bf->size;
 	if (archive_read_open(in, f, NULL, feed_read, NULL) != ARCHIVE_OK)
 		archive_failed(in, "opening", url);

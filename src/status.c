@@ -48,9 +48,15 @@ cb_step_begin(const char *cluster, const char *step, const char *instance)
 	CbArg		args[] = {cb_arg_text(cluster), cb_arg_text(step),
 	cb_arg_text(instance ? instance : "")};
 
+	/*
+	 * The cluster row is locked (KEY SHARE, what the foreign key takes)
+	 * before the insert: a delete committing meanwhile then makes this
+	 * insert nothing ("gone") instead of failing on the foreign key
+	 * (specs/delete_restore.spec).
+	 */
 	return cb_spi_exec_tx("INSERT INTO cnpg_bootstrap.steps (cluster, step, instance)"
 						  " SELECT $1, $2, $3 WHERE EXISTS"
-						  "  (SELECT 1 FROM cnpg_bootstrap.clusters WHERE name = $1)"
+						  "  (SELECT 1 FROM cnpg_bootstrap.clusters WHERE name = $1 FOR KEY SHARE)"
 						  " ON CONFLICT (cluster, step, instance) DO UPDATE SET"
 						  "  started_at = clock_timestamp(), finished_at = NULL,"
 						  "  outcome = 'running', detail = NULL",

@@ -92,6 +92,8 @@ conf_text(const CbWalRestoreConf *conf)
 					 conf->standby ? "on" : "off");
 	if (conf->wal_segment_size > 0)
 		appendStringInfo(&buf, "wal_segment_size=%d\n", conf->wal_segment_size);
+	if (conf->store_timeout > 0)
+		appendStringInfo(&buf, "store_timeout=%d\n", conf->store_timeout);
 	return buf.data;
 }
 
@@ -279,6 +281,18 @@ conf_set(CbWalRestoreConf *conf, const char *key, char *value,
 		conf->wal_segment_size = (int) n;
 		return true;
 	}
+	if (strcmp(key, "store_timeout") == 0)
+	{
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || n < 1 || n > 3600)
+		{
+			*errmsg = pstrdup("store_timeout must be a number of seconds from 1 to 3600");
+			return false;
+		}
+		conf->store_timeout = (int) n;
+		return true;
+	}
 	if (strcmp(key, "prefetch") != 0)
 	{
 		*errmsg = psprintf("unknown key \"%s\"", key);
@@ -422,6 +436,7 @@ cb_walrestore_conf_from_os(CbWalRestoreConf *conf, const CbOsConfig *cfg)
 	conf->azure_sas_token = cfg->azure_sas_token;
 	conf->azure_endpoint = cfg->azure_endpoint;
 	conf->google_credentials = cfg->google_credentials;
+	conf->store_timeout = cfg->stall_timeout_s;
 }
 
 void
@@ -443,4 +458,5 @@ cb_walrestore_conf_to_os(const CbWalRestoreConf *conf, CbOsConfig *cfg)
 	cfg->azure_sas_token = conf->azure_sas_token;
 	cfg->azure_endpoint = conf->azure_endpoint;
 	cfg->google_credentials = conf->google_credentials;
+	cfg->stall_timeout_s = conf->store_timeout;
 }

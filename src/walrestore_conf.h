@@ -51,6 +51,8 @@ typedef struct CbWalRestoreConf
 	int			wal_segment_size;	/* the cluster's, from pg_control; 0:
 									 * unknown (then the largest PostgreSQL
 									 * allows, CB_WALRESTORE_MAX_SEGMENT) */
+	int			store_timeout;	/* CbOsConfig.stall_timeout_s; 0: the
+								 * client's default */
 } CbWalRestoreConf;
 
 /* no WAL file (segment, history, backup) is larger: PostgreSQL's limit */

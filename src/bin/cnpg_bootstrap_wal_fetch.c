@@ -86,6 +86,7 @@ typedef struct WalObject
 {
 	char	   *name;			/* WAL name, without the suffix */
 	char	   *key;
+	int64		size;			/* as listed: a shorter answer is resumed */
 	CbCompression compression;
 } WalObject;
 
@@ -276,6 +277,7 @@ list_wal_objects(CbOsClient *client, const char *prefix, WalObject **objects)
 										&o->compression))
 			continue;
 		o->key = pstrdup(key);
+		o->size = listing.objects[i].size;
 		n++;
 	}
 	return n;
@@ -534,6 +536,7 @@ fetch_batch(CbOsClient *client, const CbWalRestoreConf *conf,
 	{
 		reqs[i].key = fetches[i].obj.key;
 		reqs[i].length = -1;
+		reqs[i].expect_size = fetches[i].obj.size;
 		reqs[i].fn = receive;
 		reqs[i].arg = &fetches[i];
 	}

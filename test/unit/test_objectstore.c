@@ -395,7 +395,8 @@ test_walrestore_conf(const char *tmpdir)
 	static const char *bad[] = {
 		"prefetch=0\n", "prefetch=-3\n", "prefetch=2x\n", "bogus=1\n",
 		"standby=maybe\n", "region=a\\q\n", "no equals sign\n",
-		"region=a\nregion=b\n", "spool_dir=relative\n",
+		"region=a\nregion=b\n", "spool_dir=relative\n", "store_timeout=0\n",
+		"store_timeout=3601\n",
 	};
 	char	   *path = psprintf("%s/walrestore.conf", tmpdir);
 	const char *secret = "se\\cr=et\nline2 #x\r";
@@ -413,13 +414,15 @@ test_walrestore_conf(const char *tmpdir)
 	w.spool_dir = "/tmp/spool dir";
 	w.prefetch = 8;
 	w.standby = true;
+	w.store_timeout = 3;
 	check(cb_walrestore_conf_write(path, &w, &errmsg), "walrestore conf: written");
 	check(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600, "walrestore conf: mode 0600");
 	check(cb_walrestore_conf_read(path, &r, &errmsg) &&
 		  strcmp(r.secret_access_key, secret) == 0 &&
 		  strcmp(r.destination_path, w.destination_path) == 0 &&
 		  strcmp(r.spool_dir, w.spool_dir) == 0 && r.endpoint_ca_file == NULL &&
-		  r.region == NULL && r.session_token == NULL && r.prefetch == 8 && r.standby,
+		  r.region == NULL && r.session_token == NULL && r.prefetch == 8 && r.standby &&
+		  r.store_timeout == 3,
 		  "walrestore conf: read back, escapes undone, NULLs left out");
 	chmod(path, 0640);
 	check(!cb_walrestore_conf_read(path, &r, &errmsg) && contains(errmsg, "mode 0640"),
@@ -440,8 +443,8 @@ test_walrestore_conf(const char *tmpdir)
 	write_raw(path, "destination_path=s3://b\naccess_key_id=k\nsecret_access_key=s\n"
 			  "server_name=pg\nspool_dir=/s\nprefetch=1000\n");
 	check(cb_walrestore_conf_read(path, &r, &errmsg) &&
-		  r.prefetch == CB_WALRESTORE_MAX_PREFETCH && !r.standby,
-		  "walrestore conf: prefetch capped, standby off by default");
+		  r.prefetch == CB_WALRESTORE_MAX_PREFETCH && !r.standby && r.store_timeout == 0,
+		  "walrestore conf: prefetch capped, standby off and store_timeout unset by default");
 	write_raw(path, "destination_path=s3://b\naccess_key_id=k\nserver_name=pg\nspool_dir=/s\n");
 	check(!cb_walrestore_conf_read(path, &r, &errmsg) &&
 		  contains(errmsg, "\"secret_access_key\" is missing"),
@@ -764,7 +767,11 @@ h_no_bucket(int fd, int n, const char *req)
 	fake_error(fd, "404 Not Found", "NoSuchBucket", "The specified bucket does not exist");
 }
 
-/* the first answer stops after 30000 bytes; then 206 / full 200 / 412 */
+/*
+ * the first answer stops after 30000 bytes; then 206 / full 200 / 412; mode
+ * 3 (and 4): the first answer has no Content-Length (it ends at the close),
+ * then 206
+ */
 static int	cut_mode;
 
 static void
@@ -772,6 +779,13 @@ h_cut(int fd, int n, const char *req)
 {
 	char	   *head;
 
+	if (n == 0 && cut_mode >= 3)
+	{
+		head = "HTTP/1.1 200 OK\r\nConnection: close\r\nETag: \"e1\"\r\n\r\n";
+		fake_send(fd, head, strlen(head));
+		fake_send(fd, object, 30000);
+		return;
+	}
 	if (n == 0)
 	{
 		head = psprintf("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n"
@@ -780,7 +794,7 @@ h_cut(int fd, int n, const char *req)
 		fake_send(fd, object, 30000);
 		return;
 	}
-	if (cut_mode == 0 && strstr(req, "\r\nRange: bytes=30000-\r\n") &&
+	if ((cut_mode == 0 || cut_mode == 3) && strstr(req, "\r\nRange: bytes=30000-\r\n") &&
 		strstr(req, "\r\nIf-Match: \"e1\"\r\n"))
 	{
 		head = psprintf("Content-Range: bytes 30000-%d/%d\r\nETag: \"e1\"\r\n",
@@ -846,6 +860,21 @@ h_list(int fd, int n, const char *req)
 		fake_reply(fd, "200 OK", "Content-Type: application/xml\r\n", body, strlen(body));
 	else
 		fake_error(fd, "400 Bad Request", "InvalidArgument", "unexpected listing request");
+}
+
+/* a listing without Content-Length, cut off the first time (and always with mode 1) */
+static int	list_cut_mode;
+
+static void
+h_list_cut(int fd, int n, const char *req)
+{
+	const char *body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<ListBucketResult><IsTruncated>false</IsTruncated>"
+		"<Contents><Key>pre/x/a</Key><Size>1</Size></Contents></ListBucketResult>\n";
+	const char *head = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/xml\r\n\r\n";
+
+	fake_send(fd, head, strlen(head));
+	fake_send(fd, body, n == 0 || list_cut_mode == 1 ? strlen(body) - 12 : strlen(body));
 }
 
 /* a listing that never ends: every page truncated, with a new token */
@@ -1047,6 +1076,36 @@ test_fake_resume(const char *log)
 		cb_os_client_free(c);
 		fake_stop(pid);
 	}
+
+	/*
+	 * An answer without Content-Length cut at 30000 bytes looks whole to
+	 * libcurl: with the size the listing gave, it is resumed (206), else
+	 * it is taken as the object (nothing can tell).
+	 */
+	for (cut_mode = 3; cut_mode < 5; cut_mode++)
+	{
+		CbOsGetRequest req;
+
+		resetStringInfo(&buf);
+		pid = fake_start(h_cut, log, &port);
+		c = fake_client(port, 3, 5);
+		memset(&req, 0, sizeof(req));
+		req.key = "obj";
+		req.length = -1;
+		req.expect_size = cut_mode == 3 ? OBJ_SIZE : 0;
+		req.fn = collect;
+		req.arg = &buf;
+		cb_os_get_many(c, 1, &req);
+		if (cut_mode == 3)
+			check(req.status == CB_OS_OK && buf.len == OBJ_SIZE &&
+				  memcmp(buf.data, object, OBJ_SIZE) == 0,
+				  "fake: an answer without Content-Length cut short of the listed size is resumed");
+		else
+			check(req.status == CB_OS_OK && buf.len == 30000,
+				  "fake: without a listed size, an answer without Content-Length ends at the close");
+		cb_os_client_free(c);
+		fake_stop(pid);
+	}
 }
 
 static void
@@ -1149,6 +1208,22 @@ test_fake_listing(const char *log)
 		  "fake: the query is sent exactly as signed (sorted, encoded)");
 	cb_os_client_free(c);
 	fake_stop(pid);
+
+	for (list_cut_mode = 0; list_cut_mode < 2; list_cut_mode++)
+	{
+		pid = fake_start(h_list_cut, log, &port);
+		c = fake_client(port, 2, 5);
+		if (list_cut_mode == 0)
+			check(cb_os_list(c, "x/", NULL, 0, &l, &err) == CB_OS_OK && l.nobjects == 1,
+				  "fake: a listing cut off without Content-Length is asked again");
+		else
+			check(cb_os_list(c, "x/", NULL, 0, &l, &err) == CB_OS_ERROR &&
+				  contains(err.message, "before the end of its XML document") &&
+				  contains(err.message, "after 3 attempts"),
+				  "fake: a listing always cut off fails after the retries, saying so");
+		cb_os_client_free(c);
+		fake_stop(pid);
+	}
 
 	initStringInfo(&buf);
 	pid = fake_start(h_objects, log, &port);
