@@ -69,14 +69,13 @@ YAML
 # ---------- initdb and standbys: every fault kind ----------
 my @initdb_cases = (
 	'initdb:middle:kill-child',
-	'initdb:middle:kill-control',
 	'post-init:start:stop-immediate',
 	'post-init:end:kill-worker',
 	'start:end:kill-target',
 	'secrets:end:term-worker',
 );
 my @full_initdb = (
-	(map { "initdb:$_" } qw(start:kill-control end:kill-control middle:stop-immediate middle:kill-worker middle:term-worker end:kill-worker)),
+	(map { "initdb:$_" } qw(middle:kill-control start:kill-control end:kill-control middle:stop-immediate middle:kill-worker middle:term-worker end:kill-worker)),
 	(map { "post-init:$_" } qw(start:kill-control end:kill-control start:kill-worker end:term-worker end:kill-target)),
 	(map { "start:$_" } qw(start:kill-control end:kill-control end:stop-immediate end:kill-worker)),
 	(map { "$_:end:kill-control" } qw(prepare secrets pki resolve-references roles healthy)),

@@ -99,8 +99,8 @@ spec:
 YAML
 }
 
-my @cases = ('restore:middle:kill-control', 'promote:middle:kill-target', 'promote:start:kill-wal-program');
-push @cases, ('restore:middle:kill-worker', 'restore:middle:term-worker', 'restore:end:stop-immediate',
+my @cases = ('restore:middle:kill-control', 'promote:start:kill-wal-program');
+push @cases, ('promote:middle:kill-target', 'restore:middle:kill-worker', 'restore:middle:term-worker', 'restore:end:stop-immediate',
 	'configure:end:kill-worker', 'store:end:kill-control', 'promote:start:stop-immediate',
 	'promote:middle:kill-control', 'app-database:end:kill-target')
   if ($ENV{CB_FAULTS} // '') eq 'full';
