@@ -232,10 +232,36 @@ step_initdb(CbCluster *c)
 	cb_initdb_run(c, &c->instances[0]);
 }
 
+/*
+ * A recovering server that will not start again may have been stopped by
+ * its WAL program (the store did not answer): its error, from the server's
+ * log, joins the DETAIL, where environment.c can tell the host's failure.
+ */
 static void
 step_start(CbCluster *c)
 {
-	cb_instance_start(c, &c->instances[0]);
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		cb_instance_start(c, &c->instances[0]);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		char	   *wal;
+
+		if (c->restore == NULL)
+			PG_RE_THROW();
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if ((wal = cb_restore_wal_error(&c->instances[0])) != NULL)
+			edata->detail = psprintf("%s%s%s", edata->detail ? edata->detail : "",
+									 edata->detail ? "\n" : "", wal);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
 }
 
 static void
@@ -503,7 +529,10 @@ run_step(CbCluster *c, const Step *step, bool primary_started)
 		edata->elevel = LOG;
 		edata->hide_stmt = true;
 		ThrowErrorData(edata);
-		if (interrupted(c, killed_before, primary_started))
+		/* the host's fault first: its reason names what to fix */
+		if ((cause = cb_environment_cause(c, edata)) != NULL)
+			wait_for_host(c, step, cause);
+		else if (interrupted(c, killed_before, primary_started))
 		{
 			ereport(LOG,
 					(errmsg("cnpg_bootstrap: step \"%s\" of cluster \"%s\" was interrupted; the next run redoes it",
@@ -511,8 +540,6 @@ run_step(CbCluster *c, const Step *step, bool primary_started)
 			cb_status_progress(c->name, psprintf("%s: interrupted (%s); retrying", step->name,
 												 edata->message));
 		}
-		else if ((cause = cb_environment_cause(c, edata)) != NULL)
-			wait_for_host(c, step, cause);
 		else
 			record_failure(c, step, edata);
 		ok = false;

@@ -626,6 +626,53 @@ cb_restore_configure(CbCluster *c, CbRestore *r, bool replica)
 
 /* ---------- promote step ---------- */
 
+/*
+ * The last error the WAL program wrote since the server last started: the
+ * restore_command's stderr goes to the server's stderr log.  A recovery
+ * that stopped because the store did not answer says so only there.  NULL
+ * if there is none.  Bounded: the last 256 kB of the log.
+ */
+char *
+cb_restore_wal_error(const CbInstance *inst)
+{
+	char	   *path = psprintf("%s/postgres", inst->logdir);
+	char	   *log;
+	char	   *from;
+	char	   *hit = NULL;
+	char	   *p;
+	size_t		len;
+	int			fd;
+	struct stat st;
+	const char *needle = "cnpg_bootstrap_wal_restore: ERROR: ";
+
+	if ((fd = open(path, O_RDONLY | PG_BINARY)) < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0)
+	{
+		close(fd);
+		return NULL;
+	}
+	len = Min((size_t) st.st_size, (size_t) 256 * 1024);
+	log = palloc(len + 1);
+	if (pg_pread(fd, log, len, st.st_size - len) != (ssize_t) len)
+	{
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	log[len] = '\0';
+	/* what the latest start wrote */
+	from = log;
+	for (p = log; (p = strstr(p, "starting PostgreSQL")) != NULL; p++)
+		from = p;
+	for (p = from; (p = strstr(p, needle)) != NULL; p++)
+		hit = p;
+	if (hit == NULL)
+		return NULL;
+	p = strchr(hit, '\n');
+	return p ? pnstrdup(hit, p - hit) : pstrdup(hit);
+}
+
 /* the message of the last FATAL or PANIC in the instance's csvlog */
 static char *
 last_fatal(CbInstance *inst)
@@ -744,6 +791,7 @@ recovery_reached(CbWait *w, void *arg)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s stopped during recovery: %s", inst->name, last_fatal(inst)),
+				 cb_restore_wal_error(inst) ? errdetail("%s", cb_restore_wal_error(inst)) : 0,
 				 errhint("See the logs under \"%s\".", inst->logdir)));
 	/* the connection is kept from pass to pass (waituntil.c) */
 	if ((conn = cb_wait_conn(w, 0)) != NULL)

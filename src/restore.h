@@ -38,4 +38,7 @@ extern char *cb_replica_restore_command(CbCluster *c, const char *name);
 /* promote step: wait for the end of recovery (or, replica, for consistency) */
 extern void cb_restore_wait(CbCluster *c, bool replica);
 
+/* the WAL program's last error since the server started, or NULL */
+extern char *cb_restore_wal_error(const CbInstance *inst);
+
 #endif							/* CB_RESTORE_H */

@@ -13,8 +13,9 @@
 #     waited for like a 500;
 #   - a delete while data.tar is being restored: worker, children,
 #     directory and catalog rows gone;
-#   - 500 for ever on WAL files while the backup is replayed (TODO: the
-#     recovery stops and the cluster fails, see the TODO's text);
+#   - 500 for ever on WAL files while the backup is replayed: the WAL
+#     program's error (in the server's log) names the store, the cluster
+#     waits, and recovery resumes once the store answers;
 #   - TLS with endpointCA naming the wrong CA: Bootstrap failed at once,
 #     naming the endpoint and endpointCA (a configuration error, no wait).
 # CB_FAULTS_ONLY=<regex> runs only the cases whose tag matches (retried,
@@ -352,20 +353,12 @@ my @wave2 = (
 		mode($px{walstore}, 'status 500 ~/wals/');
 		apply_case('sf10', $px{walstore});
 	}, sub {
-		TODO:
-		{
-			local $TODO = 'restore.c: a recovery stopped by the WAL program gives no store error to classify';
-			reason_within('sf10', qr/the object store does not answer: .*HTTP 500/, 75, '500 for ever on WAL files');
-		}
+		reason_within('sf10', qr/the object store does not answer: .*HTTP 500/, 75, '500 for ever on WAL files');
 		# what the WAL program said (in the server's stderr log)
 		my $slog = "$root/sf10/sf10-1/log/postgres";
 		note("sf10: $_") for grep { /wal_(fetch|restore)/ } split /\n/, (-f $slog ? slurp_file($slog) : '');
 		mode($px{walstore}, 'pass');
-		TODO:
-		{
-			local $TODO = 'restore.c: a recovery stopped by the WAL program gives no store error to classify';
-			healthy_with_every_row('sf10', '500 for ever on WAL files, then pass');
-		}
+		healthy_with_every_row('sf10', '500 for ever on WAL files, then pass');
 	} ],
 	# ---------- (5) TLS, endpointCA naming the wrong CA ----------
 	[ 'wrongca', sub {
