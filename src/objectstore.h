@@ -140,8 +140,9 @@ extern int	cb_store_timeout;
 #endif
 
 /*
- * A Secret's values, as the catalog gives them (cb_catalog_load_secret_tx
- * has this shape); false when the Secret does not exist.
+ * A Secret's values, looked up by name (the recovery method looks them up
+ * among the Secrets the plan resolved, resolved.h); false when the Secret
+ * does not exist.
  */
 typedef bool (*CbOsSecretLookup) (const char *name, CbMap *data);
 
