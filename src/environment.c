@@ -19,6 +19,8 @@
  */
 #include "postgres.h"
 
+#include <sys/stat.h>
+
 #include "environment.h"
 
 /* the first line of s that holds needle, or NULL */
@@ -79,6 +81,23 @@ static const char *const store_down[] = {
 	"Server returned nothing", "Empty reply from server", NULL
 };
 
+/*
+ * "no PostgreSQL binaries for cluster "x" in "<dir>"": a tool missing from
+ * a bindir that exists is the host's (install it); no directory at all for
+ * the version the spec asks for (spec.imageName's tag) is the spec's.
+ */
+static bool
+bindir_exists(const char *message)
+{
+	const char *in = strstr(message, " in \"");
+	const char *end;
+	struct stat st;
+
+	if (in == NULL || (end = strrchr(in + 5, '"')) == NULL)
+		return false;
+	return stat(pnstrdup(in + 5, end - (in + 5)), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 char *
 cb_environment_cause(CbCluster *c, const ErrorData *edata)
 {
@@ -93,7 +112,8 @@ cb_environment_cause(CbCluster *c, const ErrorData *edata)
 		strstr(edata->message, "cnpg_bootstrap.port_range"))
 		return pstrdup(edata->message);
 	if (edata->sqlerrcode == ERRCODE_UNDEFINED_FILE &&
-		strstr(edata->message, "no PostgreSQL binaries"))
+		strstr(edata->message, "no PostgreSQL binaries") &&
+		bindir_exists(edata->message))
 		return psprintf("%s: %s", edata->message, edata->detail ? edata->detail : "");
 	if ((l = either_with(edata, no_tool)) != NULL)
 		return psprintf("a tool is missing: %s", l);
