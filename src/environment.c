@@ -52,7 +52,11 @@ either_with(const ErrorData *e, const char *const *needles)
 	return NULL;
 }
 
-static const char *const no_space[] = {"No space left on device", "Disk quota exceeded", NULL};
+static const char *const no_space[] = {
+	"No space left on device", "Disk quota exceeded",
+	/* tarextract.c: a restore stopped before it would fill the disk */
+	"goes past the free space of the file system", NULL
+};
 static const char *const no_access[] = {"Permission denied", "Read-only file system", NULL};
 static const char *const no_tool[] = {"could not execute \"", NULL};
 static const char *const unreachable[] = {
@@ -103,9 +107,13 @@ cb_environment_cause(CbCluster *c, const ErrorData *edata)
 {
 	char	   *l;
 
+	/*
+	 * The preflight: the spec declares more storage than the host has.  A
+	 * failure, as before any work, so that a spec that over-asks is told at
+	 * once; the disk filling up while a step writes is the host's (below).
+	 */
 	if (edata->sqlerrcode == ERRCODE_DISK_FULL && strstr(edata->message, "not enough free space"))
-		return psprintf("%s%s%s", edata->message, edata->detail ? ": " : "",
-						edata->detail ? edata->detail : "");
+		return NULL;
 	if (edata->sqlerrcode == ERRCODE_DISK_FULL || either_with(edata, no_space))
 		return psprintf("no space left on device in \"%s\"", c->dir ? c->dir : "cnpg_bootstrap.data_root");
 	if (edata->sqlerrcode == ERRCODE_CONFIGURATION_LIMIT_EXCEEDED &&
