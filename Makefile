@@ -103,7 +103,7 @@ unit: src/fields_gen.c
 		src/validate_input.c src/validate_bootstrap.c src/promotion_token.c $(MANIFEST_SRCS) src/fields_gen.c -lyaml -lm
 	fuzz/validate_test
 	$(UNIT_CC) -o test/unit/test_secrets test/unit/test_secrets.c test/unit/unit_shim.c \
-		src/secrets.c src/hmac_sha256.c -L$(PGPKGLIB) -lpgcommon -lpgport -lpq -lssl -lcrypto
+		src/secrets.c src/pgpass.c src/hmac_sha256.c -L$(PGPKGLIB) -lpgcommon -lpgport -lpq -lssl -lcrypto
 	test/unit/test_secrets
 	$(UNIT_CC) -o test/unit/test_redact test/unit/test_redact.c test/unit/unit_shim.c \
 		src/redact.c -L$(PGPKGLIB) -lpgcommon -lpgport

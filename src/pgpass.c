@@ -21,11 +21,18 @@ field(const char *value)
 	return value && value[0] ? cb_pgpass_escape(value) : "*";
 }
 
+/*
+ * Host and port are '*': the file serves this source's connections only,
+ * and libpq matches neither as written when it holds a list ("h1,h2",
+ * compared host by host) or the default socket directory (compared as
+ * "localhost"), so such a source would connect without its password
+ * (found by fuzz/fuzz_conninfo; test/unit/test_secrets.c).
+ */
 char *
 cb_pgpass_line(const char *host, const char *port, const char *user,
 			   const char *password)
 {
-	return psprintf("%s:%s:*:%s:%s", field(host), field(port), field(user),
+	return psprintf("*:*:*:%s:%s", field(user),
 					cb_pgpass_escape(password ? password : ""));
 }
 
