@@ -208,10 +208,13 @@ has_line_break(const char *s)
 
 /*
  * The password libpq takes from a pgpass file holding text, for these
- * connection parameters; NULL if none.  An in-memory file, and an invalid
+ * connection parameters; NULL if none, LIBPQ_REFUSES if libpq refuses the
+ * parameters before it looks (no connection is made with them at all).  An in-memory file, and an invalid
  * sslmode: libpq reads the password file before it validates sslmode, and
  * stops there.
  */
+static char LIBPQ_REFUSES[] = "(libpq refuses these parameters)";
+
 static char *
 libpq_pgpass(const char *text, const char *host, const char *port,
 			 const char *dbname, const char *user)
@@ -227,10 +230,12 @@ libpq_pgpass(const char *text, const char *host, const char *port,
 		write(fd, text, strlen(text)) != (ssize_t) strlen(text))
 		abort();
 	conn = PQconnectStartParams(keys, values, 0);
-	if (conn && PQstatus(conn) == CONNECTION_BAD && PQpass(conn) && PQpass(conn)[0])
-		pw = pstrdup(PQpass(conn));
-	else if (conn && PQstatus(conn) != CONNECTION_BAD)
+	if (conn == NULL || PQstatus(conn) != CONNECTION_BAD)
 		fz_fail("libpq went on past the invalid sslmode", NULL, NULL);
+	if (strstr(PQerrorMessage(conn), "fuzz-stop-here") == NULL)
+		pw = LIBPQ_REFUSES;		/* e.g. 2 ports for 3 hosts: no connection at all */
+	else if (PQpass(conn) && PQpass(conn)[0])
+		pw = pstrdup(PQpass(conn));
 	PQfinish(conn);
 	close(fd);
 	return pw;
@@ -247,14 +252,20 @@ check_pgpass_line(FzInput *in)
 	char	   *got;
 
 	line = cb_pgpass_line(host, port, user, password);
-	if (strchr(line, '\n') && !has_line_break(host) && !has_line_break(port) &&
-		!has_line_break(user) && !has_line_break(password))
-		fz_fail("line break in the pgpass line", line, NULL);
+	if (line[0] == '\0' || strchr(line, '\n') != line + strlen(line) - 1 ||
+		strchr(line, '\r'))
+	{
+		if (!has_line_break(host) && !has_line_break(port) &&
+			!has_line_break(user) && !has_line_break(password))
+			fz_fail("not one line ending in a newline", line, NULL);
+	}
 	/* what the format can say: one line per entry, a password to find */
 	if (has_line_break(host) || has_line_break(port) || has_line_break(user) ||
 		has_line_break(password) || password[0] == '\0')
 		return;
 	got = libpq_pgpass(line, host, port, "postgres", user);
+	if (got == LIBPQ_REFUSES)
+		return;
 	if (got == NULL || strcmp(got, password) != 0)
 		fz_fail("libpq does not read the password back from cb_pgpass_line",
 				got ? fz_show(got, strlen(got)) : "(none)",
@@ -416,6 +427,8 @@ check_credentials(FzInput *in)
 		const char *pgpass = map_value(&m, "pgpass");
 		char	   *got = libpq_pgpass(pgpass, host, port_str, dbname, user);
 
+		if (got == LIBPQ_REFUSES)
+			fz_fail("libpq refuses the credential keys' parameters", pgpass, NULL);
 		if (got == NULL || strcmp(got, password) != 0)
 			fz_fail("pgpass key: libpq does not find the password",
 					got ? fz_show(got, strlen(got)) : "(none)", fz_show(pgpass, strlen(pgpass)));

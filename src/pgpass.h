@@ -11,7 +11,7 @@
 #include "postgres.h"
 
 /*
- * "*:*:*:user:password" with ':' and '\' escaped (no user -> '*'); host
+ * "*:*:*:user:password\n" with ':' and '\' escaped (no user -> '*'); host
  * and port are not written (see pgpass.c)
  */
 extern char *cb_pgpass_line(const char *host, const char *port, const char *user,

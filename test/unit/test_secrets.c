@@ -343,6 +343,20 @@ test_source_pgpass(void)
 	check_str(pgpass_lookup(cb_pgpass_line("localhost", "5432", "a:p\\p", "s3cr:et\\pass"),
 							"localhost", "5432", "db", "a:p\\p"),
 			  "s3cr:et\\pass", "source pgpass: ':' and '\\' in user and password");
+
+	/*
+	 * libpq reads the file in chunks (256 bytes, then doubled) and drops a
+	 * last line without a newline that fills a chunk exactly
+	 */
+	{
+		char		pw[246];
+
+		memset(pw, 'x', 245);
+		pw[245] = '\0';
+		check_str(pgpass_lookup(cb_pgpass_line("localhost", "5432", "app", pw),
+								"localhost", "5432", "app", "app"),
+				  pw, "source pgpass: a 255-byte line finds the password");
+	}
 }
 
 int
