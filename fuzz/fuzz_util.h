@@ -48,7 +48,7 @@ fz_fail(const char *what, const char *a, const char *b)
 }
 
 /* missing fields are empty */
-static void
+static inline void
 fz_split(const uint8_t *data, size_t size, FzInput *in)
 {
 	size_t		start = 1;
@@ -77,7 +77,7 @@ fz_split(const uint8_t *data, size_t size, FzInput *in)
  * The field as text: NUL and every byte that is not part of a well-formed
  * UTF-8 sequence (overlong, surrogate, beyond U+10FFFF, cut) become '?'.
  */
-static char *
+static inline char *
 fz_text(const char *s, size_t len)
 {
 	char	   *out = palloc(len + 1);
@@ -114,7 +114,7 @@ fz_text(const char *s, size_t len)
  * does not take raw (C0 and C1 controls, DEL, line and paragraph
  * separators, BOM, U+FFFE/F) and '"' and '\' escaped; the rest raw.
  */
-static void
+static inline void
 fz_yaml_dq(StringInfo buf, const char *s)
 {
 	const unsigned char *p = (const unsigned char *) s;
@@ -147,7 +147,7 @@ fz_yaml_dq(StringInfo buf, const char *s)
 }
 
 /* printable form of a value for a failure report */
-static char *
+static inline char *
 fz_show(const char *s, size_t len)
 {
 	StringInfoData buf;
