@@ -78,9 +78,9 @@ as_pg "${M[@]}" -j"$(nproc)" COPT="$UBSAN" >"$D/build.log" 2>&1 &&
 	as_pg "${M[@]}" -B COPT="$ASAN" PGLIBS_FE="-L$($PGC --pkglibdir) -lpgcommon -lpgport $D/asan_defaults.o" \
 		"${WAL[@]}" >>"$D/build.log" 2>&1 || { tail -n 40 "$D/build.log"; exit 1; }
 "${M[@]}" install >/dev/null
-ldd "$S/cnpg_bootstrap.so" | grep -q libubsan || { echo "the module is not built with UBSan" >&2; exit 1; }
+[[ $(ldd "$S/cnpg_bootstrap.so") == *libubsan* ]] || { echo "the module is not built with UBSan" >&2; exit 1; }
 for f in "${WAL[@]}"; do
-	ldd "$S/$f" | grep -q libasan || { echo "$f is not built with ASan" >&2; exit 1; }
+	[[ $(ldd "$S/$f") == *libasan* ]] || { echo "$f is not built with ASan" >&2; exit 1; }
 done
 T1=$(date +%s)
 
