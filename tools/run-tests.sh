@@ -2,7 +2,7 @@
 # Every test of cnpg_bootstrap, on a fresh Debian 12 machine, as root:
 # installs what is missing, copies the tree to a postgres-owned temp dir,
 # builds with -Werror, installs, runs pg_regress (sql/), the TAP tests (t/),
-# the model's unit tests and the libFuzzer target (FUZZ_SECONDS, default 60).
+# the model's unit tests and the libFuzzer targets (FUZZ_SECONDS, default 60, shared).
 # PostgreSQL refuses to run as root, so servers run as the postgres OS user.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
