@@ -26,7 +26,8 @@ ISOLATION = $(basename $(notdir $(sort $(wildcard specs/*.spec))))
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
 	--load-extension=cnpg_bootstrap
 TAP_TESTS = 1
-EXTRA_CLEAN = src/fields_gen.c tmp_check_regress tmp_check_iso output_iso fuzz/fuzz_manifest $(WALRESTORE)
+EXTRA_CLEAN = src/fields_gen.c tmp_check_regress tmp_check_iso output_iso fuzz/fuzz_manifest fuzz/fuzz_secret \
+	fuzz/fuzz_recovery fuzz/fuzz_conninfo fuzz/obj $(WALRESTORE)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -68,12 +69,28 @@ MANIFEST_SRCS = src/manifest.c src/yaml_tree.c src/schema_check.c src/manifest_f
 MODEL_SRCS = $(MANIFEST_SRCS) src/validate.c src/validate_gofmt.c src/validate_values.c src/validate_params.c \
 	src/config_writer.c src/validate_schema.c src/validate_webhook.c src/validate_defaults.c \
 	src/validate_input.c src/validate_bootstrap.c src/promotion_token.c src/fields_gen.c
-fuzz/fuzz_manifest: fuzz/fuzz_manifest.c fuzz/pgshim.c $(MODEL_SRCS)
-	clang -g -O1 -Wno-ignored-attributes -fsanitize=fuzzer,address,undefined -I$(srcdir)/src \
-		-I$(shell $(PG_CONFIG) --includedir-server) -o $@ $^ -lyaml
+# One binary per target (fuzz/README.md says why); the model's objects are
+# built once, instrumented, under fuzz/obj/.
+FUZZ_TARGETS = fuzz/fuzz_manifest fuzz/fuzz_secret fuzz/fuzz_recovery fuzz/fuzz_conninfo
+FUZZ_CC = clang -g -O1 -Wno-ignored-attributes -I$(srcdir)/src -I$(shell $(PG_CONFIG) --includedir-server)
+FUZZ_MODEL_OBJS = $(patsubst src/%.c,fuzz/obj/%.o,$(MODEL_SRCS)) fuzz/obj/pgshim.o
+fuzz/obj/%.o: src/%.c
+	@mkdir -p fuzz/obj
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link,address,undefined -I$(shell $(PG_CONFIG) --includedir) -c -o $@ $<
+fuzz/obj/pgshim.o: fuzz/pgshim.c
+	@mkdir -p fuzz/obj
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+fuzz/fuzz_manifest fuzz/fuzz_secret fuzz/fuzz_recovery: fuzz/%: fuzz/%.c fuzz/fuzz_util.h $(FUZZ_MODEL_OBJS)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_MODEL_OBJS) -lyaml
+# the conninfo target checks against libpq itself
+fuzz/fuzz_conninfo: fuzz/fuzz_conninfo.c fuzz/fuzz_util.h $(FUZZ_MODEL_OBJS) fuzz/obj/external.o \
+		fuzz/obj/pgpass.o fuzz/obj/secrets.o fuzz/obj/hmac_sha256.o
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -I$(shell $(PG_CONFIG) --includedir) -o $@ $< \
+		$(filter %.o,$^) -lyaml -L$(shell $(PG_CONFIG) --libdir) -lpq \
+		-L$(shell $(PG_CONFIG) --pkglibdir) -lpgcommon -lpgport -lssl -lcrypto
 
 .PHONY: fuzz
-fuzz: fuzz/fuzz_manifest
+fuzz: $(FUZZ_TARGETS)
 
 # Unit tests of the pure parts, run without a server (tools/run-tests.sh)
 PGINC_SERVER = $(shell $(PG_CONFIG) --includedir-server)
@@ -86,7 +103,7 @@ unit: src/fields_gen.c
 		src/validate_input.c src/validate_bootstrap.c src/promotion_token.c $(MANIFEST_SRCS) src/fields_gen.c -lyaml -lm
 	fuzz/validate_test
 	$(UNIT_CC) -o test/unit/test_secrets test/unit/test_secrets.c test/unit/unit_shim.c \
-		src/secrets.c src/hmac_sha256.c -L$(PGPKGLIB) -lpgcommon -lpgport -lpq -lssl -lcrypto
+		src/secrets.c src/pgpass.c src/hmac_sha256.c -L$(PGPKGLIB) -lpgcommon -lpgport -lpq -lssl -lcrypto
 	test/unit/test_secrets
 	$(UNIT_CC) -o test/unit/test_redact test/unit/test_redact.c test/unit/unit_shim.c \
 		src/redact.c -L$(PGPKGLIB) -lpgcommon -lpgport

@@ -1300,6 +1300,31 @@ test_input_rules(void)
 				 "connection parameter SSLPassword cannot be used: the key's passphrase "
 				 "would reach command lines and primary_conninfo");
 	EXPECT_COUNT(e, 1, "sslpassword");
+
+	/*
+	 * Keys are written unquoted into conninfo strings (pg_basebackup -d,
+	 * pg_dump, primary_conninfo): one that is not a plain word became
+	 * other keywords there, past the refusals above (fuzz/fuzz_conninfo)
+	 */
+	{
+		static const char *const keys[] = {
+			" passfile", "application_name='x' passfile", "\tdbname", "host=h", "a b", ""
+		};
+
+		for (int i = 0; i < NELEM(keys); i++)
+		{
+			spec = new_spec("c");
+			ec = add_external(spec, "src", false);
+			ec->has_connection_parameters = true;
+			cb_map_set(&ec->connection_parameters, "host", "h");
+			cb_map_set(&ec->connection_parameters, keys[i], "/etc/S3CR3T");
+			e = validate_all(spec, NULL);
+			EXPECT_COUNT(e, 1, keys[i]);
+			EXPECT_ERROR(e, "spec.externalClusters[0].connectionParameters.<key 2>: Forbidden: "
+						 "a connection parameter's name is a libpq keyword: letters, digits "
+						 "and '_' only (the name is not shown)");
+		}
+	}
 	spec = new_spec("c");
 	add_external(spec, "src", true);
 	spec->bootstrap.pg_basebackup.present = true;

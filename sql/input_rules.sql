@@ -273,6 +273,13 @@ FROM (VALUES ('{host: localhost, password: S3CR3T}'),
 SELECT * FROM cnpg_bootstrap_apply(pg_temp.source(
 	'{host: localhost, user: u, sslpassword: S3CR3T}'), dry_run => true);
 
+-- keys that are not plain words: written unquoted into a conninfo they made
+-- other keywords, past the refusals above (found by fuzz/fuzz_conninfo);
+-- the key is not shown
+SELECT pg_temp.try_apply(pg_temp.source('{host: localhost, " passfile": /etc/S3CR3T}'));
+SELECT pg_temp.try_apply(pg_temp.source($${host: localhost, "application_name='S3CR3T' passfile": /etc/S3CR3T}$$));
+SELECT pg_temp.try_apply(pg_temp.source('{host: localhost, "host=S3CR3T": x}'));
+
 -- a pg_basebackup source without connectionParameters fails at apply
 SELECT * FROM cnpg_bootstrap_apply($$
 apiVersion: postgresql.cnpg.io/v1

@@ -2,8 +2,8 @@
  *
  * pgpass.c
  *	  The pgpass file of a source: the only place its password lives on
- *	  disk, mode 0600, one line without a trailing newline (as CNPG writes
- *	  it), every field escaped so that libpq parses it back exactly.
+ *	  disk, mode 0600, one line ending in a newline, every field escaped so
+ *	  that libpq parses it back exactly.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,11 +21,20 @@ field(const char *value)
 	return value && value[0] ? cb_pgpass_escape(value) : "*";
 }
 
+/*
+ * Host and port are '*': the file serves this source's connections only,
+ * and libpq matches neither as written when it holds a list ("h1,h2",
+ * compared host by host) or the default socket directory (compared as
+ * "localhost"), so such a source would connect without its password
+ * (found by fuzz/fuzz_conninfo; test/unit/test_secrets.c).  The newline:
+ * libpq reads the file in chunks of 256 bytes, then 512 ..., and drops a
+ * last line without one that fills a chunk exactly (CNPG writes none).
+ */
 char *
 cb_pgpass_line(const char *host, const char *port, const char *user,
 			   const char *password)
 {
-	return psprintf("%s:%s:*:%s:%s", field(host), field(port), field(user),
+	return psprintf("*:*:*:%s:%s\n", field(user),
 					cb_pgpass_escape(password ? password : ""));
 }
 

@@ -10,7 +10,10 @@
 
 #include "postgres.h"
 
-/* "host:port:*:user:password" with ':' and '\' escaped; absent -> '*' */
+/*
+ * "*:*:*:user:password\n" with ':' and '\' escaped (no user -> '*'); host
+ * and port are not written (see pgpass.c)
+ */
 extern char *cb_pgpass_line(const char *host, const char *port, const char *user,
 							const char *password);
 /* write it as a 0600 file (atomic) */

@@ -29,7 +29,8 @@
  *   argv and primary_conninfo; the password Secret exists for that), no
  *   host files (passfile, sslkey, sslcert, sslrootcert but "system",
  *   sslcrl, sslcrldir, sslkeylogfile, service, servicefile; the
- *   sslKey/sslCert/sslRootCert Secrets exist for TLS files).
+ *   sslKey/sslCert/sslRootCert Secrets exist for TLS files), and no key
+ *   that is not a plain word (it is written unquoted into conninfo).
  *
  * Every error names the field and the parameter or option, never its
  * value, which may be a secret.
@@ -423,6 +424,22 @@ cb_check_connection_parameters(const CbMap *params, const char *path,
 
 		if (key == NULL)
 			continue;
+
+		/*
+		 * Keys go unquoted into conninfo strings (pg_basebackup -d, pg_dump,
+		 * primary_conninfo), where anything but a plain word would make
+		 * other keywords, past the refusals below.  libpq's keywords are
+		 * plain words; the key is not shown ("k:v" is one key to YAML).
+		 */
+		if (key[0] == '\0' || strspn(key, "abcdefghijklmnopqrstuvwxyz"
+									 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(key))
+		{
+			report(arg, psprintf("%s.<key %d>", path, i + 1),
+				   "a connection parameter's name is a libpq keyword: letters, digits "
+				   "and '_' only (the name is not shown)",
+				   "Give libpq's keywords (host, port, user, dbname, sslmode ...) as the keys.");
+			continue;
+		}
 		/* libpq's own word for the system's CA store, not a file */
 		if (cb_guc_name_eq(key, "sslrootcert") &&
 			strcmp(params->items[i].value ? params->items[i].value : "", "system") == 0)

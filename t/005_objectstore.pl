@@ -287,8 +287,9 @@ for my $k ('many/sp ace+plus=eq~tilde.txt', $utf8_key)
 # as the Makefile builds them: the front (spool hits, libc only) and the
 # fetcher it execs on a miss, side by side
 my $wr = "$tmp/cnpg_bootstrap_wal_restore";
+# (CB_WAL_CFLAGS: tools/asan-check.sh builds them with the sanitizers)
 my @wrcc = ('cc', '-O1', '-g', '-Wall', "-I$srcdir/src", "-I$srcdir/src/bin",
-	"-I$pg{'includedir-server'}", "-I$pg{includedir}");
+	"-I$pg{'includedir-server'}", "-I$pg{includedir}", split(' ', $ENV{CB_WAL_CFLAGS} // ''));
 ok( IPC::Run::run(
 		[
 			@wrcc, '-o', $wr, "$srcdir/src/bin/cnpg_bootstrap_wal_restore.c", "$srcdir/src/walrestore_conf.c",

@@ -2,7 +2,7 @@
 # Every test of cnpg_bootstrap, on a fresh Debian 12 machine, as root:
 # installs what is missing, copies the tree to a postgres-owned temp dir,
 # builds with -Werror, installs, runs pg_regress (sql/), the TAP tests (t/),
-# the model's unit tests and the libFuzzer target (FUZZ_SECONDS, default 60).
+# the model's unit tests and the libFuzzer targets (FUZZ_SECONDS, default 60, shared).
 # PostgreSQL refuses to run as root, so servers run as the postgres OS user.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,11 +53,20 @@ echo "== TAP"
 as_pg make -C "$S" installcheck REGRESS= ISOLATION= PROVE_FLAGS=--timer || { rc=1; tail -n 60 "$S"/tmp_check/log/regress_log_* 2>/dev/null || true; }
 echo "== model unit tests"
 as_pg make -C "$S" unit || rc=1
-echo "== fuzz (${FUZZ_SECONDS}s)"
-# new inputs go to the first (scratch) directory, the committed corpus seeds
-as_pg mkdir -p "$W/fuzzwork"
-as_pg make -C "$S" fuzz >/dev/null 2>&1 && as_pg "$S/fuzz/fuzz_manifest" -max_total_time="$FUZZ_SECONDS" \
-	-rss_limit_mb=2048 -print_final_stats=0 "$W/fuzzwork" "$S/fuzz/corpus" >"$W/fuzz.log" 2>&1 ||
-	{ rc=1; tail -n 40 "$W/fuzz.log"; }
+echo "== fuzz (${FUZZ_SECONDS}s over the targets)"
+# each target (fuzz/README.md) gets an equal share of FUZZ_SECONDS; new inputs
+# go to the first (scratch) directory, fuzz/corpus/<target>/ seeds it
+FUZZ_TARGETS="manifest secret recovery conninfo"
+share=$((FUZZ_SECONDS / 4)); [ "$share" -ge 5 ] || share=5
+if as_pg make -C "$S" fuzz >"$W/fuzz-build.log" 2>&1; then
+	for t in $FUZZ_TARGETS; do
+		as_pg mkdir -p "$W/fuzzwork/$t"
+		( cd "$W/fuzzwork" && as_pg "$S/fuzz/fuzz_$t" -max_total_time="$share" -rss_limit_mb=2048 \
+			-print_final_stats=0 "$W/fuzzwork/$t" "$S/fuzz/corpus/$t" ) >"$W/fuzz-$t.log" 2>&1 ||
+			{ rc=1; echo "fuzz_$t failed:"; tail -n 40 "$W/fuzz-$t.log"; }
+	done
+else
+	rc=1; tail -n 40 "$W/fuzz-build.log"
+fi
 [ $rc -eq 0 ] && echo "ALL TESTS PASSED" || echo "SOME TESTS FAILED"
 exit $rc

@@ -30,6 +30,7 @@
 #include "common/scram-common.h"
 #include "libpq-fe.h"
 
+#include "pgpass.h"
 #include "secrets.h"
 
 /* test reporting, in unit_shim.c */
@@ -314,6 +315,50 @@ test_credentials(void)
 			  "pw:x", "libpq matches an IPv6 host in pgpass");
 }
 
+/* pgpass.c writes files through hostlayout.c; these tests only build lines */
+void
+cb_write_file(const char *path, const char *data, size_t len, int mode)
+{
+	abort();
+}
+
+/*
+ * A source's pgpass line (src/pgpass.c), read by libpq with the source's
+ * own parameters: found by fuzz/fuzz_conninfo.  libpq compares each host
+ * of a host list, and the default socket directory as "localhost", so a
+ * line naming the host as written is never found for those.
+ */
+static void
+test_source_pgpass(void)
+{
+	check_str(pgpass_lookup(cb_pgpass_line("h1.example,h2.example", "5432", "app", "pw"),
+							"h1.example,h2.example", "5432", "app", "app"),
+			  "pw", "source pgpass: a host list finds the password");
+	check_str(pgpass_lookup(cb_pgpass_line("/var/run/postgresql", "5432", "app", "pw"),
+							"/var/run/postgresql", "5432", "app", "app"),
+			  "pw", "source pgpass: the default socket directory finds the password");
+	check_str(pgpass_lookup(cb_pgpass_line("localhost", "5432,5433", "app", "pw"),
+							"localhost,localhost", "5432,5433", "app", "app"),
+			  "pw", "source pgpass: a port list finds the password");
+	check_str(pgpass_lookup(cb_pgpass_line("localhost", "5432", "a:p\\p", "s3cr:et\\pass"),
+							"localhost", "5432", "db", "a:p\\p"),
+			  "s3cr:et\\pass", "source pgpass: ':' and '\\' in user and password");
+
+	/*
+	 * libpq reads the file in chunks (256 bytes, then doubled) and drops a
+	 * last line without a newline that fills a chunk exactly
+	 */
+	{
+		char		pw[246];
+
+		memset(pw, 'x', 245);
+		pw[245] = '\0';
+		check_str(pgpass_lookup(cb_pgpass_line("localhost", "5432", "app", pw),
+								"localhost", "5432", "app", "app"),
+				  pw, "source pgpass: a 255-byte line finds the password");
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -328,5 +373,6 @@ main(int argc, char **argv)
 	test_verifiers();
 	test_escapes();
 	test_credentials();
+	test_source_pgpass();
 	return unit_finish();
 }
