@@ -39,7 +39,7 @@ chown -R postgres: "$D"
 
 # a small file system for the disk-full tests (t/024), if this host lets root mount one
 SMALLFS=$D/smallfs
-mountpoint -q "$SMALLFS" || { mkdir -p "$SMALLFS" && mount -t tmpfs -o size=128m,mode=0700 tmpfs "$SMALLFS" 2>/dev/null; } || true
+mountpoint -q "$SMALLFS" || { mkdir -p "$SMALLFS" && mount -t tmpfs -o size=512m,mode=0700 tmpfs "$SMALLFS" 2>/dev/null; } || true
 mountpoint -q "$SMALLFS" && { chown postgres: "$SMALLFS"; rm -rf "${SMALLFS:?}"/*; } || SMALLFS=
 as_pg() { runuser -u postgres -- env -i PATH="$P/usr/lib/postgresql/15/bin:/usr/local/bin:/usr/bin:/bin" \
 	HOME="$D" LANG=C.UTF-8 TMPDIR=/tmp PG_TEST_TIMEOUT_DEFAULT=300 CB_FAULTS="${CB_FAULTS:-}" CB_FAULTS_ONLY="${CB_FAULTS_ONLY:-}" CB_FAULTS_PORTS="${CB_FAULTS_PORTS:-}" CB_FAULTS_RECOVERY_PORTS="${CB_FAULTS_RECOVERY_PORTS:-}" \
