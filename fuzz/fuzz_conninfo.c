@@ -68,6 +68,7 @@ NEVER(bool errstart(int elevel, const char *domain))
 NEVER(void errfinish(const char *filename, int lineno, const char *funcname))
 NEVER(int errcode(int sqlerrcode))
 NEVER(int errmsg(const char *fmt,...))
+NEVER(int errmsg_internal(const char *fmt,...))
 NEVER(int errhint(const char *fmt,...))
 NEVER(int errdetail(const char *fmt,...))
 

@@ -35,9 +35,9 @@ tar -C "$ROOT" --exclude=.git -cf - . | tar -C "$S" -xf -
 # the shared specs and samples, when present beside the project
 if [ -d "$ROOT/../shared" ]; then cp -a "$ROOT/../shared" "$W/shared"; fi
 chown -R postgres: "$W"
-# a small file system for the disk-full tests (t/024), where root may mount one
+# a small file system for the disk-full tests (t/023, t/024), where root may mount one
 SMALLFS=$W/smallfs
-{ mkdir -p "$SMALLFS" && mount -t tmpfs -o size=128m,mode=0700 tmpfs "$SMALLFS" 2>/dev/null &&
+{ mkdir -p "$SMALLFS" && mount -t tmpfs -o size=512m,mode=0700 tmpfs "$SMALLFS" 2>/dev/null &&
 	chown postgres: "$SMALLFS"; } || SMALLFS=
 
 # a tree that was built in place carries objects older than its headers: start clean
