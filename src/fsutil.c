@@ -125,6 +125,40 @@ cb_read_file(const char *path, size_t *len)
 	return buf.data;
 }
 
+/* the last max bytes of a file (all of it if smaller), NUL-terminated; NULL with errno */
+char *
+cb_read_file_tail(const char *path, size_t max, size_t *len)
+{
+	int			fd = open(path, O_RDONLY);
+	struct stat st;
+	size_t		n;
+	char	   *buf;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0)
+	{
+		close(fd);
+		return NULL;
+	}
+	n = Min((size_t) st.st_size, max);
+	buf = palloc(n + 1);
+	if (pg_pread(fd, buf, n, st.st_size - n) != (ssize_t) n)
+	{
+		int			save_errno = errno;
+
+		close(fd);
+		pfree(buf);
+		errno = save_errno;
+		return NULL;
+	}
+	close(fd);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
 /* fsync a directory (after a rename or unlink in it); false with errno */
 bool
 cb_fsync_dir(const char *path)

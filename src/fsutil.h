@@ -22,6 +22,7 @@ extern void cb_write_file_ext(const char *path, const char *content, size_t len,
 							  mode_t mode, bool durable);
 /* the whole file (palloc'd, NUL-terminated), or NULL with errno */
 extern char *cb_read_file(const char *path, size_t *len);
+extern char *cb_read_file_tail(const char *path, size_t max, size_t *len);
 extern bool cb_path_exists(const char *path);
 /* fsync a directory after a rename or unlink in it; never throws, false with errno */
 extern bool cb_fsync_dir(const char *path);

@@ -232,36 +232,10 @@ step_initdb(CbCluster *c)
 	cb_initdb_run(c, &c->instances[0]);
 }
 
-/*
- * A recovering server that will not start again may have been stopped by
- * its WAL program (the store did not answer): its error, from the server's
- * log, joins the DETAIL, where environment.c can tell the host's failure.
- */
 static void
 step_start(CbCluster *c)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-
-	PG_TRY();
-	{
-		cb_instance_start(c, &c->instances[0]);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-		char	   *wal;
-
-		if (c->restore == NULL)
-			PG_RE_THROW();
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		if ((wal = cb_restore_wal_error(&c->instances[0])) != NULL)
-			edata->detail = psprintf("%s%s%s", edata->detail ? edata->detail : "",
-									 edata->detail ? "\n" : "", wal);
-		ReThrowError(edata);
-	}
-	PG_END_TRY();
+	cb_instance_start(c, &c->instances[0]);
 }
 
 static void
@@ -498,6 +472,25 @@ wait_for_host(CbCluster *c, const Step *step, const char *cause)
 }
 
 /*
+ * A recovering server stopped by its WAL program (the store did not
+ * answer) says why only in its own log: whatever step failed over it (the
+ * wait for the promotion, a start again), that error joins the DETAIL,
+ * where environment.c can tell the host's failure and the log shows it.
+ */
+static void
+add_wal_error(CbCluster *c, ErrorData *edata)
+{
+	char	   *wal;
+
+	if (c->restore == NULL || c->ninstances == 0 ||
+		cb_instance_pid(c->instances[0].pgdata) != 0 ||
+		(wal = cb_restore_wal_error(&c->instances[0])) == NULL)
+		return;
+	edata->detail = edata->detail ?
+		psprintf("%s\n%s", edata->detail, wal) : wal;
+}
+
+/*
  * run one step; false if it failed (recorded) or was interrupted.
  * primary_started: the plan started the primary before this step.
  */
@@ -526,6 +519,7 @@ run_step(CbCluster *c, const Step *step, bool primary_started)
 		FlushErrorState();
 		if (IsTransactionState())
 			AbortCurrentTransaction();
+		add_wal_error(c, edata);
 		edata->elevel = LOG;
 		edata->hide_stmt = true;
 		ThrowErrorData(edata);

@@ -630,47 +630,36 @@ cb_restore_configure(CbCluster *c, CbRestore *r, bool replica)
  * The last error the WAL program wrote since the server last started: the
  * restore_command's stderr goes to the server's stderr log.  A recovery
  * that stopped because the store did not answer says so only there.  NULL
- * if there is none.  Bounded: the last 256 kB of the log.
+ * if there is none.  Bounded: the last 256 kB of the log, one line of at
+ * most 1 kB.  Safe to show: the program's messages name keys, paths and
+ * WAL files, and the store's errors it prints pass os_scrub() first.
  */
+#define CB_WAL_ERROR_PREFIX		"cnpg_bootstrap_wal_restore: ERROR: "
+#define CB_WAL_ERROR_LOG_TAIL	(256 * 1024)
+#define CB_WAL_ERROR_MAX		1024
+
 char *
 cb_restore_wal_error(const CbInstance *inst)
 {
-	char	   *path = psprintf("%s/postgres", inst->logdir);
-	char	   *log;
+	char	   *log = cb_read_file_tail(psprintf("%s/postgres", inst->logdir),
+										CB_WAL_ERROR_LOG_TAIL, NULL);
 	char	   *from;
 	char	   *hit = NULL;
 	char	   *p;
-	size_t		len;
-	int			fd;
-	struct stat st;
-	const char *needle = "cnpg_bootstrap_wal_restore: ERROR: ";
 
-	if ((fd = open(path, O_RDONLY | PG_BINARY)) < 0)
+	if (log == NULL)
 		return NULL;
-	if (fstat(fd, &st) != 0)
-	{
-		close(fd);
-		return NULL;
-	}
-	len = Min((size_t) st.st_size, (size_t) 256 * 1024);
-	log = palloc(len + 1);
-	if (pg_pread(fd, log, len, st.st_size - len) != (ssize_t) len)
-	{
-		close(fd);
-		return NULL;
-	}
-	close(fd);
-	log[len] = '\0';
 	/* what the latest start wrote */
 	from = log;
 	for (p = log; (p = strstr(p, "starting PostgreSQL")) != NULL; p++)
 		from = p;
-	for (p = from; (p = strstr(p, needle)) != NULL; p++)
-		hit = p;
+	/* only lines the program wrote itself: they begin with its name */
+	for (p = from; (p = strstr(p, "\n" CB_WAL_ERROR_PREFIX)) != NULL; p++)
+		hit = p + 1;
 	if (hit == NULL)
 		return NULL;
 	p = strchr(hit, '\n');
-	return p ? pnstrdup(hit, p - hit) : pstrdup(hit);
+	return pnstrdup(hit, Min(p ? (size_t) (p - hit) : strlen(hit), CB_WAL_ERROR_MAX));
 }
 
 /* the message of the last FATAL or PANIC in the instance's csvlog */
@@ -791,7 +780,6 @@ recovery_reached(CbWait *w, void *arg)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s stopped during recovery: %s", inst->name, last_fatal(inst)),
-				 cb_restore_wal_error(inst) ? errdetail("%s", cb_restore_wal_error(inst)) : 0,
 				 errhint("See the logs under \"%s\".", inst->logdir)));
 	/* the connection is kept from pass to pass (waituntil.c) */
 	if ((conn = cb_wait_conn(w, 0)) != NULL)
