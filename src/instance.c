@@ -57,6 +57,26 @@ process_is_zombie(int pid)
 }
 
 /*
+ * A live (not zombie) process of our OS user whose working directory is
+ * want (a realpath)?
+ */
+static bool
+ours_working_in(int pid, const char *want)
+{
+	char		link[PATH_MAX];
+	struct stat st;
+	ssize_t		n;
+
+	if (stat(psprintf("/proc/%d", pid), &st) != 0 || st.st_uid != geteuid())
+		return false;
+	n = readlink(psprintf("/proc/%d/cwd", pid), link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	return strcmp(link, want) == 0 && !process_is_zombie(pid);
+}
+
+/*
  * Is pid a live postmaster of pgdata, run by us?  A postmaster.pid can be
  * stale and its pid reused by anything: only a process of our OS user whose
  * binary is postgres and whose working directory is pgdata qualifies (the
@@ -67,22 +87,12 @@ is_our_postmaster(int pid, const char *pgdata)
 {
 	char		want[PATH_MAX];
 	char		link[PATH_MAX];
-	char	   *proc = psprintf("/proc/%d", pid);
-	struct stat st;
 	ssize_t		n;
 	const char *base;
 
-	if (stat(proc, &st) != 0 || st.st_uid != geteuid() || process_is_zombie(pid))
+	if (realpath(pgdata, want) == NULL || !ours_working_in(pid, want))
 		return false;
-	if (realpath(pgdata, want) == NULL)
-		return false;
-	n = readlink(psprintf("%s/cwd", proc), link, sizeof(link) - 1);
-	if (n < 0)
-		return false;
-	link[n] = '\0';
-	if (strcmp(link, want) != 0)
-		return false;
-	n = readlink(psprintf("%s/exe", proc), link, sizeof(link) - 1);
+	n = readlink(psprintf("/proc/%d/exe", pid), link, sizeof(link) - 1);
 	if (n < 0)
 		return false;
 	link[n] = '\0';
@@ -102,7 +112,6 @@ static bool
 pgdata_in_use(const char *pgdata)
 {
 	char		want[PATH_MAX];
-	char		link[PATH_MAX];
 	DIR		   *proc;
 	struct dirent *de;
 	bool		found = false;
@@ -112,17 +121,8 @@ pgdata_in_use(const char *pgdata)
 	while (!found && (de = ReadDir(proc, "/proc")) != NULL)
 	{
 		int			pid = atoi(de->d_name);
-		struct stat st;
-		ssize_t		n;
 
-		if (pid <= 0 || pid == MyProcPid ||
-			stat(psprintf("/proc/%d", pid), &st) != 0 || st.st_uid != geteuid())
-			continue;
-		n = readlink(psprintf("/proc/%d/cwd", pid), link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = '\0';
-		found = strcmp(link, want) == 0 && !process_is_zombie(pid);
+		found = pid > 0 && pid != MyProcPid && ours_working_in(pid, want);
 	}
 	FreeDir(proc);
 	return found;
@@ -291,23 +291,35 @@ cb_instance_stop(CbCluster *c, const char *pgdata, const char *mode)
 }
 
 char *
+cb_instance_tmp(const CbInstance *inst)
+{
+	return psprintf("%s.tmp", inst->pgdata);
+}
+
+bool
+cb_instance_drop_tmp(const CbInstance *inst)
+{
+	char	   *tmp = cb_instance_tmp(inst);
+
+	return !cb_path_exists(tmp) || cb_rmtree(tmp);
+}
+
+char *
 cb_instance_fresh_tmp(CbCluster *c, CbInstance *inst)
 {
-	char	   *tmp = psprintf("%s.tmp", inst->pgdata);
-
 	cb_instance_stop(c, inst->pgdata, "immediate");
-	if ((cb_path_exists(tmp) && !cb_rmtree(tmp)) ||
+	if (!cb_instance_drop_tmp(inst) ||
 		(cb_path_exists(inst->pgdata) && !cb_rmtree(inst->pgdata)))
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not remove the old data directory of %s: %m", inst->name)));
-	return tmp;
+	return cb_instance_tmp(inst);
 }
 
 void
 cb_instance_install_tmp(CbInstance *inst)
 {
-	char	   *tmp = psprintf("%s.tmp", inst->pgdata);
+	char	   *tmp = cb_instance_tmp(inst);
 
 	/* a directory: rename, then make the rename itself durable */
 	if (rename(tmp, inst->pgdata) != 0)

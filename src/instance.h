@@ -26,6 +26,10 @@ extern void cb_instance_stop(CbCluster *c, const char *pgdata, const char *mode)
  * install_tmp renames it durably.
  */
 extern char *cb_instance_fresh_tmp(CbCluster *c, CbInstance *inst);
+/* <pgdata>.tmp of the instance */
+extern char *cb_instance_tmp(const CbInstance *inst);
+/* remove a half-made <pgdata>.tmp if there is one; false with errno */
+extern bool cb_instance_drop_tmp(const CbInstance *inst);
 extern void cb_instance_install_tmp(CbInstance *inst);
 
 /* options for a tool run on behalf of an instance, logged to its bootstrap.log */

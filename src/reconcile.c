@@ -454,14 +454,10 @@ static void
 wait_for_host(CbCluster *c, const Step *step, const char *cause)
 {
 	for (int i = 0; i < c->ninstances; i++)
-	{
-		char	   *tmp = psprintf("%s.tmp", c->instances[i].pgdata);
-
-		if (cb_path_exists(tmp) && !cb_rmtree(tmp))
+		if (!cb_instance_drop_tmp(&c->instances[i]))
 			ereport(WARNING,
 					(errcode_for_file_access(),
-					 errmsg("could not remove \"%s\": %m", tmp)));
-	}
+					 errmsg("could not remove \"%s\": %m", cb_instance_tmp(&c->instances[i]))));
 	ereport(LOG,
 			(errmsg("cnpg_bootstrap: cluster \"%s\" waits for the host at step \"%s\": %s",
 					c->name, step->name, cause)));

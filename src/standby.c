@@ -147,7 +147,7 @@ prepare_clone(CbCluster *c, CbInstance *inst, CbChildOptions *opts)
 static void
 finish_clone(CbCluster *c, CbInstance *inst)
 {
-	char	   *tmp = psprintf("%s.tmp", inst->pgdata);
+	char	   *tmp = cb_instance_tmp(inst);
 	char	   *override = psprintf("primary_conninfo = %s\n"
 									"primary_slot_name = %s\n"
 									"recovery_target_timeline = 'latest'\n",
