@@ -39,6 +39,7 @@
 #include "utils/guc.h"
 
 #include "faultinject.h"
+#include "fsutil.h"
 #include "instance.h"
 #include "process.h"
 #include "walspool.h"
@@ -130,21 +131,12 @@ static bool
 claim_once(const char *value)
 {
 	char	   *path = psprintf("%s/%s", DataDir, CB_FAULT_FIRED_FILE);
-	char		old[1024];
+	char	   *old = cb_read_file(path, NULL);
 	int			fd;
 	ssize_t		n;
 
-	if ((fd = open(path, O_RDONLY)) >= 0)
-	{
-		n = read(fd, old, sizeof(old) - 1);
-		close(fd);
-		if (n >= 0)
-		{
-			old[n] = '\0';
-			if (strcmp(old, value) == 0)
-				return false;
-		}
-	}
+	if (old != NULL && strcmp(old, value) == 0)
+		return false;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
 		return false;
@@ -182,7 +174,7 @@ static bool
 fire(const CbFault *f, pid_t child)
 {
 	pid_t		target = 0;
-	const char *what = kind_names[f->kind];
+	const char *note = NULL;
 
 	if (!claim_once(cb_fault_injection))
 		return true;
@@ -200,12 +192,9 @@ fire(const CbFault *f, pid_t child)
 			target = child;
 			break;
 		case CB_FAULT_KILL_WAL_PROGRAM:
-			/* the program kills itself (pid 0: nothing for us to signal) */
-			ereport(LOG,
-					(errmsg("cnpg_bootstrap: fault injection: kill-wal-program at the %s of step \"%s\"%s",
-							when_names[f->when], f->step,
-							arm_wal_program_kill() ? " (armed)" : " (no WAL spool)")));
-			return true;
+			/* the program kills itself: nothing for us to signal */
+			note = arm_wal_program_kill() ? " (armed)" : " (no WAL spool)";
+			break;
 		case CB_FAULT_KILL_TARGET:
 			if (cur_cluster && cur_cluster->ninstances > 0 &&
 				cur_cluster->instances[0].pgdata)
@@ -214,8 +203,8 @@ fire(const CbFault *f, pid_t child)
 	}
 	ereport(LOG,
 			(errmsg("cnpg_bootstrap: fault injection: %s at the %s of step \"%s\"%s",
-					what, when_names[f->when], f->step,
-					target > 0 ? "" : " (nothing to signal)")));
+					kind_names[f->kind], when_names[f->when], f->step,
+					note ? note : target > 0 ? "" : " (nothing to signal)")));
 	if (target <= 0)
 		return true;
 	(void) kill(target, (f->kind == CB_FAULT_STOP_IMMEDIATE) ? SIGQUIT :
