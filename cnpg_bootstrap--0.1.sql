@@ -45,7 +45,13 @@ CREATE TABLE cnpg_bootstrap.clusters (
 	ready_at timestamptz,
 	generation integer NOT NULL DEFAULT 1,
 	bootstrapped boolean NOT NULL DEFAULT false,	-- a destructive step began
-	progress text
+	progress text,
+	-- the generation the worker last brought to healthy (0: not yet); a
+	-- healthy cluster with an older one has a re-applied spec to act on
+	observed_generation integer NOT NULL DEFAULT 0,
+	-- stopped on demand (cnpg_bootstrap_stop, cnpg.io/hibernation: "on"),
+	-- and kept stopped, across restarts of the control instance, until started
+	hibernation boolean NOT NULL DEFAULT false
 );
 
 -- One row per instance (<cluster>-<n>); ports are unique host-wide.
@@ -61,6 +67,14 @@ CREATE TABLE cnpg_bootstrap.instances (
 	timeline integer,
 	lsn pg_lsn,							-- primary: current; replica: replayed
 	lag_bytes bigint,					-- replica: behind the primary's LSN
+	-- supervision (src/supervise.c, src/lifecycle.c): restarts after the
+	-- instance was found stopped, the last one, why it had stopped, and the
+	-- backoff of one that keeps stopping soon after its restart
+	restarts integer NOT NULL DEFAULT 0,
+	last_restart timestamptz,
+	last_exit text,
+	quick_failures integer NOT NULL DEFAULT 0,
+	next_restart timestamptz,
 	PRIMARY KEY (cluster, instance)
 );
 
@@ -142,12 +156,13 @@ $$;
 
 CREATE FUNCTION cnpg_bootstrap_instances(cluster text)
 RETURNS TABLE (instance text, role text, status text, port integer,
-			   data_directory text, pid integer, timeline integer, lsn pg_lsn)
+			   data_directory text, pid integer, timeline integer, lsn pg_lsn,
+			   restarts integer, last_restart timestamptz, last_exit_reason text)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT i.instance, i.role, i.status, i.port, i.data_directory, i.pid,
-		   i.timeline, i.lsn
+		   i.timeline, i.lsn, i.restarts, i.last_restart, i.last_exit
 	  FROM cnpg_bootstrap.instances i
 	 WHERE i.cluster = $1
 	 ORDER BY i.serial
@@ -165,7 +180,8 @@ AS $$
 	 ORDER BY i.serial
 $$;
 
--- Waits, reading committed status, until the cluster is healthy or failed.
+-- Waits, reading committed status, until the cluster is healthy, failed or
+-- hibernated.
 CREATE FUNCTION cnpg_bootstrap_wait(cluster text, timeout interval DEFAULT '5 minutes')
 RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -184,7 +200,7 @@ BEGIN
 				USING ERRCODE = 'undefined_object',
 					  HINT = 'Apply a Cluster manifest with cnpg_bootstrap_apply() first.';
 		END IF;
-		IF cur_phase IN ('Cluster in healthy state', 'Bootstrap failed') THEN
+		IF cur_phase IN ('Cluster in healthy state', 'Bootstrap failed', 'Cluster hibernated') THEN
 			RETURN cur_phase;
 		END IF;
 		IF clock_timestamp() >= deadline THEN
@@ -199,6 +215,19 @@ BEGIN
 END
 $$;
 
+-- Stop a cluster cleanly and keep it stopped (across restarts of the control
+-- instance too) until cnpg_bootstrap_start(); as the cnpg.io/hibernation
+-- annotation does.  True if the wanted state changed.
+CREATE FUNCTION cnpg_bootstrap_stop(cluster text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'cnpg_bootstrap_stop'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION cnpg_bootstrap_start(cluster text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'cnpg_bootstrap_start'
+LANGUAGE C VOLATILE STRICT;
+
 REVOKE ALL ON FUNCTION cnpg_bootstrap_apply(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cnpg_bootstrap_delete(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cnpg_bootstrap_secret(text, text) FROM PUBLIC;
@@ -206,3 +235,5 @@ REVOKE ALL ON FUNCTION cnpg_bootstrap_status(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cnpg_bootstrap_instances(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cnpg_bootstrap_wait(text, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cnpg_bootstrap_replication(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cnpg_bootstrap_stop(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cnpg_bootstrap_start(text) FROM PUBLIC;

@@ -16,6 +16,7 @@
 #include "faultinject.h"
 #include "objectstore.h"
 #include "ports.h"
+#include "supervise.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -92,6 +93,11 @@ _PG_init(void)
 							"How long an object store may stay silent before a request to it is retried.",
 							"Each request is tried 7 times with a growing pause; then the cluster waits for the store.",
 							&cb_store_timeout, 60, 1, 3600, PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("cnpg_bootstrap.supervise_interval",
+							"How often the launcher looks at the instances of healthy clusters.",
+							"A stopped instance is started again, a standby that does not stream is repaired; 0 turns this off.",
+							&cb_supervise_interval, 5, 0, 3600, PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
 	DefineCustomStringVariable("cnpg_bootstrap.database_name",
 							   "Database where CREATE EXTENSION cnpg_bootstrap runs and the workers connect.",

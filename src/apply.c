@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * apply.c
- *	  The SQL functions that change the catalog: cnpg_bootstrap_apply() and
- *	  cnpg_bootstrap_delete().
+ *	  The SQL functions that change the catalog: cnpg_bootstrap_apply(),
+ *	  cnpg_bootstrap_delete(), and cnpg_bootstrap_stop()/_start(), which
+ *	  set the state a cluster is to be in (lifecycle.c acts on it).
  *
  * Apply parses, defaults and validates the whole stream first (model), and
  * only then stores, so a rejected manifest leaves nothing behind; it runs in
@@ -42,6 +43,8 @@
 
 PG_FUNCTION_INFO_V1(cnpg_bootstrap_apply);
 PG_FUNCTION_INFO_V1(cnpg_bootstrap_delete);
+PG_FUNCTION_INFO_V1(cnpg_bootstrap_stop);
+PG_FUNCTION_INFO_V1(cnpg_bootstrap_start);
 
 /* what pg_stat_activity and STATEMENT lines show once apply has begun */
 static const char hidden_statement[] =
@@ -155,6 +158,31 @@ bootstrap_equal(const char *old_doc, const char *new_doc)
 }
 
 /*
+ * CloudNativePG's declarative hibernation: cnpg.io/hibernation "on" stops
+ * the cluster, "off" starts it again; 1, 0, or -1 when the annotation is
+ * absent (the state cnpg_bootstrap_stop/start set stays).
+ */
+static int
+hibernation_annotation(const CbDocument *doc)
+{
+	const char *v = cb_map_get(&doc->cluster->annotations, "cnpg.io/hibernation");
+
+	if (v == NULL)
+		return -1;
+	if (strcmp(v, "on") == 0)
+		return 1;
+	if (strcmp(v, "off") == 0)
+		return 0;
+	own_error = true;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("Cluster/%s: metadata.annotations[cnpg.io/hibernation]: Unsupported value: \"%s\": supported values: \"on\", \"off\"",
+					doc->name, v),
+			 errhint("Set the annotation to \"on\" to stop the cluster and keep it stopped, \"off\" to start it again.")));
+	return -1;
+}
+
+/*
  * Decide created/configured/unchanged for one document and, unless dry,
  * store it.  Returns the action.
  */
@@ -167,6 +195,7 @@ apply_document_locked(const CbDocument *doc, bool dry_run)
 	bool		exists = cb_catalog_get_object(kind, doc->name, &old);
 	const char *action;
 	const char *namespace = NULL;
+	int			hibernation = -1;
 
 	if (!exists)
 		action = "created";
@@ -195,6 +224,9 @@ apply_document_locked(const CbDocument *doc, bool dry_run)
 					 errhide()));
 		}
 	}
+
+	if (doc->kind == CB_KIND_CLUSTER)
+		hibernation = hibernation_annotation(doc);
 
 	if (dry_run || strcmp(action, "unchanged") == 0)
 		return action;
@@ -225,6 +257,8 @@ apply_document_locked(const CbDocument *doc, bool dry_run)
 		else
 			cb_catalog_update_cluster_generation(doc->name, old.generation + 1,
 												 doc->cluster->instances);
+		if (hibernation >= 0)
+			(void) cb_catalog_set_hibernation(doc->name, hibernation == 1);
 	}
 	return action;
 }
@@ -521,4 +555,42 @@ cnpg_bootstrap_delete(PG_FUNCTION_ARGS)
 	PopActiveSnapshot();
 	cb_spi_finish();
 	PG_RETURN_BOOL(found);
+}
+
+/* cnpg_bootstrap_stop/start: the wanted state, set under the object's lock */
+static bool
+set_hibernation(const char *func, const char *name, bool on)
+{
+	bool		was = false;
+	int			observed;
+
+	check_database(func);
+	cb_spi_connect();
+	cb_catalog_lock_object("Cluster", name);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (!cb_catalog_cluster_exists(name, NULL, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("cluster \"%s\" does not exist", name),
+				 errhint("See cnpg_bootstrap_status() for the clusters there are.")));
+	cb_catalog_cluster_lifecycle(name, &observed, &was, NULL);
+	(void) cb_catalog_set_hibernation(name, on);
+	PopActiveSnapshot();
+	cb_spi_finish();
+	cb_wake_launcher_at_commit();
+	return was != on;
+}
+
+Datum
+cnpg_bootstrap_stop(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(set_hibernation("cnpg_bootstrap_stop",
+								   text_to_cstring(PG_GETARG_TEXT_PP(0)), true));
+}
+
+Datum
+cnpg_bootstrap_start(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(set_hibernation("cnpg_bootstrap_start",
+								   text_to_cstring(PG_GETARG_TEXT_PP(0)), false));
 }

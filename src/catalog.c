@@ -337,6 +337,40 @@ cb_catalog_create_cluster_status(const CbClusterSpec *spec)
 				" VALUES ($1, $2, $3, $4, $5, clock_timestamp())", args, lengthof(args), false);
 }
 
+/*
+ * What the worker needs to know of a cluster besides its spec: the
+ * generation last brought to healthy (0 before the first time), whether
+ * it is to be stopped, and its phase.
+ */
+void
+cb_catalog_cluster_lifecycle(const char *name, int *observed_generation, bool *hibernation,
+							 char **phase)
+{
+	CbArg		args[] = {cb_arg_text(name)};
+
+	*observed_generation = 0;
+	*hibernation = false;
+	if (phase)
+		*phase = NULL;
+	if (cb_spi_exec("SELECT observed_generation, hibernation, phase FROM cnpg_bootstrap.clusters"
+					" WHERE name = $1", args, lengthof(args), true) == 0)
+		return;
+	*observed_generation = cb_row_int4(0, 1, 0);
+	*hibernation = cb_row_bool(0, 2, false);
+	if (phase)
+		*phase = cb_row_text(0, 3);
+}
+
+/* false if there is no such cluster */
+bool
+cb_catalog_set_hibernation(const char *name, bool on)
+{
+	CbArg		args[] = {cb_arg_text(name), cb_arg_bool(on)};
+
+	return cb_spi_exec("UPDATE cnpg_bootstrap.clusters SET hibernation = $2 WHERE name = $1",
+					   args, lengthof(args), false) > 0;
+}
+
 void
 cb_catalog_update_cluster_generation(const char *name, int generation, int instances)
 {
@@ -434,7 +468,8 @@ List *
 cb_catalog_clusters_needing_work(void)
 {
 	List	   *names = NIL;
-	CbArg		done[] = {cb_arg_text(CB_PHASE_HEALTHY), cb_arg_text(CB_PHASE_FAILED)};
+	CbArg		done[] = {cb_arg_text(CB_PHASE_HEALTHY), cb_arg_text(CB_PHASE_FAILED),
+	cb_arg_text(CB_PHASE_HIBERNATED)};
 
 	cb_tx_begin();
 	if (cb_spi_exec("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'cnpg_bootstrap'",
@@ -446,12 +481,20 @@ cb_catalog_clusters_needing_work(void)
 		 * while slots are free, so a cluster waits for those applied (or
 		 * deleted) before it, never for names that sort before its own.  A
 		 * refused teardown is tried again once a minute, not at every tick.
+		 * After bootstrap a cluster needs work when its spec was applied
+		 * again, it is to be stopped or started, or supervise.c found an
+		 * instance down (the phase then says so); not while an instance
+		 * that keeps stopping waits for its next restart.
 		 */
 		cb_spi_exec("SELECT name FROM ("
 					" SELECT cluster AS name, requested_at AS since FROM cnpg_bootstrap.teardown"
 					"  WHERE refused_at IS NULL OR refused_at < now() - interval '1 minute'"
-					" UNION ALL SELECT name, started_at FROM cnpg_bootstrap.clusters"
-					"  WHERE phase NOT IN ($1, $2)) AS w"
+					" UNION ALL SELECT c.name, c.started_at FROM cnpg_bootstrap.clusters c"
+					"  WHERE (c.phase NOT IN ($1, $2, $3)"
+					"     OR (c.phase = $1 AND (c.observed_generation < c.generation OR c.hibernation))"
+					"     OR (c.phase = $3 AND NOT c.hibernation))"
+					"    AND NOT EXISTS (SELECT 1 FROM cnpg_bootstrap.instances i"
+					"     WHERE i.cluster = c.name AND i.next_restart > now())) AS w"
 					" GROUP BY name ORDER BY min(since), name", done, lengthof(done), true);
 		/* copied into the caller's context (cb_tx_begin's) */
 		names = cb_rows_text(1);

@@ -76,6 +76,9 @@ extern bool cb_catalog_load_objectstore_tx(const char *name, CbObjectStore *out)
 extern bool cb_catalog_cluster_exists(const char *name, bool *bootstrapped,
 									  char **phase);
 extern void cb_catalog_create_cluster_status(const CbClusterSpec *spec);
+extern void cb_catalog_cluster_lifecycle(const char *name, int *observed_generation,
+										bool *hibernation, char **phase);
+extern bool cb_catalog_set_hibernation(const char *name, bool on);
 extern void cb_catalog_update_cluster_generation(const char *name, int generation,
 												 int instances);
 extern void cb_catalog_delete_cluster(const char *name);

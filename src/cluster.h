@@ -77,6 +77,17 @@ typedef struct CbCluster
 	/* where the methods report phases, progress and journaled sub-steps */
 	const CbJournal *journal;
 
+	/*
+	 * After bootstrap (lifecycle.c): the cluster was healthy once, so a
+	 * failing step makes it wait and retry, never "Bootstrap failed";
+	 * waking: it was hibernated, its instances are started, not restarted
+	 * after a crash; end_run: a step asked to end this run where it is
+	 * (nothing failed: an instance waits for its next restart).
+	 */
+	bool		after_bootstrap;
+	bool		waking;
+	bool		end_run;
+
 	/* post-init scripts from *SQLRefs, resolved, by the database they run in */
 	int			nrefs[CB_POSTINIT_NDBS];
 	CbResolvedRef *refs[CB_POSTINIT_NDBS];

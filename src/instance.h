@@ -54,5 +54,6 @@ extern struct pg_conn *cb_connect_instance(CbCluster *c, CbInstance *inst,
 extern void cb_write_instance_config(CbCluster *c, CbInstance *inst,
 									 const char *pgdata, const char *override);
 extern void cb_take_over_copy(const char *pgdata);
+extern bool cb_rewrite_instance_config(CbCluster *c, CbInstance *inst);
 
 #endif							/* CB_INSTANCE_H */

@@ -5,8 +5,9 @@
  *	  it (initdb, a pg_basebackup clone, a restored backup): custom.conf =
  *	  CNPG's defaults + the user's parameters + what one host needs,
  *	  override.conf for recovery settings, pg_hba.conf and pg_ident.conf as
- *	  CNPG writes them; and the taking over of a copied PGDATA, whose own
- *	  files must not decide how it starts.
+ *	  CNPG writes them; the taking over of a copied PGDATA, whose own
+ *	  files must not decide how it starts; and the files written again when
+ *	  a spec is applied again after bootstrap.
  *
  *-------------------------------------------------------------------------
  */
@@ -207,4 +208,34 @@ cb_write_instance_config(CbCluster *c, CbInstance *inst, const char *pgdata,
 	fsync_fname(pgdata, true);
 	for (int i = 0; i < (int) lengthof(conf_files); i++)
 		fsync_fname(psprintf("%s/%s", pgdata, conf_files[i]), false);
+}
+
+/*
+ * A re-applied spec (lifecycle.c): custom.conf, pg_hba.conf and
+ * pg_ident.conf of a running instance written again where they differ from
+ * what the spec makes now; override.conf (a standby's or a replica
+ * cluster's recovery settings) stays as its method wrote it.  True if a
+ * file changed: the caller reloads the server.
+ */
+bool
+cb_rewrite_instance_config(CbCluster *c, CbInstance *inst)
+{
+	const char *files[] = {"custom.conf", "pg_hba.conf", "pg_ident.conf"};
+	char	   *want[] = {custom_conf(c, inst), hba_conf(c), ident_conf(c)};
+	bool		changed = false;
+
+	for (int i = 0; i < (int) lengthof(files); i++)
+	{
+		char	   *path = psprintf("%s/%s", inst->pgdata, files[i]);
+		char	   *have = cb_read_file(path, NULL);
+
+		if (have != NULL && strcmp(have, want[i]) == 0)
+			continue;
+		write_conf(inst->pgdata, files[i], want[i]);
+		fsync_fname(path, false);
+		changed = true;
+	}
+	if (changed)
+		fsync_fname(inst->pgdata, true);
+	return changed;
 }

@@ -27,6 +27,12 @@ typedef enum CbStepState
 #define CB_PHASE_WAITING		"Waiting for the instances to become active"
 #define CB_PHASE_HEALTHY		"Cluster in healthy state"
 #define CB_PHASE_FAILED			"Bootstrap failed"
+/* after bootstrap (src/lifecycle.c, src/supervise.c) */
+#define CB_PHASE_PRIMARY_RESTART "Primary instance is being restarted in-place"
+#define CB_PHASE_APPLYING		"Applying configuration"
+#define CB_PHASE_UPGRADING		"Upgrading cluster"
+/* ours: CloudNativePG shows hibernation as a condition, not a phase */
+#define CB_PHASE_HIBERNATED		"Cluster hibernated"
 
 typedef struct CbJournal
 {

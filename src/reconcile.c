@@ -32,6 +32,7 @@
 #include "import.h"
 #include "initdb.h"
 #include "instance.h"
+#include "lifecycle.h"
 #include "ownership.h"
 #include "pgconn.h"
 #include "ports.h"
@@ -75,6 +76,11 @@ static void step_store(CbCluster *c);
 static void step_restore(CbCluster *c);
 static void step_configure_restore(CbCluster *c);
 static void step_promote_restore(CbCluster *c);
+static void step_restart(CbCluster *c);
+static void step_configure_again(CbCluster *c);
+static void step_scale_down(CbCluster *c);
+static void step_streaming_again(CbCluster *c);
+static void step_hibernate(CbCluster *c);
 
 static const Step initdb_plan[] = {
 	{"prepare", step_prepare, false, NULL},
@@ -130,6 +136,30 @@ static const Step recovery_plan[] = {
 	{"healthy", step_healthy, false, NULL},
 };
 
+/*
+ * After bootstrap (lifecycle.c): a cluster that was healthy once and needs
+ * work again (an instance found stopped, a spec applied again, a start
+ * after hibernation) runs this plan, whatever its bootstrap method was:
+ * nothing of the method (source, store, initdb) is touched again.
+ */
+static const Step maintain_plan[] = {
+	{"prepare", step_prepare, false, NULL},
+	{"secrets", step_secrets, false, NULL},
+	{"pki", step_pki, false, NULL},
+	{"resolve-references", step_resolve, false, NULL},
+	{"restart", step_restart, false, NULL},
+	{"configure", step_configure_again, false, NULL},
+	{"scale-down", step_scale_down, false, NULL},
+	{"standbys", step_standbys, false, NULL},
+	{"streaming", step_streaming_again, false, NULL},
+	{"healthy", step_healthy, false, NULL},
+};
+
+static const Step hibernate_plan[] = {
+	{"prepare", step_prepare, false, NULL},
+	{"hibernate", step_hibernate, false, NULL},
+};
+
 /* ---------- steps ---------- */
 
 static void
@@ -139,7 +169,7 @@ step_prepare(CbCluster *c)
 				hi;
 
 	cb_resolve_bindir(c);
-	if (cb_step_state(c->name, "initdb", NULL) != CB_STEP_DONE)
+	if (!c->after_bootstrap && cb_step_state(c->name, "initdb", NULL) != CB_STEP_DONE)
 		cb_check_free_space(c);
 	cb_layout_create(c);
 	if (!cb_parse_port_range(cb_port_range, &lo, &hi))
@@ -357,6 +387,42 @@ step_streaming(CbCluster *c)
 	cb_standbys_wait_streaming(c);
 }
 
+static void
+step_restart(CbCluster *c)
+{
+	cb_lifecycle_restart_stopped(c);
+}
+
+/* a spec applied again: files written where they changed, then reloaded */
+static void
+step_configure_again(CbCluster *c)
+{
+	if (cb_lifecycle_write_config(c))
+		cb_lifecycle_apply_config(c);
+}
+
+static void
+step_scale_down(CbCluster *c)
+{
+	cb_lifecycle_scale_down(c);
+}
+
+static void
+step_streaming_again(CbCluster *c)
+{
+	cb_lifecycle_reclone_lost(c);
+	/* cloned again by a second pass of the standbys step */
+	cb_standbys_clone(c);
+	cb_standbys_start(c);
+	cb_standbys_wait_streaming(c);
+}
+
+static void
+step_hibernate(CbCluster *c)
+{
+	cb_lifecycle_hibernate(c);
+}
+
 /* role, pid, timeline, LSN and lag of every instance, read from the servers */
 static void
 step_healthy(CbCluster *c)
@@ -401,6 +467,7 @@ step_healthy(CbCluster *c)
 						   cb_instance_pid(inst->pgdata), tli ? atoi(tli) : 0, lsn, lag);
 	}
 	cb_status_ready(c->name, c->ninstances, primary->name, c->host, primary->port);
+	cb_status_observed(c->name, c->generation);
 	cb_status_phase(c->name, CB_PHASE_HEALTHY,
 					c->replica ? psprintf("Replica cluster: %s follows source %s in continuous recovery",
 										  primary->name, c->spec->replica.source) : NULL);
@@ -427,6 +494,14 @@ record_failure(CbCluster *c, const Step *step, ErrorData *edata)
 		appendStringInfo(&reason, "\n%s", edata->detail);
 	if (step->journaled)
 		cb_step_finish(c->name, step->name, NULL, false, reason.data);
+	if (c->after_bootstrap)
+	{
+		/* the cluster ran once: it is not given up, the launcher retries */
+		cb_status_phase(c->name, CB_PHASE_WAITING,
+						psprintf("%s\nThe worker tries again by itself, with a growing delay (at most 5 minutes).",
+								 reason.data));
+		return;
+	}
 	cb_status_phase(c->name, CB_PHASE_FAILED, reason.data);
 }
 
@@ -603,6 +678,8 @@ run_plan(CbCluster *c, const Step *plan, int nsteps)
 			return;
 		if (step->journaled)
 			cb_step_finish(c->name, step->name, NULL, true, NULL);
+		if (c->end_run)
+			return;				/* the step said so: nothing failed */
 	}
 }
 
@@ -713,6 +790,9 @@ cb_reconcile_cluster(const char *name)
 	char	   *refusal;
 	char	   *cause;
 	const Step *failed_at = &initdb_plan[0];
+	int			observed;
+	bool		hibernation;
+	char	   *phase;
 
 	MemoryContextSwitchTo(cxt);
 	if (cb_status_teardown_pending(name, &directory) &&
@@ -733,9 +813,12 @@ cb_reconcile_cluster(const char *name)
 	c.journal = &journal;
 	cb_tx_begin();
 	c.spec = cb_catalog_load_cluster(name, &c.generation);
+	cb_catalog_cluster_lifecycle(name, &observed, &hibernation, &phase);
 	cb_tx_commit();
 	if (c.spec == NULL)
 		return;
+	c.after_bootstrap = observed > 0;
+	c.waking = phase != NULL && strcmp(phase, CB_PHASE_HIBERNATED) == 0;
 
 	/* layout problems (data_root, socket path) fail before any step */
 	PG_TRY();
@@ -759,6 +842,18 @@ cb_reconcile_cluster(const char *name)
 	}
 	PG_END_TRY();
 
+	if (c.after_bootstrap)
+	{
+		/* a spec applied again: supervise.c keeps off while it is applied */
+		if (phase != NULL && strcmp(phase, CB_PHASE_HEALTHY) == 0 && !hibernation)
+			cb_status_phase(name, CB_PHASE_APPLYING,
+							psprintf("applying generation %d of the spec", c.generation));
+		if (hibernation)
+			run_plan(&c, hibernate_plan, lengthof(hibernate_plan));
+		else
+			run_plan(&c, maintain_plan, lengthof(maintain_plan));
+		return;
+	}
 	switch (c.spec->bootstrap.method)
 	{
 		case CB_BOOTSTRAP_INITDB:

@@ -45,6 +45,7 @@
 #include "process.h"
 #include "replica.h"
 #include "restore.h"
+#include "serverlog.h"
 #include "tarextract.h"
 #include "waituntil.h"
 #include "walrestore_conf.h"
@@ -662,36 +663,6 @@ cb_restore_wal_error(const CbInstance *inst)
 	return pnstrdup(hit, Min(p ? (size_t) (p - hit) : strlen(hit), CB_WAL_ERROR_MAX));
 }
 
-/* the message of the last FATAL or PANIC in the instance's csvlog */
-static char *
-last_fatal(CbInstance *inst)
-{
-	char	   *log = cb_read_file(psprintf("%s/postgres.csv", inst->logdir), NULL);
-	char	   *hit = NULL;
-	char	   *p;
-	StringInfoData msg;
-
-	for (p = log; p && (p = strstr(p, ",FATAL,")) != NULL; p++)
-		hit = p + 7;
-	for (p = log; p && (p = strstr(p, ",PANIC,")) != NULL; p++)
-		hit = p + 7;
-	if (hit == NULL || (p = strchr(hit, ',')) == NULL)
-		return pstrdup("see the server log");
-	p++;						/* past the SQLSTATE */
-	initStringInfo(&msg);
-	if (*p == '"')
-		for (p++; *p && !(p[0] == '"' && p[1] != '"'); p++)
-		{
-			if (p[0] == '"')
-				p++;
-			appendStringInfoChar(&msg, *p);
-		}
-	else
-		while (*p && *p != ',' && *p != '\n')
-			appendStringInfoChar(&msg, *p++);
-	return msg.data;
-}
-
 /*
  * One value from the server over *conn, connected first if NULL; NULL if
  * it does not answer, and then *conn is closed.
@@ -779,7 +750,7 @@ recovery_reached(CbWait *w, void *arg)
 	if (cb_instance_pid(inst->pgdata) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("%s stopped during recovery: %s", inst->name, last_fatal(inst)),
+				 errmsg("%s stopped during recovery: %s", inst->name, cb_serverlog_last_fatal(inst->logdir)),
 				 errhint("See the logs under \"%s\".", inst->logdir)));
 	/* the connection is kept from pass to pass (waituntil.c) */
 	if ((conn = cb_wait_conn(w, 0)) != NULL)

@@ -86,6 +86,16 @@ cb_step_forget(const char *cluster, const char *step)
 				   args, lengthof(args));
 }
 
+/* one instance's row of a journaled step (a standby to clone again) */
+void
+cb_step_forget_instance(const char *cluster, const char *step, const char *instance)
+{
+	CbArg		args[] = {cb_arg_text(cluster), cb_arg_text(step), cb_arg_text(instance)};
+
+	cb_spi_exec_tx("DELETE FROM cnpg_bootstrap.steps WHERE cluster = $1 AND step = $2"
+				   " AND instance = $3", args, lengthof(args));
+}
+
 bool
 cb_status_phase(const char *cluster, const char *phase, const char *reason)
 {
@@ -240,4 +250,165 @@ cb_status_journal(CbJournal *j, const char *cluster)
 	j->phase = cb_status_phase;
 	j->progress = cb_status_progress;
 	j->mark_bootstrapped = cb_status_mark_bootstrapped;
+}
+
+/* ---------- after bootstrap (supervise.c, lifecycle.c) ---------- */
+
+/*
+ * The instances supervise.c watches: those of healthy clusters that are
+ * not to be stopped, with a data directory.  Rows of CbWatched, in the
+ * caller's memory context.
+ */
+List *
+cb_status_watched_instances(void)
+{
+	CbArg		args[] = {cb_arg_text(CB_PHASE_HEALTHY)};
+	List	   *out = NIL;
+	uint64		n;
+
+	cb_tx_begin();
+	n = cb_spi_exec("SELECT i.cluster, i.instance, i.role, i.data_directory"
+					" FROM cnpg_bootstrap.instances i"
+					" JOIN cnpg_bootstrap.clusters c ON c.name = i.cluster"
+					" WHERE c.phase = $1 AND NOT c.hibernation AND i.data_directory IS NOT NULL"
+					" ORDER BY i.cluster, i.serial", args, lengthof(args), true);
+	for (uint64 r = 0; r < n; r++)
+	{
+		/* cb_row_text copies into the caller's context: so does this */
+		MemoryContext old = MemoryContextSwitchTo(cb_spi_result_cxt());
+		CbWatched  *w = palloc0(sizeof(CbWatched));
+
+		w->cluster = cb_row_text(r, 1);
+		w->instance = cb_row_text(r, 2);
+		w->role = cb_row_text(r, 3);
+		w->pgdata = cb_row_text(r, 4);
+		out = lappend(out, w);
+		MemoryContextSwitchTo(old);
+	}
+	cb_tx_commit();
+	return out;
+}
+
+/*
+ * supervise.c found an instance down (status "stopped") or not streaming:
+ * record why, and hand the cluster to a worker by leaving the healthy
+ * phase (only that phase: whatever else is going on says more).
+ */
+void
+cb_status_instance_down(const char *cluster, const char *instance, const char *status,
+						const char *phase, const char *reason, const char *last_exit)
+{
+	CbArg		iargs[] = {cb_arg_text(cluster), cb_arg_text(instance),
+	cb_arg_text(status), cb_arg_text(last_exit)};
+	CbArg		cargs[] = {cb_arg_text(cluster), cb_arg_text(phase), cb_arg_text(reason),
+	cb_arg_text(CB_PHASE_HEALTHY)};
+
+	cb_tx_begin();
+	cb_spi_exec("UPDATE cnpg_bootstrap.instances SET status = $3,"
+				" pid = CASE WHEN $3 = 'stopped' THEN NULL ELSE pid END,"
+				" last_exit = coalesce($4, last_exit)"
+				" WHERE cluster = $1 AND instance = $2", iargs, lengthof(iargs), false);
+	cb_spi_exec("UPDATE cnpg_bootstrap.clusters SET phase = $2, phase_reason = $3"
+				" WHERE name = $1 AND phase = $4", cargs, lengthof(cargs), false);
+	cb_tx_commit();
+}
+
+/* the generation now running as declared */
+void
+cb_status_observed(const char *cluster, int generation)
+{
+	CbArg		args[] = {cb_arg_text(cluster), cb_arg_int4(generation)};
+
+	cb_spi_exec_tx("UPDATE cnpg_bootstrap.clusters SET observed_generation = $2"
+				   " WHERE name = $1", args, lengthof(args));
+}
+
+/*
+ * Where an instance found stopped stands in its restarts: a restart
+ * scheduled and due, one scheduled for later, or none scheduled (then
+ * *recent says whether it last restarted under a minute ago, i.e. it
+ * keeps stopping).
+ */
+CbRestartState
+cb_status_restart_state(const char *cluster, const char *instance, int *quick_failures,
+						bool *recent)
+{
+	CbArg		args[] = {cb_arg_text(cluster), cb_arg_text(instance)};
+	CbRestartState state = CB_RESTART_NONE;
+
+	*quick_failures = 0;
+	*recent = false;
+	cb_tx_begin();
+	if (cb_spi_exec("SELECT quick_failures, next_restart IS NOT NULL, next_restart <= now(),"
+					" coalesce(last_restart > now() - interval '1 minute', false)"
+					" FROM cnpg_bootstrap.instances WHERE cluster = $1 AND instance = $2",
+					args, lengthof(args), true) > 0)
+	{
+		*quick_failures = cb_row_int4(0, 1, 0);
+		if (cb_row_bool(0, 2, false))
+			state = cb_row_bool(0, 3, false) ? CB_RESTART_DUE : CB_RESTART_LATER;
+		*recent = cb_row_bool(0, 4, false);
+	}
+	cb_tx_commit();
+	return state;
+}
+
+/* the next restart of an instance that keeps stopping, delay_s from now */
+void
+cb_status_restart_later(const char *cluster, const char *instance, int quick_failures,
+						int delay_s, const char *last_exit)
+{
+	CbArg		args[] = {cb_arg_text(cluster), cb_arg_text(instance),
+		cb_arg_int4(quick_failures), cb_arg_int4(delay_s),
+	cb_arg_text(last_exit)};
+
+	cb_spi_exec_tx("UPDATE cnpg_bootstrap.instances SET quick_failures = $3,"
+				   " next_restart = now() + make_interval(secs => $4),"
+				   " last_exit = coalesce($5, last_exit), status = 'stopped', pid = NULL"
+				   " WHERE cluster = $1 AND instance = $2", args, lengthof(args));
+}
+
+/* a restart is being made: counted, and the backoff's count kept */
+void
+cb_status_restarting(const char *cluster, const char *instance, int quick_failures)
+{
+	CbArg		args[] = {cb_arg_text(cluster), cb_arg_text(instance),
+	cb_arg_int4(quick_failures)};
+
+	cb_spi_exec_tx("UPDATE cnpg_bootstrap.instances SET restarts = restarts + 1,"
+				   " last_restart = now(), next_restart = NULL, quick_failures = $3"
+				   " WHERE cluster = $1 AND instance = $2", args, lengthof(args));
+}
+
+/*
+ * The instances of a cluster beyond its first n (scaling down), highest
+ * first: names, in the caller's memory context.
+ */
+List *
+cb_status_instances_beyond(const char *cluster, int n)
+{
+	CbArg		args[] = {cb_arg_text(cluster), cb_arg_int4(n)};
+	List	   *names;
+
+	cb_tx_begin();
+	cb_spi_exec("SELECT instance FROM cnpg_bootstrap.instances"
+				" WHERE cluster = $1 AND serial > $2 ORDER BY serial DESC",
+				args, lengthof(args), true);
+	names = cb_rows_text(1);
+	cb_tx_commit();
+	return names;
+}
+
+/* a removed instance: its row (and so its port) and its journal go */
+void
+cb_status_forget_instance(const char *cluster, const char *instance)
+{
+	CbArg		args[] = {cb_arg_text(cluster), cb_arg_text(instance)};
+
+	cb_tx_begin();
+	cb_spi_exec("DELETE FROM cnpg_bootstrap.steps WHERE cluster = $1 AND instance = $2",
+				args, lengthof(args), false);
+	cb_spi_exec("DELETE FROM cnpg_bootstrap.instances WHERE cluster = $1 AND instance = $2",
+				args, lengthof(args), false);
+	cb_tx_commit();
 }

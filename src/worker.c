@@ -3,8 +3,9 @@
  * worker.c
  *	  The launcher and the per-cluster background workers.
  *
- * One static launcher watches the catalog and starts one dynamic worker per
- * cluster that needs work (bootstrap, repair, teardown), at most
+ * One static launcher watches the catalog and the instances of healthy
+ * clusters (supervise.c) and starts one dynamic worker per cluster that
+ * needs work (bootstrap, restart, re-applied spec, hibernation, teardown), at most
  * cnpg_bootstrap.max_workers at once.  SQL functions never run a step
  * themselves: they store and set the launcher's latch at commit.  Each
  * dynamic worker runs reconcile.c's plan for its cluster and exits.
@@ -49,6 +50,7 @@
 #include "catalog.h"
 #include "childreg.h"
 #include "reconcile.h"
+#include "supervise.h"
 #include "worker.h"
 
 #define CB_MAX_SLOTS		64		/* workers one launcher tracks */
@@ -517,6 +519,8 @@ launcher_tick(long *nap_ms)
 	int			running;
 
 	reap_launched();
+	/* an instance found stopped makes its cluster one of todo's */
+	cb_supervise(nap_ms);
 	todo = cb_catalog_clusters_needing_work();
 	now = GetCurrentTimestamp();
 	running = judge_entries(todo, now) + launched_count();
