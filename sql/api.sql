@@ -212,10 +212,44 @@ SELECT count(*) FROM cnpg_bootstrap.secret_data;
 -- wait on a cluster that does not exist
 SELECT cnpg_bootstrap_wait('no-such-cluster', '1 second');
 
+-- stop and start on demand: the wanted state, for an existing cluster only;
+-- the cnpg.io/hibernation annotation sets it too: "on", "off", nothing else
+SELECT cnpg_bootstrap_stop('no-such-cluster');
+SELECT * FROM cnpg_bootstrap_apply($$
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata:
+  name: api-hib
+  annotations:
+    cnpg.io/hibernation: "yes"
+spec:
+  instances: 1
+  storage:
+    size: 1Gi
+$$, dry_run => true);
+SELECT * FROM cnpg_bootstrap_apply($$
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata:
+  name: api-hib
+  annotations:
+    cnpg.io/hibernation: "on"
+spec:
+  instances: 1
+  storage:
+    size: 1Gi
+$$);
+SELECT hibernation FROM cnpg_bootstrap.clusters WHERE name = 'api-hib';
+SELECT cnpg_bootstrap_stop('api-hib') AS changed;
+SELECT cnpg_bootstrap_start('api-hib') AS changed;
+SELECT hibernation FROM cnpg_bootstrap.clusters WHERE name = 'api-hib';
+SELECT cnpg_bootstrap_delete('Cluster', 'api-hib');
+
 -- privileges: a plain role can neither apply nor read the catalog
 CREATE ROLE cb_plain LOGIN;
 SET ROLE cb_plain;
 SELECT * FROM cnpg_bootstrap_apply('kind: ConfigMap');
+SELECT cnpg_bootstrap_stop('api-hib');
 SELECT cnpg_bootstrap_secret('app-secret', 'password');
 SELECT count(*) FROM cnpg_bootstrap.objects;
 SELECT count(*) FROM cnpg_bootstrap.secret_data;

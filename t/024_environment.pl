@@ -15,7 +15,9 @@ use Time::HiRes qw(time usleep);
 use lib 't';
 use CbTest;
 
-my ($node, $root) = start_control('58700-58700', "cnpg_bootstrap.max_workers = 4\n");
+# supervision off: envsrc stands for a server outside, stopped and started by hand
+my ($node, $root) = start_control('58700-58700',
+	"cnpg_bootstrap.max_workers = 4\ncnpg_bootstrap.supervise_interval = 0\n");
 
 # poll the status until its reason matches $re (or $secs pass); the phase
 # must never be 'Bootstrap failed' meanwhile
