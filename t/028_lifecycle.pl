@@ -198,6 +198,45 @@ is(tq('life', 'postgres', 'SELECT count(*) FROM kept'), '500', 'data intact afte
 is(tq('life', 'postgres', "SELECT status FROM pg_stat_wal_receiver", 'life-2'), 'streaming',
 	'the standby streams after the reboot');
 
+# ---- a standby whose WAL is gone from the primary is cloned again ----
+# supervision paused while the standby is stopped by hand and the primary
+# drops its slot and recycles the WAL the standby would need
+my $params = "      work_mem: '8MB'\n      shared_buffers: '48MB'\n      wal_keep_size: '0'\n";
+apply(manifest(2, $params));
+is(wait_healthy('life'), 'Cluster in healthy state', 'wal_keep_size 0 applied');
+q1("ALTER SYSTEM SET cnpg_bootstrap.supervise_interval = 0");
+q1("SELECT pg_reload_conf()");
+sleep 2;
+my $stopped_by_hand = system('pg_ctl', '-D', pgdata('life-2'), '-m', 'fast', '-w', 'stop') == 0;
+ok($stopped_by_hand, 'standby stopped by hand');
+tq('life', 'postgres', "SELECT pg_drop_replication_slot('_cnpg_life_2')");
+for (1 .. 4)
+{
+	tq('life', 'postgres', "INSERT INTO kept SELECT 0 FROM generate_series(1, 10); SELECT pg_switch_wal()");
+}
+tq('life', 'postgres', 'CHECKPOINT');
+tq('life', 'postgres', "INSERT INTO kept SELECT 0 FROM generate_series(1, 10); SELECT pg_switch_wal()");
+tq('life', 'postgres', 'CHECKPOINT');
+system('pg_ctl', '-D', pgdata('life-2'), '-w', '-l', "$root/life-2-by-hand.log", 'start');
+q1("ALTER SYSTEM RESET cnpg_bootstrap.supervise_interval");
+q1("SELECT pg_reload_conf()");
+my $gone = 0;
+for (1 .. 600)
+{
+	if (slurp_file($node->logfile) =~ /standby "life-2" of cluster "life" needs WAL the primary no longer has; cloning it again/)
+	{
+		$gone = 1;
+		last;
+	}
+	usleep(100_000);
+}
+ok($gone, 'the standby that cannot stream is cloned again');
+is(wait_healthy('life'), 'Cluster in healthy state', 'healthy after the new clone');
+is(tq('life', 'postgres', "SELECT status FROM pg_stat_wal_receiver", 'life-2'), 'streaming', 'the new clone streams');
+is(tq('life', 'postgres', 'SELECT count(*) FROM kept', 'life-2'), '550', 'with every row');
+is(tq('life', 'postgres', "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '_cnpg_life_2'"), '1',
+	'its slot is back');
+
 # ---- an instance that dies in a loop backs off and says why ----
 my $auto = pgdata('life-2') . '/postgresql.auto.conf';
 my $saved = slurp_file($auto);
@@ -216,6 +255,6 @@ open(my $fh, '>', $auto) or die;
 print $fh $saved;
 close $fh;
 is(wait_healthy('life', 360), 'Cluster in healthy state', 'healthy once the cause is fixed, without a re-apply');
-is(tq('life', 'postgres', 'SELECT count(*) FROM kept', 'life-2'), '500', 'data intact on the standby');
+is(tq('life', 'postgres', 'SELECT count(*) FROM kept', 'life-2'), '550', 'data intact on the standby');
 
 done_testing();
