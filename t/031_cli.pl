@@ -37,15 +37,17 @@ $cli //= 'cnpg-bootstrap';
 note("command: $cli");
 
 # run the command against the control instance: (exit status, stdout, stderr)
-sub cli
+sub cli_env
 {
-	my ($stdin, @args) = @_;
+	my ($env, $stdin, @args) = @_;
 	my ($out, $err) = ('', '');
 	$stdin //= '';
+	local %ENV = (%ENV, %$env);
 	IPC::Run::run([ $cli, '-h', $node->host, '-p', $node->port, @args ],
 		'<', \$stdin, '>', \$out, '2>', \$err);
 	return ($? >> 8, $out, $err);
 }
+sub cli { return cli_env({}, @_); }
 
 my $dir = tempdir('/tmp/cbcli.XXXXXX', CLEANUP => 1);
 sub put { my ($name, $text) = @_; open(my $fh, '>', "$dir/$name") or die; print $fh $text; close $fh; return "$dir/$name"; }
@@ -100,7 +102,7 @@ metadata:
 stringData:
   password: $new_secret
 YAML
-put('m/b-cluster.yaml', "# cli-manifest-marker\n" . cluster_yaml('cli1'));
+put('m/b-cluster.yaml', "# cli-manifest-marker\n" . cluster_yaml('cli1', "  enableSuperuserAccess: true\n"));
 put('m/notes.txt', "not a manifest\n");
 
 $offset = -s $node->logfile;
@@ -114,6 +116,7 @@ is(q1("SELECT count(*) FROM cnpg_bootstrap.clusters WHERE name = 'cli1'"), '0', 
 
 ($rc, $out, $err) = cli(undef, 'apply', '-f', "$dir/m", '--wait=4m');
 is($rc, 0, 'apply -f DIR --wait exits 0') or diag($err);
+note("apply --wait printed:\n$out");
 like($out, qr/\Asecret\/cli-secret created\ncluster\.postgresql\.cnpg\.io\/cli1 created\n/,
 	'apply -f DIR: kubectl\'s lines, files in name order, notes.txt left out');
 like($out, qr/^cluster\.postgresql\.cnpg\.io\/cli1: Cluster in healthy state \(after \d+s\)$/m,
@@ -136,7 +139,8 @@ like($out, qr/cli1: Cluster in healthy state/, 'wait prints the phase');
 is($rc, 1, 'wait on a missing cluster exits 1');
 like($err, qr/cluster\.postgresql\.cnpg\.io "no-such" not found/, 'wait on a missing cluster: not found');
 
-my $port = port_of('cli1-1');
+our $port;
+$port = port_of('cli1-1');
 ($rc, $out, $err) = cli(undef, 'status', 'cli1');
 is($rc, 0, 'status cli1 exits 0') or diag($err);
 note($out);
@@ -171,8 +175,42 @@ like("$rc $err", qr/^1 .*has no key "no-key"/, 'get secret: a missing key');
 
 ($rc, $out, $err) = cli(undef, 'psql', 'cli1', '--', '-XAtc', 'SELECT current_user || 42');
 is("$rc $out", "0 postgres42\n", 'psql CLUSTER -- ARGS: psql on the primary as postgres') or diag($err);
+($rc, $out) = cli(undef, 'psql', 'cli1', '--', '-XAtc', 'SELECT inet_server_port() IS NULL');
+is($out, "t\n", 'psql: over the unix socket (peer authentication) when this OS user may');
 
-# ---------- 4. a failing cluster ----------
+# over TCP: the superuser Secret's password through a passfile, never argv
+my $su_pw = secret('cli1-superuser', 'password');
+my $tmp = tempdir('/tmp/cbclitmp.XXXXXX', CLEANUP => 1);
+my $sampler = ps_sampler_start("$dir/ps.txt", 20);
+($rc, $out, $err) = cli_env({ TMPDIR => $tmp, PGPASSWORD => 'wrong' }, undef, 'psql', 'cli1', '--tcp', '--',
+	'-XAtc', 'SELECT current_user, inet_server_port(), pg_sleep(0.3)');
+ps_sampler_stop($sampler);
+is("$rc $out", "0 postgres|$port|\n", 'psql --tcp: as postgres over TCP with the superuser password') or diag($err);
+my @left = glob("$tmp/*");
+is(scalar(@left), 0, 'psql --tcp: the passfile is gone once psql ends');
+unlike(slurp_file("$dir/ps.txt"), qr/\Q$su_pw\E/, 'psql --tcp: the password never shows on a command line');
+like(slurp_file("$dir/ps.txt"), qr/psql -h localhost -p $port -U postgres/, 'psql --tcp: the sampler saw psql\'s command line');
+
+# a monitoring role granted the status functions: status and wait work
+q1("CREATE ROLE cbmon LOGIN; GRANT EXECUTE ON FUNCTION cnpg_bootstrap_status(text),"
+	. " cnpg_bootstrap_instances(text), cnpg_bootstrap_replication(text) TO cbmon");
+($rc, $out, $err) = cli(undef, '-U', 'cbmon', 'status', 'cli1');
+is($rc, 0, 'status as a monitoring role exits 0') or diag($err);
+like($out, qr/^cli1-1\s+primary\s+\S+\s+$port/m, 'status as a monitoring role: the instances');
+like($out, qr/^Steps\nNot shown: permission denied/m, 'status as a monitoring role: the steps are not shown, and why');
+($rc, $out, $err) = cli(undef, '-U', 'cbmon', 'wait', 'cli1');
+is("$rc $err", '0 ', 'wait as a monitoring role');
+($rc, $out, $err) = cli(undef, '-U', 'cbmon', 'get', 'secret', 'cli1-app', 'password');
+like("$rc $err", qr/^1 .*permission denied/, 'get secret as a monitoring role: permission denied');
+
+# ---------- 4. a timeout, a failing cluster ----------
+put('cli2.yaml', cluster_yaml('cli2'));
+($rc, $out, $err) = cli(undef, 'apply', '-f', "$dir/cli2.yaml", '--wait=1ms');
+is($rc, 1, 'apply --wait with a timeout too short exits 1');
+like($err, qr/timed out after \d+s waiting for cluster\.postgresql\.cnpg\.io\/cli2/, 'apply --wait: timed out');
+($rc, $out, $err) = cli(undef, 'delete', 'cluster', 'cli2');
+is($rc, 0, 'cli2 deleted');
+
 put('bad.yaml', <<'YAML' . cluster_yaml('clibad'));
 apiVersion: v1
 kind: Secret
@@ -185,6 +223,7 @@ stringData:
 YAML
 ($rc, $out, $err) = cli(undef, 'apply', '-f', "$dir/bad.yaml", '--wait=3m');
 is($rc, 1, 'apply --wait of a failing cluster exits 1');
+note("apply --wait printed:\n$out$err");
 like($out, qr/^cluster\.postgresql\.cnpg\.io\/clibad: Bootstrap failed: .*wrong username/m,
 	'apply --wait: the failure and its reason');
 ($rc, $out) = cli(undef, 'wait', 'clibad');
@@ -203,12 +242,14 @@ YAML
 $offset = -s $node->logfile;
 ($rc, $out, $err) = cli(undef, 'apply', '-f', $bad_yaml);
 is($rc, 1, 'bad YAML exits 1');
+note("bad YAML:\n$err");
 like($err, qr/^cnpg-bootstrap: error: \Q$bad_yaml\E:\d+:\d+: invalid YAML at line \d+, column \d+/m,
 	'bad YAML: the file, line and column');
 unlike($err, qr/\Q$bad_value\E/, 'bad YAML: the message shows no value');
 my $rule = put('rule.yaml', "apiVersion: v1\nkind: Secret\nmetadata:\n  name: rule\nstringData:\n  password: 98765432123\n");
 ($rc, $out, $err) = cli(undef, 'apply', '-f', $rule);
 is($rc, 1, 'a rule violation exits 1');
+note("a rule violation:\n$err");
 like($err, qr/\Q$rule\E(:\d+)*: .*stringData\.password: must be a string\n(DETAIL:  .*\n)?HINT:  Quote the value/,
 	'a rule violation: the message and its HINT');
 like(log_since($offset), qr/ERROR/, 'the failing applies are in the log');

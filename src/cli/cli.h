@@ -53,6 +53,7 @@ typedef struct CliOptions
 	bool		wait;
 	double		timeout;		/* seconds */
 	bool		ignore_not_found;
+	bool		tcp;			/* psql: over TCP even when the socket serves */
 
 	/* positional arguments after the subcommand */
 	char	  **args;

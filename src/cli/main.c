@@ -30,6 +30,7 @@ enum
 	OPT_WAIT = 1 << 2,
 	OPT_TIMEOUT = 1 << 3,
 	OPT_IGNORE = 1 << 4,
+	OPT_TCP = 1 << 5,
 };
 
 /* long-only options' codes for getopt_long */
@@ -39,6 +40,7 @@ enum
 	LONG_WAIT,
 	LONG_TIMEOUT,
 	LONG_IGNORE,
+	LONG_TCP,
 };
 
 typedef struct Command
@@ -62,7 +64,7 @@ static const Command commands[] = {
 	{"status", cli_status, 0, 0, -1},
 	{"wait", cli_wait_command, OPT_TIMEOUT, 1, -1},
 	{"get", cli_get, 0, 2, 3},
-	{"psql", cli_psql, 0, 1, -1},
+	{"psql", cli_psql, OPT_TCP, 1, -1},
 };
 
 static void
@@ -83,7 +85,7 @@ usage(void)
 		   "                       delete objects, or those a manifest names\n"
 		   "  get secret NAME [KEY]\n"
 		   "                       list a Secret's keys, or print one value\n"
-		   "  psql CLUSTER [-- PSQL ARGUMENT...]\n"
+		   "  psql CLUSTER [--tcp] [-- PSQL ARGUMENT...]\n"
 		   "                       run psql on the cluster's primary as postgres\n\n");
 	printf("Options:\n"
 		   "  -f, --filename=FILE  a manifest file, a directory of *.yaml, *.yml, *.json\n"
@@ -93,6 +95,8 @@ usage(void)
 		   "      --timeout=TIMEOUT  how long to wait (default 5m; 0: no limit);\n"
 		   "                       TIMEOUT as 90s, 5m, 1h30m or seconds\n"
 		   "      --ignore-not-found  delete: an object that does not exist is no error\n"
+		   "      --tcp            psql: over TCP with the superuser Secret's password,\n"
+		   "                       even when the cluster's unix socket serves\n"
 		   "  -V, --version        output version information, then exit\n"
 		   "  -?, --help           show this help, then exit\n\n");
 	printf("Connection options (as psql's; PG* environment variables and service\n"
@@ -131,6 +135,8 @@ option_name(int bit)
 			return "--wait";
 		case OPT_TIMEOUT:
 			return "--timeout";
+		case OPT_TCP:
+			return "--tcp";
 		default:
 			return "--ignore-not-found";
 	}
@@ -151,6 +157,7 @@ main(int argc, char **argv)
 		{"wait", optional_argument, NULL, LONG_WAIT},
 		{"timeout", required_argument, NULL, LONG_TIMEOUT},
 		{"ignore-not-found", no_argument, NULL, LONG_IGNORE},
+		{"tcp", no_argument, NULL, LONG_TCP},
 		{"help", no_argument, NULL, '?'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}
@@ -220,6 +227,10 @@ main(int argc, char **argv)
 				opt.ignore_not_found = true;
 				used |= OPT_IGNORE;
 				break;
+			case LONG_TCP:
+				opt.tcp = true;
+				used |= OPT_TCP;
+				break;
 			case 'V':
 				printf("%s (cnpg_bootstrap) %s\n", progname, CB_VERSION);
 				return CLI_EXIT_OK;
@@ -244,7 +255,7 @@ main(int argc, char **argv)
 	opt.args = argv + optind + 1;
 	opt.nargs = argc - optind - 1;
 
-	for (int bit = 1; bit <= OPT_IGNORE; bit <<= 1)
+	for (int bit = 1; bit <= OPT_TCP; bit <<= 1)
 		if ((used & bit) && !(cmd->allowed & bit))
 		{
 			fprintf(stderr, "%s: error: option %s cannot be used with %s\n",

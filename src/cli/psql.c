@@ -217,7 +217,7 @@ cli_psql(const CliOptions *opt)
 	}
 	host = socket_dir(PQgetvalue(res, 0, 2));
 	port = strdup(PQgetvalue(res, 0, 1));
-	if (host == NULL || !socket_usable(host, port))
+	if (opt->tcp || host == NULL || !socket_usable(host, port))
 	{
 		if (PQgetisnull(res, 0, 3) || PQgetisnull(res, 0, 4))
 		{

@@ -70,14 +70,20 @@ print_table(const char *const *headers, const PGresult *res)
 			if (PQgetlength(res, r, c) > widths[c])
 				widths[c] = PQgetlength(res, r, c);
 	}
+	if (ncols > 16)
+		ncols = 16;
 	for (int r = -1; r < PQntuples(res); r++)
 	{
-		for (int c = 0; c < ncols && c < 16; c++)
+		int			last = ncols - 1;
+
+		/* no trailing blanks: stop at the last column with a value */
+		while (r >= 0 && last > 0 && PQgetlength(res, r, last) == 0)
+			last--;
+		for (int c = 0; c <= last; c++)
 		{
 			const char *v = r < 0 ? headers[c] : PQgetvalue(res, r, c);
 
-			/* the last column unpadded: no trailing blanks */
-			if (c == ncols - 1)
+			if (c == last)
 				printf("%s", v);
 			else
 				printf("%-*s   ", widths[c], v);
