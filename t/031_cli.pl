@@ -114,6 +114,13 @@ is(q1("SELECT count(*) FROM cnpg_bootstrap.objects WHERE name IN ('cli-secret', 
 	'apply --dry-run: nothing stored');
 is(q1("SELECT count(*) FROM cnpg_bootstrap.clusters WHERE name = 'cli1'"), '0', 'apply --dry-run: no cluster status');
 
+# a server NOTICE names the file too
+my $noted = put('noted.yaml', cluster_yaml('noted', "  affinity:\n    enablePodAntiAffinity: true\n"));
+($rc, $out, $err) = cli(undef, 'apply', '-f', $noted, '--dry-run');
+is($rc, 0, 'apply --dry-run with a NOTICE exits 0');
+like($err, qr/^cnpg-bootstrap: notice: \Q$noted\E: Cluster\/noted: fields accepted but not acted on by cnpg_bootstrap: spec\.affinity/m,
+	'a NOTICE: the file and the server\'s message') or diag($err);
+
 ($rc, $out, $err) = cli(undef, 'apply', '-f', "$dir/m", '--wait=4m');
 is($rc, 0, 'apply -f DIR --wait exits 0') or diag($err);
 note("apply --wait printed:\n$out");
@@ -202,6 +209,10 @@ like($out, qr/^Steps\nNot shown: permission denied/m, 'status as a monitoring ro
 is("$rc $err", '0 ', 'wait as a monitoring role');
 ($rc, $out, $err) = cli(undef, '-U', 'cbmon', 'get', 'secret', 'cli1-app', 'password');
 like("$rc $err", qr/^1 .*permission denied/, 'get secret as a monitoring role: permission denied');
+($rc, $out, $err) = cli(undef, '-U', 'cbmon', 'apply', '-f', "$dir/m/a-secret.yaml");
+is($rc, 1, 'apply as a role that may not turn logging off exits 1');
+like($err, qr/permission denied to set parameter "log_statement"\n.*nothing was sent/,
+	'apply as such a role: refused before the manifest is sent') or diag($err);
 
 # ---------- 4. a timeout, a failing cluster ----------
 put('cli2.yaml', cluster_yaml('cli2'));

@@ -281,7 +281,7 @@ cli_connect(const CliOptions *opt)
 bool
 cli_quiet_logging(PGconn *conn)
 {
-	return cli_command(conn,
+	if (cli_command(conn,
 					   "SET log_statement = 'none';"
 					   "SET log_duration = off;"
 					   "SET log_min_duration_statement = -1;"
@@ -293,7 +293,12 @@ cli_quiet_logging(PGconn *conn)
 					   "SET debug_print_parse = off;"
 					   "SET debug_print_rewritten = off;"
 					   "SET debug_print_plan = off;"
-					   "SET auto_explain.log_min_duration = -1");
+					   "SET auto_explain.log_min_duration = -1"))
+		return true;
+	/* refuse rather than send what the server might log */
+	fprintf(stderr, "%s: nothing was sent: this role may not turn statement logging off for its session "
+			"(a superuser may, or a role granted SET on these parameters)\n", progname);
+	return false;
 }
 
 /* a statement with bound text parameters; NULL (and the error printed) on failure */
