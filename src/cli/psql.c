@@ -231,6 +231,10 @@ cli_psql(const CliOptions *opt)
 		host = strdup(PQgetvalue(res, 0, 3));
 		port = strdup(PQgetvalue(res, 0, 4));
 		passfile = superuser_passfile(conn, cluster, host, port);
+		if (passfile == NULL)
+			fprintf(stderr, "%s: no password of %s-superuser to give psql (the cluster has no such Secret "
+					"without spec.enableSuperuserAccess, or this role may not read it); run as the control "
+					"instance's OS user on its host to use the unix socket instead\n", progname, cluster);
 	}
 	PQclear(res);
 	PQfinish(conn);
