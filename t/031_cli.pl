@@ -3,7 +3,8 @@
 # --wait and wait (a healthy and a failing cluster, exit statuses), status,
 # get secret, psql, delete (by name and -f), bad YAML (file, line and
 # column) and a missing file.  The control instance logs every statement
-# with its parameters and every error's statement: applying the old way
+# with its parameters, every error's statement and every plan (auto_explain,
+# verbose: the planner folds bound parameters into constants): applying the old way
 # (psql, the manifest as statement text) leaks the manifest into that log;
 # through the command, neither a Secret's value nor the manifest's text
 # reaches it, after a good apply nor after a failing one.
@@ -23,6 +24,10 @@ log_min_duration_statement = 0
 log_min_error_statement = debug5
 log_parameter_max_length = -1
 log_parameter_max_length_on_error = -1
+shared_preload_libraries = 'cnpg_bootstrap,auto_explain'
+auto_explain.log_min_duration = 0
+auto_explain.log_verbose = on
+auto_explain.log_nested_statements = on
 CONF
 
 # the command built in this tree (make installcheck runs from it), else
