@@ -106,6 +106,7 @@ metadata:
   name: cli-secret
 stringData:
   password: $new_secret
+  note: "Grüße, 日本"
 YAML
 put('m/b-cluster.yaml', "# cli-manifest-marker\n" . cluster_yaml('cli1', "  enableSuperuserAccess: true\n"));
 put('m/notes.txt', "not a manifest\n");
@@ -179,6 +180,8 @@ unlike($out, qr/\Q$app_pw\E/, 'get secret NAME: shows no value');
 is($out, "$app_pw\n", 'get secret NAME KEY: the value');
 ($rc, $out) = cli(undef, 'get', 'secret', 'cli-secret', 'password');
 is($out, "$new_secret\n", 'get secret: an applied Secret\'s value');
+($rc, $out) = cli(undef, 'get', 'secret', 'cli-secret', 'note');
+is($out, "Grüße, 日本\n", 'get secret: a value beyond ASCII, as written (UTF-8 both ways)');
 ($rc, $out, $err) = cli(undef, 'get', 'secret', 'no-such');
 is($rc, 1, 'get secret of a missing Secret exits 1');
 like($err, qr/secret "no-such" not found/, 'get secret: not found');

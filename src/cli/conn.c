@@ -200,8 +200,8 @@ free_password(char *password)
 PGconn *
 cli_connect(const CliOptions *opt)
 {
-	const char *keywords[8];
-	const char *values[8];
+	const char *keywords[10];
+	const char *values[10];
 	char	   *password = NULL;
 	PGconn	   *conn;
 	int			n = 0;
@@ -223,6 +223,9 @@ cli_connect(const CliOptions *opt)
 	else if (getenv("PGDATABASE") == NULL && getenv("PGSERVICE") == NULL)
 		keywords[n] = "dbname", values[n++] = "postgres";
 	keywords[n] = "fallback_application_name", values[n++] = "cnpg-bootstrap";
+	/* YAML is Unicode: manifests travel as UTF-8 unless PGCLIENTENCODING says */
+	if (getenv("PGCLIENTENCODING") == NULL)
+		keywords[n] = "client_encoding", values[n++] = "UTF8";
 	pw_slot = n;
 	keywords[n + 1] = NULL;
 	values[n + 1] = NULL;
