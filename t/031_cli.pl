@@ -1,13 +1,14 @@
 # The cnpg-bootstrap command (issue 17) against a real control instance:
 # apply (kubectl's lines, a directory, stdin), --dry-run (nothing stored),
-# --wait and wait (a healthy and a failing cluster, exit statuses), status,
-# get secret, psql, delete (by name and -f), bad YAML (file, line and
-# column) and a missing file.  The control instance logs every statement
-# with its parameters, every error's statement and every plan (auto_explain,
-# verbose: the planner folds bound parameters into constants): applying the old way
-# (psql, the manifest as statement text) leaks the manifest into that log;
-# through the command, neither a Secret's value nor the manifest's text
-# reaches it, after a good apply nor after a failing one.
+# --wait and wait (a healthy and a failing cluster, a timeout, exit
+# statuses), status, get secret, psql (unix socket and TCP), delete (by
+# name and -f), bad YAML (file, line and column) and a missing file.
+# The control instance logs every statement with its parameters, every
+# error's statement and every plan (auto_explain, verbose: the planner
+# folds bound parameters into constants).  Applying the old way (psql, the
+# manifest as statement text) leaks the manifest into that log; through
+# the command neither a Secret's value nor the manifest's text reaches it,
+# after a good apply nor after a failing one.
 use strict;
 use warnings;
 use File::Temp qw(tempdir);
