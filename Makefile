@@ -13,6 +13,8 @@ OBJS = cnpg_bootstrap.o $(patsubst %.c,%.o,$(filter-out src/fields_gen.c,$(SRCS)
 PG_CONFIG ?= pg_config
 # restore_command's programs (src/bin/, outside the module's wildcard)
 WALRESTORE = src/bin/cnpg_bootstrap_wal_restore src/bin/cnpg_bootstrap_wal_fetch
+# the cnpg-bootstrap command (src/cli/, outside the module's wildcard; man page doc/cnpg-bootstrap.1)
+CLI = src/bin/cnpg-bootstrap
 PG_CPPFLAGS = -I$(srcdir)/src -I$(shell $(PG_CONFIG) --includedir)
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = -lyaml -lssl -lcrypto -lcurl -larchive -L$(shell $(PG_CONFIG) --libdir) -lpq
@@ -27,7 +29,7 @@ ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isol
 	--load-extension=cnpg_bootstrap
 TAP_TESTS = 1
 EXTRA_CLEAN = src/fields_gen.c tmp_check_regress tmp_check_iso output_iso fuzz/fuzz_manifest fuzz/fuzz_secret \
-	fuzz/fuzz_recovery fuzz/fuzz_conninfo fuzz/obj $(WALRESTORE)
+	fuzz/fuzz_recovery fuzz/fuzz_conninfo fuzz/obj $(WALRESTORE) $(CLI)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -58,6 +60,23 @@ install-walrestore: $(WALRESTORE)
 uninstall: uninstall-walrestore
 uninstall-walrestore:
 	rm -f $(addprefix '$(DESTDIR)$(bindir)'/,$(notdir $(WALRESTORE)))
+
+# cnpg-bootstrap links libpq and libc only: no backend, no libpgcommon
+CLI_SRCS = $(sort $(wildcard $(srcdir)/src/cli/*.c))
+CB_VERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(srcdir)/cnpg_bootstrap.control)
+all: $(CLI)
+$(CLI): $(CLI_SRCS) src/cli/cli.h cnpg_bootstrap.control
+	$(CC) $(CFLAGS) -D_GNU_SOURCE -I$(shell $(PG_CONFIG) --includedir) -DCB_VERSION='"$(CB_VERSION)"' \
+		-o $@ $(CLI_SRCS) $(LDFLAGS) -L$(shell $(PG_CONFIG) --libdir) -lpq
+
+.PHONY: install-cli uninstall-cli
+install: install-cli
+install-cli: $(CLI)
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) $(CLI) '$(DESTDIR)$(bindir)/'
+uninstall: uninstall-cli
+uninstall-cli:
+	rm -f '$(DESTDIR)$(bindir)/$(notdir $(CLI))'
 
 src/fields_gen.c: tools/gen_fields.pl data/cnpg-cluster-fields.tsv data/cnpg-objectstore-fields.tsv
 	perl tools/gen_fields.pl data/cnpg-cluster-fields.tsv data/cnpg-objectstore-fields.tsv > $@.tmp && mv $@.tmp $@
