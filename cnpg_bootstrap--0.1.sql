@@ -193,7 +193,12 @@ DECLARE
 	cur_reason text;
 BEGIN
 	LOOP
-		SELECT c.phase, c.phase_reason INTO cur_phase, cur_reason
+		-- healthy with a spec applied since, or to be stopped: not yet done
+		SELECT CASE WHEN c.phase = 'Cluster in healthy state' AND c.hibernation
+					THEN 'Waiting for the instances to become active'
+					WHEN c.phase = 'Cluster in healthy state' AND c.observed_generation < c.generation
+					THEN 'Applying configuration' ELSE c.phase END,
+			   c.phase_reason INTO cur_phase, cur_reason
 		  FROM cnpg_bootstrap.clusters c WHERE c.name = cluster;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'cluster "%" does not exist', cluster

@@ -8,8 +8,9 @@
  *	  spec's configuration is written, reloaded, and applied by a rolling
  *	  restart (standbys first, then the primary, in place: there is no
  *	  failover) when a parameter needs one; instances beyond spec.instances
- *	  are removed (scaling up is the standbys step, as at bootstrap); a
- *	  standby whose WAL is gone from the primary is cloned again; and a
+ *	  are removed (scaling up is the standbys step, as at bootstrap); every
+ *	  standby streams again, cloned anew if the primary no longer has the
+ *	  WAL it needs; and a
  *	  cluster to hibernate is stopped, primary first.
  *
  *	  Only what this worker made is touched: the instances of this
@@ -41,8 +42,19 @@
 /* its next restart waits 1 s, 2 s, 4 s ... up to this */
 #define CB_RESTART_BACKOFF_MAX_S 300
 #define CB_SLOT_RELEASE_MS	30000
+/* a standby reconnects within wal_retrieve_retry_interval (5 s): ample */
+#define CB_STREAM_AGAIN_MS	30000
 
 static char *restart_pending(CbCluster *c, CbInstance *inst);
+
+/* the cluster whose primary primary_conn opens (a wait's connect has no cluster) */
+static CbCluster *slot_cluster;
+
+static PGconn *
+primary_conn(void *arg, int which)
+{
+	return cb_connect_instance(slot_cluster, &slot_cluster->instances[0], "postgres");
+}
 
 static bool
 has_pgdata(const CbInstance *inst)
@@ -319,14 +331,6 @@ slot_released(CbWait *w, void *arg)
 	return released;
 }
 
-/* the cluster whose primary primary_conn opens (a wait's connect has no cluster) */
-static CbCluster *slot_cluster;
-
-static PGconn *
-primary_conn(void *arg, int which)
-{
-	return cb_connect_instance(slot_cluster, &slot_cluster->instances[0], "postgres");
-}
 
 /* drop a removed standby's slot on the primary once its walsender is gone */
 static void
@@ -400,16 +404,18 @@ cb_lifecycle_scale_down(CbCluster *c)
 	}
 }
 
-/* ---------- a standby whose WAL is gone ---------- */
+/* ---------- standbys streaming again ---------- */
 
 /*
  * A standby that cannot stream because the primary no longer has the WAL
  * it needs (its log says so since its last start) is cloned again: its
- * clone is forgotten, and the standbys step makes it anew.
+ * clone is forgotten, and cb_standbys_clone makes it anew.  True if one was.
  */
-void
-cb_lifecycle_reclone_lost(CbCluster *c)
+static bool
+forget_lost(CbCluster *c)
 {
+	bool		any = false;
+
 	for (int i = 1; i < c->ninstances; i++)
 	{
 		CbInstance *inst = &c->instances[i];
@@ -424,7 +430,51 @@ cb_lifecycle_reclone_lost(CbCluster *c)
 								  inst->name));
 		cb_instance_stop(c, inst->pgdata, "fast");
 		cb_step_forget_instance(c->name, "clone", inst->name);
+		any = true;
 	}
+	return any;
+}
+
+/* a pass: every standby streams (seen from the primary), or one lost its WAL */
+static bool
+streaming_or_lost(CbWait *w, void *arg)
+{
+	CbCluster  *c = arg;
+	char	   *err = NULL;
+	char	   *n = cb_query_value(cb_wait_conn(w, 0),
+								   "SELECT count(*) FROM pg_catalog.pg_stat_replication"
+								   " WHERE state = 'streaming'", &err);
+
+	if (n != NULL && atoi(n) >= c->ninstances - 1)
+		return true;
+	for (int i = 1; i < c->ninstances; i++)
+		if (has_pgdata(&c->instances[i]) && cb_serverlog_wal_gone(c->instances[i].logdir))
+			return true;
+	return false;
+}
+
+/*
+ * Every standby streaming again: the HA slots there (a standby left
+ * without one cannot stream), the standbys that lost their WAL cloned
+ * again, the others given time to reconnect; then the usual check.
+ */
+void
+cb_lifecycle_streaming(CbCluster *c)
+{
+	CbWaitSpec	spec = {"the standbys streaming", CB_STREAM_AGAIN_MS, primary_conn};
+
+	if (c->ninstances < 2)
+		return;
+	slot_cluster = c;
+	cb_standbys_ensure_slots(c);
+	for (int round = 0; round < 2; round++)
+	{
+		(void) forget_lost(c);
+		cb_standbys_clone(c);
+		cb_standbys_start(c);
+		(void) cb_wait_until(streaming_or_lost, c, &spec);
+	}
+	cb_standbys_wait_streaming(c);
 }
 
 /* ---------- hibernation ---------- */

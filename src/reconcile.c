@@ -410,11 +410,7 @@ step_scale_down(CbCluster *c)
 static void
 step_streaming_again(CbCluster *c)
 {
-	cb_lifecycle_reclone_lost(c);
-	/* cloned again by a second pass of the standbys step */
-	cb_standbys_clone(c);
-	cb_standbys_start(c);
-	cb_standbys_wait_streaming(c);
+	cb_lifecycle_streaming(c);
 }
 
 static void

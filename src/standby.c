@@ -85,8 +85,8 @@ replication_conninfo(CbCluster *c, const CbInstance *standby)
 }
 
 /* physical slots on the primary for the standbys (CNPG's HA slots) */
-static void
-ensure_slots(CbCluster *c)
+void
+cb_standbys_ensure_slots(CbCluster *c)
 {
 	PGconn	   *conn = cb_connect_instance(c, &c->instances[0], "postgres");
 
@@ -177,7 +177,7 @@ cb_standbys_clone(CbCluster *c)
 
 	cb_journal_phase(c->journal, CB_PHASE_NEW_REPLICA,
 					 psprintf("Creating replica %s-join", todo[0]->name));
-	ensure_slots(c);
+	cb_standbys_ensure_slots(c);
 	for (int i = 0; i < n; i++)
 	{
 		prepare_clone(c, todo[i], &opts[i]);

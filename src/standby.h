@@ -12,6 +12,7 @@
 #include "cluster.h"
 
 /* clone every standby whose clone is not journaled as done, in parallel */
+extern void cb_standbys_ensure_slots(CbCluster *c);
 extern void cb_standbys_clone(CbCluster *c);
 /* start the standbys that are not running */
 extern void cb_standbys_start(CbCluster *c);

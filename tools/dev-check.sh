@@ -32,7 +32,7 @@ mkdir -p "$S"
 rsync -a --delete --exclude=.git --exclude=tmp_check --exclude=tmp_check_regress --exclude=tmp_check_iso --exclude=output_iso \
 	--exclude='*.o' --exclude='*.so' --exclude=.deps --exclude='*.bc' \
 	--exclude=src/fields_gen.c --exclude='src/bin/cnpg_bootstrap_wal_restore' \
-	--exclude='src/bin/cnpg_bootstrap_wal_fetch' --exclude='regression.*' --exclude=results \
+	--exclude='src/bin/cnpg_bootstrap_wal_fetch' --exclude='src/bin/cnpg-bootstrap' --exclude='regression.*' --exclude=results \
 	"$ROOT/" "$S/"
 if [ -d "$ROOT/../shared" ]; then rsync -a --delete "$ROOT/../shared/" "$D/shared/"; fi
 chown -R postgres: "$D"

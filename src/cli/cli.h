@@ -34,8 +34,10 @@
 /* -f given at most this often */
 #define CLI_MAX_FILES		64
 
+/* the phases where a wait ends (src/journal.h; this program has no backend headers) */
 #define CB_PHASE_HEALTHY	"Cluster in healthy state"
 #define CB_PHASE_FAILED		"Bootstrap failed"
+#define CB_PHASE_HIBERNATED	"Cluster hibernated"
 
 typedef struct CliOptions
 {

@@ -28,7 +28,11 @@
 #include "cli.h"
 
 #define FULL_SQL \
-	"SELECT c.phase, coalesce(c.phase_reason, ''), coalesce(c.progress, ''),"		\
+	"SELECT CASE WHEN c.phase = '" CB_PHASE_HEALTHY "' AND c.hibernation"			\
+	"  THEN 'Waiting for the instances to become active'"							\
+	"  WHEN c.phase = '" CB_PHASE_HEALTHY "' AND c.observed_generation < c.generation" \
+	"  THEN 'Applying configuration' ELSE c.phase END,"								\
+	" coalesce(c.phase_reason, ''), coalesce(c.progress, ''),"						\
 	" coalesce((SELECT s.step || CASE WHEN s.instance <> '' THEN ' ' || s.instance ELSE '' END" \
 	"   FROM cnpg_bootstrap.steps s WHERE s.cluster = c.name AND s.outcome = 'running'" \
 	"  ORDER BY s.started_at DESC LIMIT 1), '')"									\
@@ -192,7 +196,8 @@ poll_one(PGconn *conn, Waited *w, bool *full, double elapsed)
 		return true;
 	}
 	phase = PQgetvalue(res, 0, 0);
-	w->done = strcmp(phase, CB_PHASE_HEALTHY) == 0 || strcmp(phase, CB_PHASE_FAILED) == 0;
+	w->done = strcmp(phase, CB_PHASE_HEALTHY) == 0 || strcmp(phase, CB_PHASE_FAILED) == 0 ||
+		strcmp(phase, CB_PHASE_HIBERNATED) == 0;
 	w->failed = strcmp(phase, CB_PHASE_FAILED) == 0;
 	format_line(w, phase, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
 				PQgetvalue(res, 0, 3), elapsed);
