@@ -24,6 +24,10 @@ case $ver in
 *) echo "debian/changelog's version $ver is not cnpg_bootstrap.control's default_version $ext" >&2; exit 1 ;;
 esac
 
+# the package carries the command and its man page (debian/*.links, *.manpages)
+[ -f "$ROOT/doc/cnpg-bootstrap.1" ] ||
+	{ echo "doc/cnpg-bootstrap.1 is missing: the package carries the cnpg-bootstrap command and its man page" >&2; exit 1; }
+
 B=$(mktemp -d /tmp/cbdeb.XXXXXX); trap 'rm -rf "$B"' EXIT
 S=$B/cnpg-bootstrap-$ver
 mkdir "$S"

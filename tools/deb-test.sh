@@ -36,9 +36,8 @@ cleanup() {
 		as_pg pg_ctl -D "${f%/*}" -m fast -w stop >/dev/null 2>&1 ||
 			as_pg pg_ctl -D "${f%/*}" -m immediate stop >/dev/null 2>&1
 	done
-	if [ -n "$installed" ] && dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null | grep -q installed; then
-		apt_get purge "$PKG" >/dev/null
-	fi
+	# installed, or its configuration left by a failed removal
+	[ -n "$installed" ] && dpkg --purge "$PKG" >/dev/null 2>&1
 	# put the system back as it was
 	if [ "$prior_pkg" = installed ]; then
 		apt_get install --reinstall "$DEB" >/dev/null || echo "deb-test: could not reinstall $PKG" >&2
