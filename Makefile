@@ -59,13 +59,6 @@ uninstall: uninstall-walrestore
 uninstall-walrestore:
 	rm -f $(addprefix '$(DESTDIR)$(bindir)'/,$(notdir $(WALRESTORE)))
 
-# The Debian package postgresql-15-cnpg-bootstrap (debian/), built by
-# pg_buildext in a copy of the tree; DEB_OUTDIR gets the .deb
-DEB_OUTDIR ?= build
-.PHONY: deb
-deb:
-	$(srcdir)/tools/build-deb.sh $(DEB_OUTDIR)
-
 src/fields_gen.c: tools/gen_fields.pl data/cnpg-cluster-fields.tsv data/cnpg-objectstore-fields.tsv
 	perl tools/gen_fields.pl data/cnpg-cluster-fields.tsv data/cnpg-objectstore-fields.tsv > $@.tmp && mv $@.tmp $@
 
@@ -120,3 +113,10 @@ unit: src/fields_gen.c
 	d=$$(mktemp -d /tmp/cbtls.XXXXXX) && test/unit/test_tls $$d; rc=$$?; rm -rf $$d; exit $$rc
 	# process.c, childreg.c, pgconn.c, secrets.c inside a scratch server
 	$(srcdir)/test/unit/run_worker_harness.sh $(srcdir) $(PG_CONFIG)
+
+# The Debian package postgresql-15-cnpg-bootstrap (debian/), built by
+# pg_buildext in a copy of the tree; DEB_OUTDIR gets the .deb
+DEB_OUTDIR ?= build
+.PHONY: deb
+deb:
+	$(srcdir)/tools/build-deb.sh $(DEB_OUTDIR)
