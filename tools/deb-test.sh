@@ -3,8 +3,8 @@
 # (tools/run-tests.sh runs it last): `make deb`'s .deb is installed with
 # apt-get (which pulls its runtime libraries), its files are checked, a
 # throwaway control instance of its own (postgres OS user, ports 59400-59449)
-# bootstraps a one-instance initdb Cluster that is then queried, the command
-# answers --help; then the package is removed and purged, and the cluster's
+# bootstraps a one-instance initdb Cluster applied with the package's
+# cnpg-bootstrap command, and the cluster is queried; then the package is removed and purged, and the cluster's
 # directory and its running server must be left alone (the target still
 # answers).  Afterwards the system is as the test found it: files of the
 # package that existed before (a `make install`) are put back, and a package
@@ -124,12 +124,15 @@ spec:
         - INSERT INTO greeting VALUES (1, 'hello from the package')
 YAML
 chown postgres: "$W/cluster.yaml"
-echo "SELECT kind || '/' || name || ' ' || action FROM cnpg_bootstrap_apply(:'m')" |
-	ctl -v m="$(cat "$W/cluster.yaml")" -f - >/dev/null
+# applied with the package's command, found on PATH through /usr/bin
 t1=$(date +%s)
-phase=$(ctl -c "SELECT cnpg_bootstrap_wait('$CL', '5 minutes')") ||
-	{ ctl -c "SELECT phase, phase_reason FROM cnpg_bootstrap_status('$CL')"; fail "the cluster did not become healthy"; }
-echo "deb-test: $CL: $phase in $(($(date +%s) - t1)) s"
+out=$(as_pg cnpg-bootstrap -h "$W" -p "$PORT" -U postgres apply -f "$W/cluster.yaml" --wait --timeout=5m 2>&1) ||
+	{ echo "$out"; ctl -c "SELECT phase, phase_reason FROM cnpg_bootstrap_status('$CL')"; fail "cnpg-bootstrap apply --wait"; }
+grep -qx "cluster.postgresql.cnpg.io/$CL created" <<<"$out" || fail "cnpg-bootstrap apply printed: $out"
+phase=$(ctl -c "SELECT phase FROM cnpg_bootstrap_status('$CL')")
+[ "$phase" = 'Cluster in healthy state' ] || fail "$CL: $phase"
+echo "deb-test: $CL: $phase in $(($(date +%s) - t1)) s (cnpg-bootstrap apply --wait)"
+as_pg cnpg-bootstrap -h "$W" -p "$PORT" -U postgres status "$CL" >/dev/null || fail "cnpg-bootstrap status $CL"
 tport=$(ctl -c "SELECT port FROM cnpg_bootstrap_instances('$CL') WHERE instance = '$CL-1'")
 target() { as_pg psql -X -At -h "$W/clusters/$CL/run" -p "$tport" -U postgres -d app -c "$1"; }
 [ "$(target 'SELECT text FROM greeting')" = 'hello from the package' ] || fail "the target's greeting"
