@@ -4,9 +4,9 @@
 # apt-get (which pulls its runtime libraries), its files are checked, a
 # throwaway control instance of its own (postgres OS user, ports 59400-59449)
 # bootstraps a one-instance initdb Cluster applied with the package's
-# cnpg-bootstrap command, and the cluster is queried; then the package is removed and purged, and the cluster's
-# directory and its running server must be left alone (the target still
-# answers).  Afterwards the system is as the test found it: files of the
+# cnpg-bootstrap command, and the cluster is queried; then the package is
+# removed and purged, and the cluster's directory and its running server must
+# be left alone (the target still answers).  Afterwards the system is as the test found it: files of the
 # package that existed before (a `make install`) are put back, and a package
 # that was installed before is installed again.
 #   DEB=<file>   test this .deb instead of building one
@@ -68,8 +68,9 @@ done >"$W/prior.list"
 
 # 2. install, as a user would: apt resolves the Depends
 installed=1
+t1=$(date +%s)
 apt_get install "$DEB" >/dev/null || fail "apt-get install $DEB"
-echo "deb-test: installed $(dpkg-query -W -f='${Package} ${Version}' "$PKG")"
+echo "deb-test: installed $(dpkg-query -W -f='${Package} ${Version}' "$PKG") in $(($(date +%s) - t1)) s"
 files=$(dpkg -L "$PKG")
 for f in /usr/lib/postgresql/15/lib/cnpg_bootstrap.so \
 	/usr/share/postgresql/15/extension/cnpg_bootstrap.control \
@@ -144,6 +145,7 @@ tpid=$(head -n 1 "$pgdata/postmaster.pid")
 # 4. remove, then purge: the user's cluster and its server stay (a removed
 # package without conffiles is gone for apt: dpkg purges what may be left)
 for how in remove purge; do
+	t1=$(date +%s)
 	if [ $how = remove ]; then apt_get remove "$PKG" >/dev/null; else dpkg --purge "$PKG" >/dev/null 2>&1; fi ||
 		fail "$how $PKG"
 	! dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null | grep -qx installed || fail "$PKG still installed after $how"
@@ -157,7 +159,7 @@ for how in remove purge; do
 	[ "$(target 'SELECT text FROM greeting')" = 'hello from the package' ] || fail "the target after $how"
 	# the control instance keeps the module it loaded at start
 	as_pg pg_ctl -D "$W/control" status >/dev/null || fail "the control instance stopped after $how"
-	echo "deb-test: $how: $pgdata and its server (pid $tpid) untouched, the target answers"
+	echo "deb-test: $how: $pgdata and its server (pid $tpid) untouched, the target answers ($how: $(($(date +%s) - t1)) s)"
 done
 (cd "$W/clusters" && find . -maxdepth 4 | sort) >"$W/tree.after"
 # the server writes logs and WAL meanwhile: compare names, not contents, and
