@@ -60,10 +60,11 @@ DEB=$(cd "$(dirname "$DEB")" && pwd)/$(basename "$DEB")
 
 # what the package will replace that a `make install` put there (not owned by
 # any package): kept, and restored at the end
-dpkg-deb --fsys-tarfile "$DEB" | tar -tf - | sed 's|^\./|/|' | while read -r f; do
-	[ -f "$f" ] || [ -L "$f" ] || continue
-	dpkg -S "$f" >/dev/null 2>&1 || echo "${f#/}"
-done >"$W/prior.list"
+sort -u /var/lib/dpkg/info/*.list >"$W/owned"
+dpkg-deb --fsys-tarfile "$DEB" | tar -tf - | sed 's|^\./|/|' | sort -u | comm -23 - "$W/owned" |
+	while read -r f; do
+		if [ -f "$f" ] || [ -L "$f" ]; then echo "${f#/}"; fi
+	done >"$W/prior.list"
 [ -s "$W/prior.list" ] && tar -C / -cpf "$W/prior.tar" -T "$W/prior.list"
 
 # 2. install, as a user would: apt resolves the Depends
