@@ -115,8 +115,10 @@ unit: src/fields_gen.c
 	$(srcdir)/test/unit/run_worker_harness.sh $(srcdir) $(PG_CONFIG)
 
 # The Debian package postgresql-15-cnpg-bootstrap (debian/), built by
-# pg_buildext in a copy of the tree; DEB_OUTDIR gets the .deb
+# pg_buildext in a copy of the tree; DEB_OUTDIR gets the .deb.  Named from
+# this Makefile's directory: on a fresh machine (no pg_config yet, so no
+# PGXS and no srcdir) the script installs what the build needs.
 DEB_OUTDIR ?= build
 .PHONY: deb
 deb:
-	$(srcdir)/tools/build-deb.sh $(DEB_OUTDIR)
+	$(dir $(firstword $(MAKEFILE_LIST)))tools/build-deb.sh $(DEB_OUTDIR)
