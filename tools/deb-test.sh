@@ -79,7 +79,8 @@ for f in /usr/lib/postgresql/15/lib/cnpg_bootstrap.so \
 	/usr/lib/postgresql/15/bin/cnpg_bootstrap_wal_restore \
 	/usr/lib/postgresql/15/bin/cnpg_bootstrap_wal_fetch \
 	/usr/lib/postgresql/15/bin/cnpg-bootstrap /usr/bin/cnpg-bootstrap \
-	/usr/share/man/man1/cnpg-bootstrap.1.gz; do
+	/usr/share/man/man1/cnpg-bootstrap.1.gz \
+	/usr/share/doc/postgresql-15-cnpg-bootstrap/examples/cluster-example.yaml; do
 	grep -qxF "$f" <<<"$files" || fail "dpkg -L $PKG does not list $f"
 	[ -e "$f" ] || fail "$f is missing after the install"
 done
