@@ -70,7 +70,8 @@ dpkg-deb --fsys-tarfile "$DEB" | tar -tf - | sed 's|^\./|/|' | sort -u | comm -2
 # 2. install, as a user would: apt resolves the Depends
 installed=1
 t1=$(date +%s)
-apt_get install "$DEB" >/dev/null || fail "apt-get install $DEB"
+# --reinstall: the same version may be installed, its files overwritten by a make install
+apt_get install --reinstall "$DEB" >/dev/null || fail "apt-get install $DEB"
 echo "deb-test: installed $(dpkg-query -W -f='${Package} ${Version}' "$PKG") in $(($(date +%s) - t1)) s"
 files=$(dpkg -L "$PKG")
 for f in /usr/lib/postgresql/15/lib/cnpg_bootstrap.so \
