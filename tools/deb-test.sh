@@ -26,7 +26,7 @@ as_pg() { runuser -u postgres -- env -i PATH="$PGBIN:/usr/bin:/bin" HOME="$W" LA
 ctl() { as_pg psql -X -At -h "$W" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
 
 prior_pkg=$(dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null || true)
-installed=
+touched=    # set once the test installs: from then on, cleanup puts the system back
 cleanup() {
 	local rc=$? f
 	set +e
@@ -36,13 +36,14 @@ cleanup() {
 		as_pg pg_ctl -D "${f%/*}" -m fast -w stop >/dev/null 2>&1 ||
 			as_pg pg_ctl -D "${f%/*}" -m immediate stop >/dev/null 2>&1
 	done
-	# installed, or its configuration left by a failed removal
-	[ -n "$installed" ] && dpkg --purge "$PKG" >/dev/null 2>&1
-	# put the system back as it was
-	if [ "$prior_pkg" = installed ]; then
-		apt_get install --reinstall "$DEB" >/dev/null || echo "deb-test: could not reinstall $PKG" >&2
-	elif [ -s "$W/prior.tar" ]; then
-		tar -C / -xpf "$W/prior.tar" || echo "deb-test: could not restore $W/prior.tar" >&2
+	if [ -n "$touched" ]; then
+		# installed, or its configuration left by a failed removal
+		dpkg --purge "$PKG" >/dev/null 2>&1
+		if [ "$prior_pkg" = installed ]; then
+			apt_get install --reinstall "$DEB" >/dev/null || echo "deb-test: could not reinstall $PKG" >&2
+		elif [ -s "$W/prior.tar" ]; then
+			tar -C / -xpf "$W/prior.tar" || echo "deb-test: could not restore $W/prior.tar" >&2
+		fi
 	fi
 	rm -rf "$W"
 	exit $rc
@@ -65,10 +66,10 @@ dpkg-deb --fsys-tarfile "$DEB" | tar -tf - | sed 's|^\./|/|' | sort -u | comm -2
 	while read -r f; do
 		if [ -f "$f" ] || [ -L "$f" ]; then echo "${f#/}"; fi
 	done >"$W/prior.list"
-[ -s "$W/prior.list" ] && tar -C / -cpf "$W/prior.tar" -T "$W/prior.list"
+if [ -s "$W/prior.list" ]; then tar -C / -cpf "$W/prior.tar" -T "$W/prior.list"; fi
 
 # 2. install, as a user would: apt resolves the Depends
-installed=1
+touched=1
 t1=$(date +%s)
 # --reinstall: the same version may be installed, its files overwritten by a make install
 apt_get install --reinstall "$DEB" >/dev/null || fail "apt-get install $DEB"
@@ -169,5 +170,4 @@ done
 # only what the package could have removed (nothing under the cluster)
 missing=$(comm -23 "$W/tree.before" "$W/tree.after" | grep -vE '/(log|pg_wal|pg_stat_tmp|pg_logical|pg_subtrans)/' || true)
 [ -z "$missing" ] || fail "gone from the cluster directory after the removal: $missing"
-installed=
 echo "deb-test: PASSED ($(($(date +%s) - t0)) s)"
