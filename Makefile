@@ -132,3 +132,12 @@ unit: src/fields_gen.c
 	d=$$(mktemp -d /tmp/cbtls.XXXXXX) && test/unit/test_tls $$d; rc=$$?; rm -rf $$d; exit $$rc
 	# process.c, childreg.c, pgconn.c, secrets.c inside a scratch server
 	$(srcdir)/test/unit/run_worker_harness.sh $(srcdir) $(PG_CONFIG)
+
+# The Debian package postgresql-15-cnpg-bootstrap (debian/), built by
+# pg_buildext in a copy of the tree; DEB_OUTDIR gets the .deb.  Named from
+# this Makefile's directory: on a fresh machine (no pg_config yet, so no
+# PGXS and no srcdir) the script installs what the build needs.
+DEB_OUTDIR ?= build
+.PHONY: deb
+deb:
+	$(dir $(firstword $(MAKEFILE_LIST)))tools/build-deb.sh $(DEB_OUTDIR)

@@ -46,3 +46,21 @@ ensure_test_packages() {
 	apt_get update
 	apt_get install --no-install-recommends "${need[@]}"
 }
+
+# What `make deb` (tools/build-deb.sh) needs besides the build: dpkg-buildpackage
+# and debhelper, and postgresql-server-dev-all for pg_buildext's debhelper
+# sequence (dh --with pgxs_loop), pinned to the installed postgresql-common.
+ensure_deb_packages() {
+	local p need=() all=postgresql-server-dev-all
+	for p in dpkg-dev debhelper fakeroot; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+	done
+	dpkg-query -W -f='${Status}' "$all" 2>/dev/null | grep -q 'ok installed' && all=
+	[ ${#need[@]} -eq 0 ] && [ -z "$all" ] && return 0
+	apt_get update
+	[ ${#need[@]} -eq 0 ] || apt_get install --no-install-recommends "${need[@]}"
+	if [ -n "$all" ]; then
+		apt_get install --no-install-recommends "$all=$(dpkg-query -W -f='${Version}' postgresql-common)" ||
+			apt_get install --no-install-recommends "$all"
+	fi
+}

@@ -9,6 +9,8 @@
 #   CB_HOME   where the control instance and the clusters live (/var/lib/cnpg_bootstrap)
 #   CB_PORT   the control instance's port (5499)
 #   CB_NAME   the control instance's Debian cluster name (cnpg)
+#   CB_FROM_DEB=1  build the Debian package (make deb, into build/) and install
+#             it with apt-get instead of `make install`
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/.ci/setup-lib.sh"
@@ -20,13 +22,19 @@ MANIFEST=${1:-$ROOT/examples/cluster-example.yaml}
 [ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 2; }
 ensure_packages
 
-B=$(mktemp -d /tmp/cbbuild.XXXXXX); trap 'rm -rf "$B"' EXIT
-tar -C "$ROOT" --exclude=.git --exclude=./fuzz/corpus -cf - . | tar -C "$B" -xf -
-chown -R postgres: "$B"
-# a tree that was built in place carries objects older than its headers: start clean
-runuser -u postgres -- make -C "$B" -s clean >/dev/null
-runuser -u postgres -- make -C "$B" -s -j"$(nproc)" >/dev/null
-make -C "$B" -s install >/dev/null
+if [ "${CB_FROM_DEB:-}" = 1 ]; then
+	deb=$("$ROOT/tools/build-deb.sh" "$ROOT/build" | tail -n 1)
+	apt_get install "$deb" >/dev/null
+	echo "installed $(basename "$deb")"
+else
+	B=$(mktemp -d /tmp/cbbuild.XXXXXX); trap 'rm -rf "$B"' EXIT
+	tar -C "$ROOT" --exclude=.git --exclude=./fuzz/corpus -cf - . | tar -C "$B" -xf -
+	chown -R postgres: "$B"
+	# a tree that was built in place carries objects older than its headers: start clean
+	runuser -u postgres -- make -C "$B" -s clean >/dev/null
+	runuser -u postgres -- make -C "$B" -s -j"$(nproc)" >/dev/null
+	make -C "$B" -s install >/dev/null
+fi
 
 as_pg() { runuser -u postgres -- env -i PATH="$PGBIN:/usr/bin:/bin" HOME="$CB_HOME" LANG=C.UTF-8 "$@"; }
 mkdir -p "$CB_HOME/clusters" && chown postgres: "$CB_HOME" "$CB_HOME/clusters" && chmod 0700 "$CB_HOME"

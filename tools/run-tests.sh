@@ -68,5 +68,9 @@ if as_pg make -C "$S" fuzz >"$W/fuzz-build.log" 2>&1; then
 else
 	rc=1; tail -n 40 "$W/fuzz-build.log"
 fi
+# last: it installs and removes the package over the system PostgreSQL's
+# files that `make install` put there above (and puts them back)
+echo "== Debian package (tools/deb-test.sh)"
+"$ROOT/tools/deb-test.sh" || rc=1
 [ $rc -eq 0 ] && echo "ALL TESTS PASSED" || echo "SOME TESTS FAILED"
 exit $rc
