@@ -283,19 +283,26 @@ restart_for_config(CbCluster *c, CbInstance *inst, const char *params)
 }
 
 /*
- * Reload every running instance; those left with a parameter that needs a
- * restart are restarted in turn, standbys first and the primary last, as
- * CloudNativePG's unsupervised primary update does (in place: no
- * switchover here).  Nothing stays pending_restart.
+ * Reload every running instance (when the files changed); those left with
+ * a parameter that needs a restart are restarted in turn, standbys first
+ * and the primary last, as CloudNativePG's unsupervised primary update
+ * does (in place: no switchover here).  Nothing stays pending_restart:
+ * also looked at when nothing was written now, for a run cut short between
+ * writing the files and the last restart.
  */
 void
-cb_lifecycle_apply_config(CbCluster *c)
+cb_lifecycle_apply_config(CbCluster *c, bool reload)
 {
 	bool	   *restart = palloc0(sizeof(bool) * c->ninstances);
 
 	for (int i = 0; i < c->ninstances; i++)
-		if (has_pgdata(&c->instances[i]) && cb_instance_pid(c->instances[i].pgdata) != 0)
-			restart[i] = reload_instance(c, &c->instances[i]);
+	{
+		CbInstance *inst = &c->instances[i];
+
+		if (!has_pgdata(inst) || cb_instance_pid(inst->pgdata) == 0)
+			continue;
+		restart[i] = reload ? reload_instance(c, inst) : restart_pending(c, inst) != NULL;
+	}
 	for (int k = 1; k <= c->ninstances; k++)
 	{
 		/* 1 .. n-1 are the standbys, then 0, the primary */

@@ -13,7 +13,7 @@
 
 extern void cb_lifecycle_restart_stopped(CbCluster *c);
 extern bool cb_lifecycle_write_config(CbCluster *c);
-extern void cb_lifecycle_apply_config(CbCluster *c);
+extern void cb_lifecycle_apply_config(CbCluster *c, bool reload);
 extern void cb_lifecycle_scale_down(CbCluster *c);
 extern void cb_lifecycle_streaming(CbCluster *c);
 extern void cb_lifecycle_hibernate(CbCluster *c);

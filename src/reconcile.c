@@ -393,12 +393,11 @@ step_restart(CbCluster *c)
 	cb_lifecycle_restart_stopped(c);
 }
 
-/* a spec applied again: files written where they changed, then reloaded */
+/* a spec applied again: files written where they changed, reloaded, restarts */
 static void
 step_configure_again(CbCluster *c)
 {
-	if (cb_lifecycle_write_config(c))
-		cb_lifecycle_apply_config(c);
+	cb_lifecycle_apply_config(c, cb_lifecycle_write_config(c));
 }
 
 static void

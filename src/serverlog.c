@@ -127,8 +127,8 @@ cb_serverlog_exit_reason(const char *logdir)
 		return psprintf("PANIC: %s", message_after_severity(panic + 7));
 	for (int i = 0; i < (int) lengthof(requests); i++)
 		if (strstr(run, psprintf("received %s shutdown request", requests[i])) != NULL)
-			return psprintf("stopped by a %s shutdown request from outside (pg_ctl stop or a signal)",
-							requests[i]);
+			return psprintf("stopped by %s %s shutdown request from outside (pg_ctl stop or a signal)",
+							requests[i][0] == 'i' ? "an" : "a", requests[i]);
 	if (strstr(run, "database system is shut down") != NULL)
 		return pstrdup("shut down from outside");
 	return pstrdup("its postmaster ended without a word in its log (killed by a signal such as SIGKILL, the OOM killer, or the host stopped)");

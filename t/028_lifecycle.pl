@@ -52,9 +52,10 @@ sub wait_healthy
 
 sub manifest
 {
-	my ($instances, $params, $annotations) = @_;
+	my ($instances, $params, $annotations, $hba) = @_;
 	$params //= "      work_mem: '4MB'\n";
 	$annotations = $annotations ? "  annotations:\n$annotations" : '';
+	$params .= "    pg_hba:\n$hba" if $hba;
 	return <<"YAML";
 apiVersion: postgresql.cnpg.io/v1
 kind: Cluster
@@ -136,7 +137,7 @@ ok(!grep({ -e "/proc/$_" && readlink("/proc/$_/cwd") =~ m{/life-[34]/} } map { m
 
 # ---- 4. configuration by re-apply: work_mem (reload), shared_buffers (restart) ----
 my $pid1 = postmaster_pid('life-1');
-apply(manifest(2, "      work_mem: '8MB'\n"));
+apply(manifest(2, "      work_mem: '8MB'\n", undef, "    - host all all 192.0.2.7/32 reject\n"));
 is(wait_healthy('life'), 'Cluster in healthy state', 'healthy after work_mem changed');
 is(poll_until("SELECT observed_generation = generation FROM cnpg_bootstrap.clusters WHERE name = 'life'", 't'),
 	't', 'the generation is observed');
@@ -145,6 +146,11 @@ for my $i ('life-1', 'life-2')
 	is(tq('life', 'postgres', 'SHOW work_mem', $i), '8MB', "work_mem reached $i");
 }
 is(postmaster_pid('life-1'), $pid1, 'work_mem: reloaded, not restarted');
+for my $i ('life-1', 'life-2')
+{
+	is(tq('life', 'postgres', "SELECT count(*) FROM pg_hba_file_rules WHERE address = '192.0.2.7'", $i), '1',
+		"the new pg_hba line reached $i");
+}
 apply(manifest(2, "      work_mem: '8MB'\n      shared_buffers: '48MB'\n"));
 is(wait_healthy('life'), 'Cluster in healthy state', 'healthy after shared_buffers changed');
 for my $i ('life-1', 'life-2')
