@@ -16,6 +16,7 @@
 #include "faultinject.h"
 #include "objectstore.h"
 #include "ports.h"
+#include "sparepool.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -92,6 +93,15 @@ _PG_init(void)
 							"How long an object store may stay silent before a request to it is retried.",
 							"Each request is tried 7 times with a growing pause; then the cluster waits for the store.",
 							&cb_store_timeout, 60, 1, 3600, PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("cnpg_bootstrap.spare_pool_size",
+							"Spare data directories kept per recently used set of initdb options.",
+							"Made by initdb in the background while no cluster is being bootstrapped; 0 turns the pool off and removes the spares.",
+							&cb_spare_pool_size, 1, 0, 16, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("cnpg_bootstrap.spare_pool_max_mb",
+							"Disk space all spare data directories may take together.",
+							NULL, &cb_spare_pool_max_mb, 1024, 0, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_MB,
 							NULL, NULL, NULL);
 	DefineCustomStringVariable("cnpg_bootstrap.database_name",
 							   "Database where CREATE EXTENSION cnpg_bootstrap runs and the workers connect.",

@@ -49,6 +49,7 @@
 #include "catalog.h"
 #include "childreg.h"
 #include "reconcile.h"
+#include "spare_worker.h"
 #include "worker.h"
 
 #define CB_MAX_SLOTS		64		/* workers one launcher tracks */
@@ -527,8 +528,12 @@ launcher_tick(long *nap_ms)
 		CbClusterEntry *e;
 		bool		launch = false;
 
-		if (running >= cb_max_workers)
+		/* the spare pool's refill takes a slot only while no cluster waits */
+		if (running + cb_spare_launcher_running() >= cb_max_workers)
+		{
+			cb_spare_launcher_yield();
 			break;
+		}
 		LWLockAcquire(cb_shared->lock, LW_EXCLUSIVE);
 		e = find_entry(name, true);
 		if (e == NULL)
@@ -559,6 +564,7 @@ launcher_tick(long *nap_ms)
 		LWLockRelease(cb_shared->lock);
 	}
 	list_free_deep(todo);
+	cb_spare_launcher_tick(running > 0, nap_ms);
 }
 
 void
