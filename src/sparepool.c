@@ -680,7 +680,7 @@ make_spare(const char *pool, const char *key)
 		ereport(LOG,
 				(errmsg("cnpg_bootstrap: spare pool: initdb for recipe %s %s (exit code %d)",
 						key, killed_from_outside ? "was killed" : "failed", res.exit_code),
-				 errdetail("%s", res.tail ? res.tail : "")));
+				 res.tail && res.tail[0] ? errdetail("%s", res.tail) : 0));
 		return false;
 	}
 
