@@ -94,6 +94,21 @@ cb_initdb_argv(CbCluster *c, const char *pgdata)
 	return argv;
 }
 
+char *
+cb_initdb_spare_recipe(CbCluster *c, const char **argv)
+{
+	const CbInitdb *spec = &c->spec->bootstrap.initdb;
+	bool		app = c->has_app && c->app_db && c->app_owner && !spec->import.present &&
+		spec->post_init_sql.n == 0 && spec->post_init_template_sql.n == 0 &&
+		spec->post_init_application_sql.n == 0 &&
+		strlen(c->app_db) < NAMEDATALEN && strlen(c->app_owner) < NAMEDATALEN &&
+		strchr(c->app_db, '\n') == NULL && strchr(c->app_owner, '\n') == NULL;
+
+	for (int i = 0; i < CB_POSTINIT_NDBS; i++)
+		app = app && c->nrefs[i] == 0;
+	return cb_spare_recipe(c->major, argv, app ? c->app_db : NULL, app ? c->app_owner : NULL);
+}
+
 /*
  * A spare of the same recipe moved to tmp, if the pool has one; the
  * journal's "spare" row of the instance says which, or why none (the pool
@@ -109,7 +124,7 @@ take_spare(CbCluster *c, CbInstance *inst, const char **argv, const char *tmp)
 
 	if (cb_spare_pool_size <= 0)
 		return false;
-	recipe = cb_spare_recipe(c->major, argv);
+	recipe = cb_initdb_spare_recipe(c, argv);
 	cb_spare_note_recipe(recipe);
 	spare = cb_spare_take(recipe, tmp, &why);
 	detail = spare ? psprintf("took spare data directory \"%s\" (made by initdb ahead of time)", spare) :

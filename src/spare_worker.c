@@ -180,8 +180,12 @@ default_recipe(void)
 		memset(&c, 0, sizeof(c));
 		c.spec = spec;
 		c.name = spec->name;
+		/* as step_secrets sees a defaulted Cluster: database app, owner app */
+		c.app_db = spec->bootstrap.initdb.database;
+		c.app_owner = spec->bootstrap.initdb.owner;
+		c.has_app = c.app_db && c.app_db[0] && c.app_owner && c.app_owner[0];
 		cb_resolve_bindir(&c);
-		recipe = cb_spare_recipe(c.major, cb_initdb_argv(&c, "-"));
+		recipe = cb_initdb_spare_recipe(&c, cb_initdb_argv(&c, "-"));
 	}
 	PG_CATCH();
 	{

@@ -53,6 +53,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
+#include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 #include "cnpg_bootstrap.h"
@@ -94,12 +95,15 @@ static const char *const refused_prefixes[] = {
 /* ---------- recipes ---------- */
 
 char *
-cb_spare_recipe(int major, const char *const *argv)
+cb_spare_recipe(int major, const char *const *argv, const char *app_db,
+				const char *app_owner)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, RECIPE_HEADER "major %d\n", major);
+	if (app_db != NULL && app_owner != NULL)
+		appendStringInfo(&buf, "app-database %s\napp-owner %s\n", app_db, app_owner);
 	for (int i = 0; argv[i] != NULL; i++)
 	{
 		bool		noise = false;
@@ -139,7 +143,8 @@ is_key(const char *s, size_t len)
  * we would run.
  */
 static char **
-recipe_argv(const char *recipe, const char *pgdata, char **why)
+recipe_argv(const char *recipe, const char *pgdata, char **app_db,
+			char **app_owner, char **why)
 {
 	char	   *copy = pstrdup(recipe);
 	char	  **argv = palloc0(sizeof(char *) * 72);
@@ -155,8 +160,19 @@ recipe_argv(const char *recipe, const char *pgdata, char **why)
 	for (line = strtok_r(copy + strlen(RECIPE_HEADER), "\n", &save); line;
 		 line = strtok_r(NULL, "\n", &save))
 	{
-		if (strncmp(line, "major ", 6) == 0)
+		/* the header, before the program */
+		if (n == 0 && strncmp(line, "major ", 6) == 0)
 			continue;
+		if (n == 0 && strncmp(line, "app-database ", 13) == 0)
+		{
+			*app_db = line + 13;
+			continue;
+		}
+		if (n == 0 && strncmp(line, "app-owner ", 10) == 0)
+		{
+			*app_owner = line + 10;
+			continue;
+		}
 		if (n >= 68)
 		{
 			*why = "it has too many words";
@@ -185,6 +201,13 @@ recipe_argv(const char *recipe, const char *pgdata, char **why)
 	if (n < 2)
 	{
 		*why = "it names no program";
+		return NULL;
+	}
+	if ((*app_db == NULL) != (*app_owner == NULL) ||
+		(*app_db && (strlen(*app_db) >= NAMEDATALEN || strlen(*app_owner) >= NAMEDATALEN ||
+					 (*app_db)[0] == '\0' || (*app_owner)[0] == '\0')))
+	{
+		*why = "its application database or owner is not a name";
 		return NULL;
 	}
 	argv[n++] = "-D";
@@ -620,6 +643,47 @@ disk_usage(const char *path)
 	return du_total;
 }
 
+/*
+ * The application database and its owner, made in the spare as post-init
+ * would make them first thing (CREATE ROLE ... LOGIN, CREATE DATABASE ...
+ * OWNER ...): only recipes of Clusters without post-init SQL carry them,
+ * so nothing is reordered.  Single-user mode: no port, no socket, no
+ * server left running if we are killed; its end is a shutdown checkpoint,
+ * which makes the new files durable.
+ */
+static bool
+bake_app(const char *fresh, const char *initdb, const char *app_db,
+		 const char *app_owner, CbChildResult *res)
+{
+	char	   *bindir = pstrdup(initdb);
+	char	   *sql = psprintf("%s/bake.sql", fresh);
+	char	   *script = psprintf("CREATE ROLE %s LOGIN;\nCREATE DATABASE %s OWNER %s;\n",
+								  quote_identifier(app_owner), quote_identifier(app_db),
+								  quote_identifier(app_owner));
+	const char *argv[12];
+	CbChildOptions opts;
+	int			n = 0;
+
+	*strrchr(bindir, '/') = '\0';
+	cb_write_file_ext(sql, script, strlen(script), 0600, false);
+	argv[n++] = psprintf("%s/postgres", bindir);
+	argv[n++] = "--single";
+	argv[n++] = "-F";
+	argv[n++] = "-D";
+	argv[n++] = psprintf("%s/pgdata", fresh);
+	argv[n++] = "-c";
+	argv[n++] = "exit_on_error=on";
+	argv[n++] = "postgres";
+	argv[n] = NULL;
+	memset(&opts, 0, sizeof(opts));
+	opts.argv = argv;
+	opts.cwd = fresh;
+	opts.stdin_path = sql;
+	opts.log_prefix = "postgres --single (spare pool)";
+	opts.new_session = true;
+	return cb_run_child(&opts, res);
+}
+
 /* make one spare of key; false if it could not be made */
 static bool
 make_spare(const char *pool, const char *key)
@@ -629,19 +693,23 @@ make_spare(const char *pool, const char *key)
 	char	   *fresh = psprintf("%s/%s.new", pool, id);
 	char	   *done = psprintf("%s/%s", pool, id);
 	char	   *why = NULL;
-	char	  **argv;
+	char	  **argv = NULL;
+	char	   *app_db = NULL;
+	char	   *app_owner = NULL;
 	CbChildOptions opts;
 	CbChildResult res;
 	int64		avail,
 				total,
 				bytes;
 	uint64		killed = cb_children_killed_count();
+	const char *stage = "initdb";
+	bool		ok;
 	TimestampTz t0 = GetCurrentTimestamp();
 
 	if (recipe == NULL || strcmp(recipe_key(recipe), key) != 0)
 		why = "its recipe file is missing or does not match its name";
 	else
-		argv = recipe_argv(recipe, psprintf("%s/pgdata", fresh), &why);
+		argv = recipe_argv(recipe, psprintf("%s/pgdata", fresh), &app_db, &app_owner, &why);
 	if (why != NULL)
 	{
 		ereport(LOG,
@@ -669,7 +737,13 @@ make_spare(const char *pool, const char *key)
 	opts.cwd = pool;
 	opts.log_prefix = "initdb (spare pool)";
 	opts.new_session = true;
-	if (!cb_run_child(&opts, &res))
+	ok = cb_run_child(&opts, &res);
+	if (ok && app_db != NULL)
+	{
+		stage = "making the application database";
+		ok = bake_app(fresh, argv[0], app_db, app_owner, &res);
+	}
+	if (!ok)
 	{
 		bool		killed_from_outside = cb_children_killed_count() != killed;
 
@@ -678,8 +752,8 @@ make_spare(const char *pool, const char *key)
 		if (!killed_from_outside)
 			cb_write_file(psprintf("%s/recipes/%s.failed", pool, key), "", 0, 0600);
 		ereport(LOG,
-				(errmsg("cnpg_bootstrap: spare pool: initdb for recipe %s %s (exit code %d)",
-						key, killed_from_outside ? "was killed" : "failed", res.exit_code),
+				(errmsg("cnpg_bootstrap: spare pool: %s for recipe %s %s (exit code %d)",
+						stage, key, killed_from_outside ? "was killed" : "failed", res.exit_code),
 				 res.tail && res.tail[0] ? errdetail("%s", res.tail) : 0));
 		return false;
 	}

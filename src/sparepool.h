@@ -22,9 +22,13 @@ extern int	cb_spare_pool_max_mb;	/* all spares together, MB */
  * makes (binaries, major version, every option but -D and the flags that
  * change nothing in it: -d, -N, --no-sync, --no-instructions ...), one word
  * a line.  Two clusters whose recipes are equal get interchangeable data
- * directories from initdb, apart from the system identifier.
+ * directories from initdb, apart from the system identifier.  With
+ * app_db and app_owner (only for a Cluster whose post-init runs no SQL of
+ * its own), the spare also holds that role (LOGIN) and database, made as
+ * post-init makes them.
  */
-extern char *cb_spare_recipe(int major, const char *const *argv);
+extern char *cb_spare_recipe(int major, const char *const *argv,
+							 const char *app_db, const char *app_owner);
 
 /*
  * Record that a cluster just needed this recipe (the pool keeps spares for
