@@ -648,8 +648,8 @@ disk_usage(const char *path)
  * would make them first thing (CREATE ROLE ... LOGIN, CREATE DATABASE ...
  * OWNER ...): only recipes of Clusters without post-init SQL carry them,
  * so nothing is reordered.  Single-user mode: no port, no socket, no
- * server left running if we are killed; its end is a shutdown checkpoint,
- * which makes the new files durable.
+ * server left running if we are killed; its end is a shutdown checkpoint
+ * with fsync on (never -F), which makes the new files durable.
  */
 static bool
 bake_app(const char *fresh, const char *initdb, const char *app_db,
@@ -668,7 +668,6 @@ bake_app(const char *fresh, const char *initdb, const char *app_db,
 	cb_write_file_ext(sql, script, strlen(script), 0600, false);
 	argv[n++] = psprintf("%s/postgres", bindir);
 	argv[n++] = "--single";
-	argv[n++] = "-F";
 	argv[n++] = "-D";
 	argv[n++] = psprintf("%s/pgdata", fresh);
 	argv[n++] = "-c";
