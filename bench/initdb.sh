@@ -48,24 +48,6 @@ bench_control_start "max_worker_processes = $((BATCH + 10))
 cnpg_bootstrap.spare_pool_size = $POOL
 log_line_prefix = '%m [%p] %b '"
 
-# The machine idle and the pool refilled: no refill running and a complete
-# spare for the defaults recipe (the pool worker learns it), up to 120 s.
-# Prints how long it waited.
-pool_ready() {
-	local t0 key i
-	t0=$(bench_now_ns)
-	[ "$POOL" = 0 ] && { echo 0; return; }
-	for i in $(seq 1200); do
-		key=$(cat "$BENCH_DATA_ROOT/.spares/recipes/defaults" 2>/dev/null || true)
-		if [ -n "$key" ] && compgen -G "$BENCH_DATA_ROOT/.spares/$key.*[0-9a-f]/pgdata" >/dev/null &&
-			[ "$(ctl_psql -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'cnpg_bootstrap spare pool'")" = 0 ]; then
-			bench_secs "$t0" "$(bench_now_ns)"
-			return
-		fi
-		sleep 0.1
-	done
-	bench_die "the spare pool did not refill within 120 s"
-}
 
 HEALTHY='Cluster in healthy state'
 
@@ -283,7 +265,7 @@ echo
 
 if [ "$WARMUP" != 0 ]; then
 	bench_note "warm-up round (not reported)"
-	pool_ready >/dev/null
+	bench_pool_ready >/dev/null
 	ext_once warm-a >/dev/null
 	bare_run 1 >/dev/null
 fi
@@ -302,10 +284,10 @@ for r in $(seq "$ROUNDS"); do
 	bench_note "round $r of $ROUNDS"
 	if [ $((r % 2)) -eq 1 ]; then
 		order="a,b"
-		pw=$(pool_ready); ta=$(ext_once "bench-a-$r"); tb=$(bare_run 1)
+		pw=$(bench_pool_ready); ta=$(ext_once "bench-a-$r"); tb=$(bare_run 1)
 	else
 		order="b,a"
-		tb=$(bare_run 1); pw=$(pool_ready); ta=$(ext_once "bench-a-$r")
+		tb=$(bare_run 1); pw=$(bench_pool_ready); ta=$(ext_once "bench-a-$r")
 	fi
 	read -r a l i s p rh w is0 is1 t0 used <<<"$ta"
 	SP=$((SP + used))
@@ -356,13 +338,13 @@ echo
 bench_note "$BATCH bare initdb + start in a row"
 read -r b1 _ _ c1 <<<"$(bare_run "$BATCH")"
 bench_note "$BATCH Clusters in one apply call, max_workers = 4"
-pool_ready >/dev/null
+bench_pool_ready >/dev/null
 e4=$(ext_batch b4)
 mwp=$(ctl_psql -At -c "SHOW max_worker_processes")
 if [ "$mwp" -ge $((BATCH + 1)) ]; then
 	set_max_workers "$BATCH"
 	bench_note "$BATCH Clusters in one apply call, max_workers = $BATCH"
-	pool_ready >/dev/null
+	bench_pool_ready >/dev/null
 	e10=$(ext_batch b10)
 	ctl_psql -c "ALTER SYSTEM RESET cnpg_bootstrap.max_workers" -c "SELECT pg_reload_conf()" >/dev/null
 else
