@@ -54,6 +54,22 @@ static int	complete_before = 0;
 static long backoff_ms = 0;
 static TimestampTz next_launch = 0;
 static char *seen_bindir = NULL;
+/* the launcher looks at the pool every tick: what it reads goes each time */
+static MemoryContext look_cxt = NULL;
+
+/* the pool's state, read in look_cxt (the caller resets it) */
+static void
+look_at_pool(CbSparePoolState *st)
+{
+	MemoryContext old;
+
+	if (look_cxt == NULL)
+		look_cxt = AllocSetContextCreate(TopMemoryContext, "cnpg_bootstrap spare pool look",
+										 ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(look_cxt);
+	cb_spare_pool_state(st);
+	MemoryContextSwitchTo(old);
+}
 
 /* a run ended: did it get anywhere?  If not, the next one waits */
 static void
@@ -63,11 +79,12 @@ pool_worker_ended(void)
 
 	pfree(pool_handle);
 	pool_handle = NULL;
-	cb_spare_pool_state(&st);
+	look_at_pool(&st);
 	if (st.missing != NULL && st.complete <= complete_before && !pool_yielded)
 		backoff_ms = backoff_ms == 0 ? BACKOFF_FIRST_MS : Min(backoff_ms * 2, BACKOFF_MAX_MS);
 	else
 		backoff_ms = 0;
+	MemoryContextReset(look_cxt);
 	next_launch = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff_ms);
 }
 
@@ -104,6 +121,8 @@ cb_spare_launcher_tick(bool busy, long *nap_ms)
 	CbSparePoolState st;
 	BackgroundWorker worker;
 	bool		force = false;
+	bool		registered;
+	MemoryContext old;
 
 	if (busy || cb_spare_launcher_running())
 		return;
@@ -122,7 +141,8 @@ cb_spare_launcher_tick(bool busy, long *nap_ms)
 		seen_bindir = MemoryContextStrdup(TopMemoryContext, cb_bindir ? cb_bindir : "");
 		force = cb_spare_pool_size > 0;
 	}
-	cb_spare_pool_state(&st);
+	look_at_pool(&st);
+	MemoryContextReset(look_cxt);	/* only the counts are used below */
 	if (!st.usable)
 		return;
 	if (!force && st.missing == NULL && st.leftovers == 0 && st.surplus == 0)
@@ -137,7 +157,11 @@ cb_spare_launcher_tick(bool busy, long *nap_ms)
 	snprintf(worker.bgw_name, BGW_MAXLEN, "cnpg_bootstrap spare pool");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "cnpg_bootstrap spare pool");
 	worker.bgw_notify_pid = MyProcPid;
-	if (!RegisterDynamicBackgroundWorker(&worker, &pool_handle))
+	/* the handle lives as long as the worker: in TopMemoryContext */
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	registered = RegisterDynamicBackgroundWorker(&worker, &pool_handle);
+	MemoryContextSwitchTo(old);
+	if (!registered)
 	{
 		pool_handle = NULL;
 		/* no slot in max_worker_processes: cluster workers need them more */
