@@ -267,6 +267,7 @@ if [ "$WARMUP" != 0 ]; then
 	bench_note "warm-up round (not reported)"
 	bench_pool_ready >/dev/null
 	ext_once warm-a >/dev/null
+	bench_pool_ready >/dev/null
 	bare_run 1 >/dev/null
 fi
 
@@ -274,20 +275,21 @@ fi
 A=() B=() L=() I=() S=() P=() R=() W=() BI=() BS=() BC=() BP=() LB=() SP=0
 echo "## 1. one Cluster: apply -> healthy (a) vs bare initdb + pg_ctl start -w (b), seconds"
 echo
-echo "Before each (a) the script waits until the machine is idle and the pool holds a spare"
-echo "(pool wait, not timed in (a)). initdb = the initdb step: taking the spare (or running"
+echo "Before each (a) and (b) the script waits until the machine is idle and the pool holds a spare"
+echo "(pool wait before (a), not timed). initdb = the initdb step: taking the spare (or running"
 echo "initdb), the configuration files, the rename."
 echo
 echo "| round | order | pool wait | spare | (a) ext | apply+launch | initdb | start | post-init | roles+healthy | wait lag | (b) bare | bare initdb | bare start | a/b | bare createdb |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for r in $(seq "$ROUNDS"); do
 	bench_note "round $r of $ROUNDS"
+	# every measurement starts idle: no refill loads the machine meanwhile
 	if [ $((r % 2)) -eq 1 ]; then
 		order="a,b"
-		pw=$(bench_pool_ready); ta=$(ext_once "bench-a-$r"); tb=$(bare_run 1)
+		pw=$(bench_pool_ready); ta=$(ext_once "bench-a-$r"); bench_pool_ready >/dev/null; tb=$(bare_run 1)
 	else
 		order="b,a"
-		tb=$(bare_run 1); pw=$(bench_pool_ready); ta=$(ext_once "bench-a-$r")
+		bench_pool_ready >/dev/null; tb=$(bare_run 1); pw=$(bench_pool_ready); ta=$(ext_once "bench-a-$r")
 	fi
 	read -r a l i s p rh w is0 is1 t0 used <<<"$ta"
 	SP=$((SP + used))
@@ -336,6 +338,7 @@ echo
 echo "## 2. $BATCH Clusters in one apply call -> all healthy, vs $BATCH sequential bare initdb + start"
 echo
 bench_note "$BATCH bare initdb + start in a row"
+bench_pool_ready >/dev/null
 read -r b1 _ _ c1 <<<"$(bare_run "$BATCH")"
 bench_note "$BATCH Clusters in one apply call, max_workers = 4"
 bench_pool_ready >/dev/null
@@ -351,6 +354,7 @@ else
 	e10="skipped (max_worker_processes = $mwp)"
 fi
 bench_note "$BATCH bare initdb + start in a row, again"
+bench_pool_ready >/dev/null
 read -r b2 _ _ c2 <<<"$(bare_run "$BATCH")"
 bb=$(awk -v x="$b1" -v y="$b2" 'BEGIN { printf "%.3f", (x + y) / 2 }')
 echo "| run | wall s | max concurrent initdb steps | spares taken | ratio to bare (mean of both bare runs = $bb s) |"

@@ -154,6 +154,9 @@ unix_socket_directories = '$BENCH_SOCK'
 shared_preload_libraries = 'cnpg_bootstrap'
 cnpg_bootstrap.data_root = '$BENCH_DATA_ROOT'
 cnpg_bootstrap.port_range = '$BENCH_PORT_RANGE'
+# the spare pool's background initdb would load the machine while a
+# baseline is measured: off unless a script turns it on in \$extra
+cnpg_bootstrap.spare_pool_size = 0
 $extra
 CONF
 	as_pg "$PGBIN/pg_ctl" -D "$BENCH_W/ctl" -l "$BENCH_W/ctl.log" -w -t 60 start >/dev/null || {

@@ -268,8 +268,10 @@ BASH
 }
 
 run_variant() {	# $1 a|b|c|d|e, $2 round tag
+	# every variant starts idle: no refill of the spare pool loads the machine meanwhile
+	bench_pool_ready >/dev/null
 	case $1 in
-		a) bench_pool_ready >/dev/null; ext_once "rep-$2" ;;
+		a) ext_once "rep-$2" ;;
 		b) bare_once seq ;;
 		c) bare_once par ;;
 		d) bare_once parstart ;;

@@ -405,6 +405,7 @@ cb_spare_take(const char *recipe, const char *dest, char **why)
 		/* the empty shell goes; if it stays, the next refill removes it */
 		(void) unlink(psprintf("%s/recipe", shell));
 		(void) unlink(psprintf("%s/size", shell));
+		(void) unlink(psprintf("%s/bake.sql", shell));
 		if (rmdir(shell) == 0)
 			(void) cb_fsync_dir(pool);
 		return pstrdup(lfirst(lc));
@@ -601,12 +602,14 @@ cb_spare_pool_state(CbSparePoolState *st)
 static void
 remove_spare(const char *pool, const char *name, const char *what)
 {
+	static unsigned seq = 0;
 	char	   *path = psprintf("%s/%s", pool, name);
 	char	   *trash = path;
 
 	if (strncmp(name, ".trash.", 7) != 0)
 	{
-		trash = psprintf("%s/.trash.%x%x", pool, (unsigned) time(NULL), (unsigned) MyProcPid);
+		trash = psprintf("%s/.trash.%x%x.%u", pool, (unsigned) time(NULL), (unsigned) MyProcPid,
+						 ++seq);
 		if (rename(path, trash) != 0)
 		{
 			if (errno != ENOENT)
@@ -680,7 +683,10 @@ bake_app(const char *fresh, const char *initdb, const char *app_db,
 	opts.stdin_path = sql;
 	opts.log_prefix = "postgres --single (spare pool)";
 	opts.new_session = true;
-	return cb_run_child(&opts, res);
+	if (!cb_run_child(&opts, res))
+		return false;
+	(void) unlink(sql);
+	return true;
 }
 
 /* make one spare of key; false if it could not be made */
