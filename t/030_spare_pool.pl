@@ -160,7 +160,9 @@ kill 'KILL', $victim if $victim;
 ok(wait_for('the killed refill logged', sub { log_text() =~ /initdb for recipe [0-9a-f]+ was killed/ }, 60),
 	'the pool worker saw its initdb killed');
 ok(!-e "$pool/$victim_dir", 'the killed initdb never became a complete spare');
-ok(!-e "$pool/$victim_dir.new", 'its half-made directory was removed');
+# removed by the run that saw the kill, or else first thing by the next one
+ok(wait_for('the half-made directory removed', sub { !-e "$pool/$victim_dir.new" }, 120),
+	'its half-made directory was removed');
 ok(wait_for('a new spare after the kill', sub { scalar(spares()) >= 3 }), 'the next refill makes it again');
 ok(!grep({ $_ eq $victim_dir } spares()), 'under a new name');
 
