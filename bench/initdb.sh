@@ -156,6 +156,9 @@ log_breakdown() {	# $1 cluster name (one instance, <name>-1), $2 t0, $3 $4 initd
 	index($0, "LOG:  initdb " inst ": running /") { p = pid; is = t($0) }
 	index($0, "LOG:  initdb " inst ": ") { ie = t($0) }
 	END { if (p == "") { print "? ? ? ? ? ?"; exit }
+		# no version child (cnpg_bootstrap.bindir empty: the control'"'"'s own
+		# binaries): the first column runs to the initdb step, the next two are 0
+		if (!(p in vs)) { vs[p] = s0; ve[p] = s0 }
 		printf "%.3f %.3f %.3f %.3f %.3f %.3f\n", d(vs[p] - t0), ve[p] - vs[p], d(s0 - ve[p]),
 			d(is - s0), ie - is, d(s1 - ie) }' "$BENCH_W/ctl.log"
 }
