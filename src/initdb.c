@@ -102,7 +102,10 @@ cb_initdb_spare_recipe(CbCluster *c, const char **argv)
 		spec->post_init_sql.n == 0 && spec->post_init_template_sql.n == 0 &&
 		spec->post_init_application_sql.n == 0 &&
 		strlen(c->app_db) < NAMEDATALEN && strlen(c->app_owner) < NAMEDATALEN &&
-		strchr(c->app_db, '\n') == NULL && strchr(c->app_owner, '\n') == NULL;
+		strchr(c->app_db, '\n') == NULL && strchr(c->app_owner, '\n') == NULL &&
+		/* what initdb made already: post-init finds it and makes nothing */
+		strcmp(c->app_owner, "postgres") != 0 && strcmp(c->app_db, "postgres") != 0 &&
+		strcmp(c->app_db, "template0") != 0 && strcmp(c->app_db, "template1") != 0;
 
 	for (int i = 0; i < CB_POSTINIT_NDBS; i++)
 		app = app && c->nrefs[i] == 0;
