@@ -16,6 +16,7 @@
 #include "faultinject.h"
 #include "objectstore.h"
 #include "ports.h"
+#include "sparepool.h"
 #include "supervise.h"
 #include "worker.h"
 
@@ -98,6 +99,15 @@ _PG_init(void)
 							"How often the launcher looks at the instances of healthy clusters.",
 							"A stopped instance is started again, a standby that does not stream is repaired; 0 turns this off.",
 							&cb_supervise_interval, 5, 0, 3600, PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("cnpg_bootstrap.spare_pool_size",
+							"Spare data directories kept per recently used set of initdb options.",
+							"Made by initdb in the background while no cluster is being bootstrapped; 0 turns the pool off and removes the spares.",
+							&cb_spare_pool_size, 1, 0, 16, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("cnpg_bootstrap.spare_pool_max_mb",
+							"Disk space all spare data directories may take together.",
+							NULL, &cb_spare_pool_max_mb, 1024, 0, INT_MAX / 2, PGC_SIGHUP, GUC_UNIT_MB,
 							NULL, NULL, NULL);
 	DefineCustomStringVariable("cnpg_bootstrap.database_name",
 							   "Database where CREATE EXTENSION cnpg_bootstrap runs and the workers connect.",

@@ -12,15 +12,20 @@
 #      (b) bare `initdb -U postgres --encoding=UTF8 --lc-collate=C
 #          --lc-ctype=C -D x` + `pg_ctl start -w` (the flags the extension
 #          passes for a defaulted Cluster), then stop and remove;
-#      medians and median(a)/median(b), target at most 1.3x;
-#   2. BATCH (10) Clusters in ONE apply call: every one must become healthy
+#      medians and median(a)/median(b), target at most 0.5x (issue 16: the
+#      spare pool, cnpg_bootstrap.spare_pool_size = 1 by default, makes the
+#      data directory while idle; before each (a) the script waits until the
+#      pool holds a spare for defaulted Clusters, and reports whether (a)
+#      took one);
+#   2. BATCH (20) Clusters in ONE apply call: every one must become healthy
 #      and accept its app Secret's uri; wall time apply -> all healthy with
 #      cnpg_bootstrap.max_workers = 4 (default) and = 10, against BATCH
 #      sequential bare initdb + start (measured before and after, averaged).
 #
 # Everything it started is stopped (pg_ctl -m immediate) and removed on
 # exit, failure included.  Environment:
-#   ROUNDS (5), BATCH (10), WARMUP (1 unreported round of each), TARGET (1.3)
+#   ROUNDS (5), BATCH (20), WARMUP (1 unreported round of each), TARGET (0.5),
+#   POOL (1: cnpg_bootstrap.spare_pool_size; 0 measures without the pool)
 #   BENCH_PORT_RANGE (57000-57199), BENCH_CTL_PORT (56999), PGBIN,
 #   BENCH_KEEP=1 keeps the work directory (servers stopped) for inspection.
 set -euo pipefail
@@ -30,16 +35,19 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 
 ROUNDS=${ROUNDS:-5}
-BATCH=${BATCH:-10}
+BATCH=${BATCH:-20}
 WARMUP=${WARMUP:-1}
-TARGET=${TARGET:-1.3}
+TARGET=${TARGET:-0.5}
+POOL=${POOL:-1}
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || bench_die "ROUNDS must be a positive integer"
 [[ "$BATCH" =~ ^[1-9][0-9]*$ ]] || bench_die "BATCH must be a positive integer"
 
 bench_init
-# max_worker_processes: the launcher + up to 10 cluster workers
-bench_control_start "max_worker_processes = 20
+# max_worker_processes: the launcher + up to BATCH cluster workers
+bench_control_start "max_worker_processes = $((BATCH + 10))
+cnpg_bootstrap.spare_pool_size = $POOL
 log_line_prefix = '%m [%p] %b '"
+
 
 HEALTHY='Cluster in healthy state'
 
@@ -82,7 +90,8 @@ check_gone() {	# cluster names...
 # seconds of the UTC day, to be matched with the control log).  launch = apply call -> initdb step started (launcher, worker
 # start-up, prepare, secrets, resolve-references); start = initdb finished
 # -> post-init started; roles_healthy = post-init finished -> ready_at;
-# wait_lag = ready_at -> cnpg_bootstrap_wait returned.
+# wait_lag = ready_at -> cnpg_bootstrap_wait returned; spare = 1 if the
+# primary took a spare data directory, else 0.
 ext_once() {	# $1 name
 	local name=$1 out line
 	out=$(ctl_psql -At -v m="$(cluster_doc "$name")" -v name="$name" -f - <<'SQL'
@@ -101,7 +110,9 @@ SELECT 'TIMES ' || concat_ws(' ',
 	round(extract(epoch FROM :'t1'::timestamptz - c.ready_at), 3),
 	round(extract(epoch FROM i.started_at)::numeric % 86400, 3),
 	round(extract(epoch FROM i.finished_at)::numeric % 86400, 3),
-	round(extract(epoch FROM :'t0'::timestamptz)::numeric % 86400, 3))
+	round(extract(epoch FROM :'t0'::timestamptz)::numeric % 86400, 3),
+	(SELECT count(*) FROM cnpg_bootstrap.steps s WHERE s.cluster = c.name
+	    AND s.step = 'spare' AND s.detail LIKE 'took spare%'))
   FROM cnpg_bootstrap.clusters c
   JOIN cnpg_bootstrap.steps i ON i.cluster = c.name AND i.step = 'initdb'
   JOIN cnpg_bootstrap.steps p ON p.cluster = c.name AND p.step = 'post-init'
@@ -145,6 +156,9 @@ log_breakdown() {	# $1 cluster name (one instance, <name>-1), $2 t0, $3 $4 initd
 	index($0, "LOG:  initdb " inst ": running /") { p = pid; is = t($0) }
 	index($0, "LOG:  initdb " inst ": ") { ie = t($0) }
 	END { if (p == "") { print "? ? ? ? ? ?"; exit }
+		# no version child (cnpg_bootstrap.bindir empty: the control'"'"'s own
+		# binaries): the first column runs to the initdb step, the next two are 0
+		if (!(p in vs)) { vs[p] = s0; ve[p] = s0 }
 		printf "%.3f %.3f %.3f %.3f %.3f %.3f\n", d(vs[p] - t0), ve[p] - vs[p], d(s0 - ve[p]),
 			d(is - s0), ie - is, d(s1 - ie) }' "$BENCH_W/ctl.log"
 }
@@ -184,7 +198,7 @@ awk -v i="$ti" -v s="$ts" -v c="$tc" \
 BASH
 }
 
-# 2. BATCH clusters in one call: prints "wall max_concurrent_initdb"
+# 2. BATCH clusters in one call: prints "wall max_concurrent_initdb spares_taken"
 ext_batch() {	# $1 tag
 	local tag=$1 i names=() m='' n out waits='' rows bad uri
 	for i in $(seq "$BATCH"); do
@@ -209,7 +223,9 @@ SELECT 'TIMES ' || round(extract(epoch FROM :'t1'::timestamptz - :'t0'::timestam
 	(SELECT max((SELECT count(*) FROM cnpg_bootstrap.steps s2
 	              WHERE s2.step = 'initdb' AND s2.cluster LIKE 'bench-$tag-%'
 	                AND s2.started_at <= s.started_at AND s2.finished_at > s.started_at))
-	   FROM cnpg_bootstrap.steps s WHERE s.step = 'initdb' AND s.cluster LIKE 'bench-$tag-%');
+	   FROM cnpg_bootstrap.steps s WHERE s.step = 'initdb' AND s.cluster LIKE 'bench-$tag-%') || ' ' ||
+	(SELECT count(*) FROM cnpg_bootstrap.steps s WHERE s.step = 'spare' AND s.cluster LIKE 'bench-$tag-%'
+	    AND s.detail LIKE 'took spare%');
 SQL
 	) || bench_die "batch $tag: apply/wait failed"
 	grep -qx "APPLIED $BATCH" <<<"$out" || bench_die "batch $tag: apply did not store $BATCH objects: $out"
@@ -243,7 +259,7 @@ set_max_workers() {	# $1
 		bench_die "cnpg_bootstrap.max_workers did not become $1"
 }
 
-echo "# bench/initdb.sh  ROUNDS=$ROUNDS BATCH=$BATCH"
+echo "# bench/initdb.sh  ROUNDS=$ROUNDS BATCH=$BATCH POOL=$POOL TARGET=$TARGET"
 echo "# $(bench_machine)"
 echo "# extension: $BENCH_SO ($(stat -c '%y' "$BENCH_SO" | cut -d. -f1), sha1 $(sha1sum "$BENCH_SO" | cut -c1-12))"
 echo "# repository $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?') (the installed library may be built from another tree)"
@@ -252,37 +268,47 @@ echo
 
 if [ "$WARMUP" != 0 ]; then
 	bench_note "warm-up round (not reported)"
+	bench_pool_ready >/dev/null
 	ext_once warm-a >/dev/null
+	bench_pool_ready >/dev/null
 	bare_run 1 >/dev/null
 fi
 
 # ---------- 1. one cluster, interleaved ----------
-A=() B=() L=() I=() S=() P=() R=() W=() BI=() BS=() BC=() BP=() LB=()
+A=() B=() L=() I=() S=() P=() R=() W=() BI=() BS=() BC=() BP=() LB=() SP=0
 echo "## 1. one Cluster: apply -> healthy (a) vs bare initdb + pg_ctl start -w (b), seconds"
 echo
-echo "| round | order | (a) ext | apply+launch | initdb | start | post-init | roles+healthy | wait lag | (b) bare | bare initdb | bare start | a/b | bare createdb |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "Before each (a) and (b) the script waits until the machine is idle and the pool holds a spare"
+echo "(pool wait before (a), not timed). initdb = the initdb step: taking the spare (or running"
+echo "initdb), the configuration files, the rename."
+echo
+echo "| round | order | pool wait | spare | (a) ext | apply+launch | initdb | start | post-init | roles+healthy | wait lag | (b) bare | bare initdb | bare start | a/b | bare createdb |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for r in $(seq "$ROUNDS"); do
 	bench_note "round $r of $ROUNDS"
+	# every measurement starts idle: no refill loads the machine meanwhile
 	if [ $((r % 2)) -eq 1 ]; then
 		order="a,b"
-		ta=$(ext_once "bench-a-$r"); tb=$(bare_run 1)
+		pw=$(bench_pool_ready); ta=$(ext_once "bench-a-$r"); bench_pool_ready >/dev/null; tb=$(bare_run 1)
 	else
 		order="b,a"
-		tb=$(bare_run 1); ta=$(ext_once "bench-a-$r")
+		bench_pool_ready >/dev/null; tb=$(bare_run 1); pw=$(bench_pool_ready); ta=$(ext_once "bench-a-$r")
 	fi
-	read -r a l i s p rh w is0 is1 t0 <<<"$ta"
+	read -r a l i s p rh w is0 is1 t0 used <<<"$ta"
+	SP=$((SP + used))
+	[ "$used" = 1 ] && used=yes || used=no
 	LB+=("$(log_breakdown "bench-a-$r" "$t0" "$is0" "$is1")")
 	read -r b bi bs bc <<<"$tb"
 	A+=("$a") L+=("$l") I+=("$i") S+=("$s") P+=("$p") R+=("$rh") W+=("$w")
 	B+=("$b") BI+=("$bi") BS+=("$bs") BC+=("$bc")
 	BP+=("$(awk -v x="$b" -v y="$bc" 'BEGIN { printf "%.3f", x + y }')")
-	echo "| $r | $order | $a | $l | $i | $s | $p | $rh | $w | $b | $bi | $bs | $(bench_ratio "$a" "$b") | $bc |"
+	echo "| $r | $order | $pw | $used | $a | $l | $i | $s | $p | $rh | $w | $b | $bi | $bs | $(bench_ratio "$a" "$b") | $bc |"
 done
 ma=$(bench_median "${A[@]}") mb=$(bench_median "${B[@]}")
-echo "| **median** | | **$ma** | $(bench_median "${L[@]}") | $(bench_median "${I[@]}") |" \
+echo "| **median** | | | $SP of $ROUNDS | **$ma** | $(bench_median "${L[@]}") | $(bench_median "${I[@]}") |" \
 	"$(bench_median "${S[@]}") | $(bench_median "${P[@]}") | $(bench_median "${R[@]}") |" \
 	"$(bench_median "${W[@]}") | **$mb** | $(bench_median "${BI[@]}") | $(bench_median "${BS[@]}") | | $(bench_median "${BC[@]}") |"
+if [ "$SP" -lt "$ROUNDS" ]; then
 echo
 echo "Inside (a), from the control log (the worker logs each child's command line and output"
 echo "lines, 1 ms steps) and the initdb step's journal times: apply call -> the worker's first"
@@ -300,6 +326,7 @@ for r in $(seq "$ROUNDS"); do
 done
 echo "| **median** | $(bench_median "${V0[@]}") | $(bench_median "${V[@]}") | $(bench_median "${V2[@]}") |" \
 	"$(bench_median "${Q[@]}") | $(bench_median "${C[@]}") | $(bench_median "${F[@]}") |"
+fi
 ratio1=$(bench_ratio "$ma" "$mb")
 if bench_within "$ratio1" "$TARGET"; then verdict="within the target"; else verdict="ABOVE the target"; fi
 echo
@@ -314,33 +341,37 @@ echo
 echo "## 2. $BATCH Clusters in one apply call -> all healthy, vs $BATCH sequential bare initdb + start"
 echo
 bench_note "$BATCH bare initdb + start in a row"
+bench_pool_ready >/dev/null
 read -r b1 _ _ c1 <<<"$(bare_run "$BATCH")"
 bench_note "$BATCH Clusters in one apply call, max_workers = 4"
+bench_pool_ready >/dev/null
 e4=$(ext_batch b4)
 mwp=$(ctl_psql -At -c "SHOW max_worker_processes")
 if [ "$mwp" -ge $((BATCH + 1)) ]; then
 	set_max_workers "$BATCH"
 	bench_note "$BATCH Clusters in one apply call, max_workers = $BATCH"
+	bench_pool_ready >/dev/null
 	e10=$(ext_batch b10)
 	ctl_psql -c "ALTER SYSTEM RESET cnpg_bootstrap.max_workers" -c "SELECT pg_reload_conf()" >/dev/null
 else
 	e10="skipped (max_worker_processes = $mwp)"
 fi
 bench_note "$BATCH bare initdb + start in a row, again"
+bench_pool_ready >/dev/null
 read -r b2 _ _ c2 <<<"$(bare_run "$BATCH")"
 bb=$(awk -v x="$b1" -v y="$b2" 'BEGIN { printf "%.3f", (x + y) / 2 }')
-echo "| run | wall s | max concurrent initdb | ratio to bare (mean of both bare runs = $bb s) |"
-echo "|---|---|---|---|"
-echo "| bare, $BATCH sequential initdb + start (before) | $b1 | 1 | |"
-read -r w4 c4 <<<"$e4"
-echo "| extension, max_workers = 4 (default) | $w4 | $c4 | **$(bench_ratio "$w4" "$bb")x** |"
+echo "| run | wall s | max concurrent initdb steps | spares taken | ratio to bare (mean of both bare runs = $bb s) |"
+echo "|---|---|---|---|---|"
+echo "| bare, $BATCH sequential initdb + start (before) | $b1 | 1 | | |"
+read -r w4 c4 s4 <<<"$e4"
+echo "| extension, max_workers = 4 (default) | $w4 | $c4 | $s4 | **$(bench_ratio "$w4" "$bb")x** |"
 if [[ "$e10" == skipped* ]]; then
-	echo "| extension, max_workers = $BATCH | $e10 | | |"
+	echo "| extension, max_workers = $BATCH | $e10 | | | |"
 else
-	read -r w10 c10 <<<"$e10"
-	echo "| extension, max_workers = $BATCH | $w10 | $c10 | **$(bench_ratio "$w10" "$bb")x** |"
+	read -r w10 c10 s10 <<<"$e10"
+	echo "| extension, max_workers = $BATCH | $w10 | $c10 | $s10 | **$(bench_ratio "$w10" "$bb")x** |"
 fi
-echo "| bare, $BATCH sequential initdb + start (after) | $b2 | 1 | |"
+echo "| bare, $BATCH sequential initdb + start (after) | $b2 | 1 | | |"
 echo
 echo "(bare CREATE ROLE app + CREATE DATABASE app by hand, not in the bare walls: $c1 s and $c2 s for $BATCH servers)"
 echo

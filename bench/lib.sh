@@ -25,6 +25,8 @@
 #                           '%m [%p] ...' (BENCH_LOG_CONF)
 #   bench_log_gap F P1 P2   seconds between two lines of a log file
 #   bench_check_port_free P refuse to run if something listens on TCP port P
+#   bench_pool_ready        wait until no spare-pool refill runs and the pool
+#                           holds a spare for defaulted Clusters (POOL=0: no wait)
 #
 # Variables: PGBIN, BENCH_W (work dir), BENCH_CTL_PORT, BENCH_PORT_RANGE,
 # BENCH_DATA_ROOT, BENCH_SOCK (control's socket dir).
@@ -152,6 +154,9 @@ unix_socket_directories = '$BENCH_SOCK'
 shared_preload_libraries = 'cnpg_bootstrap'
 cnpg_bootstrap.data_root = '$BENCH_DATA_ROOT'
 cnpg_bootstrap.port_range = '$BENCH_PORT_RANGE'
+# the spare pool's background initdb would load the machine while a
+# baseline is measured: off unless a script turns it on in \$extra
+cnpg_bootstrap.spare_pool_size = 0
 $extra
 CONF
 	as_pg "$PGBIN/pg_ctl" -D "$BENCH_W/ctl" -l "$BENCH_W/ctl.log" -w -t 60 start >/dev/null || {
@@ -258,4 +263,23 @@ bench_log_gap() {
 	!seen && index($0, p1) { seen = 1; s = t($0); next }
 	seen && index($0, p2) { d = t($0) - s; if (d < 0) d += 86400; printf "%.3f\n", d; found = 1; exit }
 	END { if (!found) print "nan" }' "$1" 2>/dev/null || echo nan
+}
+
+# The machine idle and the pool refilled: no refill running and a complete
+# spare for the defaults recipe (the pool worker learns it), up to 120 s.
+# Prints how long it waited.
+bench_pool_ready() {
+	local t0 key i
+	t0=$(bench_now_ns)
+	[ "${POOL:-1}" = 0 ] && { echo 0; return; }
+	for i in $(seq 1200); do
+		key=$(cat "$BENCH_DATA_ROOT/.spares/recipes/defaults" 2>/dev/null || true)
+		if [ -n "$key" ] && compgen -G "$BENCH_DATA_ROOT/.spares/$key.*[0-9a-f]/pgdata" >/dev/null &&
+			[ "$(ctl_psql -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'cnpg_bootstrap spare pool'")" = 0 ]; then
+			bench_secs "$t0" "$(bench_now_ns)"
+			return
+		fi
+		sleep 0.1
+	done
+	bench_die "the spare pool did not refill within 120 s"
 }

@@ -22,13 +22,15 @@
 #       does).
 # The hand-made servers use unix sockets only (no TLS, no slots): what a
 # user on one host types.  Medians, median(a)/median(b) (target at most
-# TARGET, 1.2x, and below 1.0x thanks to the parallel clones) and
+# TARGET, 1.0x since the spare pool) and
 # median(a)/median(c); where the time of (a) goes, from
 # cnpg_bootstrap.steps, the control log and the walsenders' backend_start.
 #
 # Everything it started is stopped (pg_ctl -m immediate) and removed on
 # exit, failure included.  Environment:
-#   ROUNDS (5), WARMUP (1 unreported round of each), TARGET (1.2)
+#   ROUNDS (5), WARMUP (1 unreported round of each), TARGET (1.0),
+#   POOL (1: cnpg_bootstrap.spare_pool_size; before each (a) the script
+#   waits until the machine is idle and the pool holds a spare; 0: no pool)
 #   BENCH_PORT_RANGE (57200-57349), BENCH_CTL_PORT (57399), BARE_PORT
 #   (57380: the hand-made servers use 57380-57382, unix sockets only),
 #   HAND_EXTRA=1: two more hand-made variants, to size what the extension
@@ -50,14 +52,16 @@ source "$HERE/lib.sh"
 
 ROUNDS=${ROUNDS:-5}
 WARMUP=${WARMUP:-1}
-TARGET=${TARGET:-1.2}
+TARGET=${TARGET:-1.0}
+POOL=${POOL:-1}
 BARE_PORT=${BARE_PORT:-57380}
 HAND_EXTRA=${HAND_EXTRA:-0}
 HAND_APP=${HAND_APP:-0}
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || bench_die "ROUNDS must be a positive integer"
 
 bench_init
-bench_control_start "$BENCH_LOG_CONF"
+bench_control_start "$BENCH_LOG_CONF
+cnpg_bootstrap.spare_pool_size = $POOL"
 bench_log_function
 
 HEALTHY='Cluster in healthy state'
@@ -264,6 +268,8 @@ BASH
 }
 
 run_variant() {	# $1 a|b|c|d|e, $2 round tag
+	# every variant starts idle: no refill of the spare pool loads the machine meanwhile
+	bench_pool_ready >/dev/null
 	case $1 in
 		a) ext_once "rep-$2" ;;
 		b) bare_once seq ;;
@@ -277,7 +283,7 @@ V=(a b c)
 declare -A VNAME=([a]="(a) ext" [b]="(b) hand, seq" [c]="(c) hand, par"
 	[d]="(d) hand, par + parallel starts" [e]="(e) = (d) + syncfs")
 
-echo "# bench/replicas.sh  ROUNDS=$ROUNDS TARGET=$TARGET HAND_APP=$HAND_APP HAND_EXTRA=$HAND_EXTRA"
+echo "# bench/replicas.sh  ROUNDS=$ROUNDS TARGET=$TARGET POOL=$POOL HAND_APP=$HAND_APP HAND_EXTRA=$HAND_EXTRA"
 echo "# $(bench_machine)"
 echo "# extension: $BENCH_SO ($(stat -c '%y' "$BENCH_SO" | cut -d. -f1), sha1 $(sha1sum "$BENCH_SO" | cut -c1-12))"
 echo "# repository $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?') (the installed library may be built from another tree)"

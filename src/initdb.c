@@ -3,7 +3,9 @@
  * initdb.c
  *	  The initdb bootstrap method: the initdb command line built from every
  *	  spec.bootstrap.initdb option (docs/cnpg-rules.md §4.2), run into
- *	  <pgdata>.tmp, configured (instance_config.c) and installed.
+ *	  <pgdata>.tmp (or a spare data directory of the same command line
+ *	  taken from the pool, sparepool.c), configured (instance_config.c)
+ *	  and installed.
  *
  *-------------------------------------------------------------------------
  */
@@ -12,6 +14,7 @@
 #include "initdb.h"
 #include "instance.h"
 #include "process.h"
+#include "sparepool.h"
 
 /*
  * initdb flags in CNPG's order, each only if set; min_major is the first
@@ -91,14 +94,67 @@ cb_initdb_argv(CbCluster *c, const char *pgdata)
 	return argv;
 }
 
+char *
+cb_initdb_spare_recipe(CbCluster *c, const char **argv)
+{
+	const CbInitdb *spec = &c->spec->bootstrap.initdb;
+	bool		app = c->has_app && c->app_db && c->app_owner && !spec->import.present &&
+		spec->post_init_sql.n == 0 && spec->post_init_template_sql.n == 0 &&
+		spec->post_init_application_sql.n == 0 &&
+		strlen(c->app_db) < NAMEDATALEN && strlen(c->app_owner) < NAMEDATALEN &&
+		strchr(c->app_db, '\n') == NULL && strchr(c->app_owner, '\n') == NULL &&
+		/* what initdb made already: post-init finds it and makes nothing */
+		strcmp(c->app_owner, "postgres") != 0 && strcmp(c->app_db, "postgres") != 0 &&
+		strcmp(c->app_db, "template0") != 0 && strcmp(c->app_db, "template1") != 0;
+
+	for (int i = 0; i < CB_POSTINIT_NDBS; i++)
+		app = app && c->nrefs[i] == 0;
+	return cb_spare_recipe(c->major, argv, app ? c->app_db : NULL, app ? c->app_owner : NULL);
+}
+
+/*
+ * A spare of the same recipe moved to tmp, if the pool has one; the
+ * journal's "spare" row of the instance says which, or why none (the pool
+ * being on).
+ */
+static bool
+take_spare(CbCluster *c, CbInstance *inst, const char **argv, const char *tmp)
+{
+	char	   *recipe;
+	char	   *spare;
+	char	   *why = NULL;
+	char	   *detail;
+
+	if (cb_spare_pool_size <= 0)
+		return false;
+	recipe = cb_initdb_spare_recipe(c, argv);
+	cb_spare_note_recipe(recipe);
+	spare = cb_spare_take(recipe, tmp, &why);
+	detail = spare ? psprintf("took spare data directory \"%s\" (made by initdb ahead of time)", spare) :
+		psprintf("no spare taken: %s; initdb runs", why);
+	ereport(LOG,
+			(errmsg("cnpg_bootstrap: instance \"%s\": %s", inst->name, detail)));
+	if (cb_journal_step_begin(c->journal, "spare", inst->name))
+		cb_journal_step_finish(c->journal, "spare", inst->name, true, detail);
+	cb_journal_progress(c->journal, psprintf("initdb: %s", detail));
+	return spare != NULL;
+}
+
 void
 cb_initdb_run(CbCluster *c, CbInstance *inst)
 {
 	char	   *tmp = cb_instance_fresh_tmp(c, inst);
+	const char **argv = cb_initdb_argv(c, tmp);
 	CbChildOptions opts;
 	CbChildResult res;
 
-	cb_instance_child_options(inst, "initdb", cb_initdb_argv(c, tmp), &opts);
+	if (take_spare(c, inst, argv, tmp))
+	{
+		cb_write_instance_config(c, inst, tmp, NULL);
+		cb_instance_install_tmp(inst);
+		return;
+	}
+	cb_instance_child_options(inst, "initdb", argv, &opts);
 	if (!cb_run_child(&opts, &res))
 		ereport(ERROR,
 				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),

@@ -124,6 +124,18 @@ exec_secret_script(PGconn *conn, const CbResolvedRef *r, const char *dbname)
 			 errhint("Run the script by hand to see the message.")));
 }
 
+/* does the list or a referenced script of which have something to run? */
+static bool
+has_batch(CbCluster *c, CbPostInitDb which)
+{
+	const CbInitdb *initdb = &c->spec->bootstrap.initdb;
+	const CbStringList *lists[] = {&initdb->post_init_sql,
+		&initdb->post_init_template_sql,
+	&initdb->post_init_application_sql};
+
+	return lists[which]->n > 0 || c->nrefs[which] > 0;
+}
+
 /* one batch: search_path bracketing as CNPG does, then each item */
 static void
 run_batch(CbCluster *c, CbInstance *inst, const char *dbname, CbPostInitDb which)
@@ -136,7 +148,7 @@ run_batch(CbCluster *c, CbInstance *inst, const char *dbname, CbPostInitDb which
 	PGconn	   *conn;
 	bool		quiet = false;
 
-	if (list->n == 0 && c->nrefs[which] == 0)
+	if (!has_batch(c, which))
 		return;
 	conn = cb_connect_instance(c, inst, dbname);
 	exec_or_fail(conn, "SET search_path TO \"$user\", public", "post-init");
@@ -176,15 +188,29 @@ cb_postinit_run(CbCluster *c, CbInstance *primary)
 					  c->app_owner))
 		exec_or_fail(conn, psprintf("CREATE ROLE %s LOGIN", quote_identifier(c->app_owner)),
 					 "post-init: creating the owner role");
-	cb_disconnect(conn);
 
+	/*
+	 * One connection for the role and the database when no SQL of the
+	 * Cluster's runs in between; SQL that does gets a server with no
+	 * session of ours open (it may terminate sessions, or drop a database).
+	 */
+	if (has_batch(c, CB_POSTINIT_POSTGRES) || has_batch(c, CB_POSTINIT_TEMPLATE1))
+	{
+		cb_disconnect(conn);
+		conn = NULL;
+	}
 	run_batch(c, primary, db_names[0], CB_POSTINIT_POSTGRES);
 	run_batch(c, primary, db_names[1], CB_POSTINIT_TEMPLATE1);
 	cb_write_file(psprintf("%s/.check-empty-wal-archive", primary->pgdata), "", 0, 0600);
 
 	if (!c->has_app)
+	{
+		if (conn)
+			cb_disconnect(conn);
 		return;
-	conn = cb_connect_instance(c, primary, "postgres");
+	}
+	if (conn == NULL)
+		conn = cb_connect_instance(c, primary, "postgres");
 	db_exists = exists_query(conn, "SELECT COUNT(*) > 0 FROM pg_catalog.pg_database WHERE datname = $1",
 							 c->app_db);
 	if (!db_exists)

@@ -172,7 +172,7 @@ static bool exit_callback_registered = false;
 static void cb_child_exec(char *const *argv, char *const *envp,
 						  const char *cwd, int out_fd, int go_read,
 						  int go_write, bool new_session, long maxfd,
-						  const char *exec_fail_msg)
+						  const char *exec_fail_msg, const char *stdin_path)
 			pg_attribute_noreturn();
 static void cb_stop_runs(CbRun *runs, int n);
 static void cb_child_exit_callback(int code, Datum arg);
@@ -228,7 +228,7 @@ cb_child_write_errno(int fd, int err)
 static void
 cb_child_exec(char *const *argv, char *const *envp, const char *cwd,
 			  int out_fd, int go_read, int go_write, bool new_session,
-			  long maxfd, const char *exec_fail_msg)
+			  long maxfd, const char *exec_fail_msg, const char *stdin_path)
 {
 	struct sigaction sa;
 	sigset_t	empty;
@@ -279,7 +279,7 @@ cb_child_exec(char *const *argv, char *const *envp, const char *cwd,
 		(void) sigaction(sig, &sa, NULL);
 	}
 
-	devnull = open("/dev/null", O_RDONLY);
+	devnull = open(stdin_path ? stdin_path : "/dev/null", O_RDONLY);
 	if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 ||
 		dup2(out_fd, STDOUT_FILENO) < 0 || dup2(out_fd, STDERR_FILENO) < 0)
 		_exit(127);
@@ -984,7 +984,7 @@ cb_start_child(CbBatch *batch, CbRun *run)
 	if (pid == 0)
 		cb_child_exec(run->argv, run->envp, run->cwd, pipefd[1], gofd[0],
 					  gofd[1], run->opts->new_session, batch->maxfd,
-					  run->exec_fail_msg);
+					  run->exec_fail_msg, run->opts->stdin_path);
 	fork_errno = errno;
 	if (pid > 0)
 	{

@@ -34,6 +34,7 @@ typedef struct CbChildOptions
 	const char *const *extra_env;	/* "KEY=value" items added to the scrubbed
 									 * environment, NULL-terminated; may be NULL */
 	const char *cwd;			/* working directory (and HOME); NULL = / */
+	const char *stdin_path;		/* a file read as stdin; NULL = /dev/null */
 	const char *log_prefix;		/* prefix for lines sent to the server log */
 	const char *log_file;		/* if set, output is appended to this file too */
 	int			timeout_ms;		/* 0 = none */

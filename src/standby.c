@@ -266,8 +266,9 @@ cb_standbys_wait_streaming(CbCluster *c)
 	{
 		CbInstance *inst = &c->instances[i];
 		StreamingWait s = {c, inst};
+		/* a standby streams within a second of its start: look often (kept connections) */
 		CbWaitSpec	spec = {.what = "standby streaming", .timeout_ms = CB_STREAMING_TIMEOUT_MS,
-		.connect = connect_pair};
+		.connect = connect_pair, .max_poll_ms = 50};
 
 		if (!cb_wait_until(is_streaming, &s, &spec))
 			ereport(ERROR,

@@ -111,7 +111,8 @@ cb_wait_until(CbWaitPredicate until, void *arg, const CbWaitSpec *spec)
 			ResetLatch(MyLatch);
 			CHECK_FOR_INTERRUPTS();
 			/* soon at first (a server starts in a second), then each second */
-			poll_ms = Min(poll_ms + poll_ms / 2, CB_WAIT_MAX_POLL_MS);
+			poll_ms = Min(poll_ms + poll_ms / 2,
+						  spec->max_poll_ms > 0 ? spec->max_poll_ms : CB_WAIT_MAX_POLL_MS);
 		}
 	}
 	PG_FINALLY();

@@ -49,6 +49,7 @@ typedef struct CbWaitSpec
 	const char *what;			/* what is awaited (the pass context's name) */
 	int			timeout_ms;		/* <= 0: no deadline */
 	CbWaitConnect connect;		/* NULL: cb_wait_conn is not used */
+	int			max_poll_ms;	/* <= 0: CB_WAIT_MAX_POLL_MS */
 } CbWaitSpec;
 
 extern bool cb_wait_until(CbWaitPredicate until, void *arg, const CbWaitSpec *spec);

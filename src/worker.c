@@ -50,6 +50,7 @@
 #include "catalog.h"
 #include "childreg.h"
 #include "reconcile.h"
+#include "spare_worker.h"
 #include "supervise.h"
 #include "worker.h"
 
@@ -531,8 +532,12 @@ launcher_tick(long *nap_ms)
 		CbClusterEntry *e;
 		bool		launch = false;
 
-		if (running >= cb_max_workers)
+		/* the spare pool's refill takes a slot only while no cluster waits */
+		if (running + cb_spare_launcher_running() >= cb_max_workers)
+		{
+			cb_spare_launcher_yield();
 			break;
+		}
 		LWLockAcquire(cb_shared->lock, LW_EXCLUSIVE);
 		e = find_entry(name, true);
 		if (e == NULL)
@@ -563,6 +568,7 @@ launcher_tick(long *nap_ms)
 		LWLockRelease(cb_shared->lock);
 	}
 	list_free_deep(todo);
+	cb_spare_launcher_tick(running > 0, nap_ms);
 }
 
 void

@@ -34,6 +34,9 @@ cnpg_bootstrap.data_root = '$root'
 cnpg_bootstrap.port_range = '$port_range'
 # apply() calls carry Secrets: statement logging would write them (README)
 log_statement = 'none'
+# no background initdb of the spare pool unless a test turns it on in
+# \$extra (later lines win): it adds CPU load to a 2-core CI run
+cnpg_bootstrap.spare_pool_size = 0
 } . ($extra // ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION cnpg_bootstrap');
