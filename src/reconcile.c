@@ -148,7 +148,7 @@ static const Step maintain_plan[] = {
 	{"pki", step_pki, false, NULL},
 	{"resolve-references", step_resolve, false, NULL},
 	{"restart", step_restart, false, NULL},
-	{"configure", step_configure_again, false, NULL},
+	{"reconfigure", step_configure_again, false, NULL},
 	{"scale-down", step_scale_down, false, NULL},
 	{"standbys", step_standbys, false, NULL},
 	{"streaming", step_streaming_again, false, NULL},
