@@ -430,7 +430,7 @@ step_healthy(CbCluster *c)
 												 " THEN pg_catalog.pg_last_wal_replay_lsn()"
 												 " ELSE pg_catalog.pg_current_wal_lsn() END", &err);
 
-	cb_disconnect(conn);
+	/* the primary's connection serves its own row too */
 	for (int i = 0; i < c->ninstances; i++)
 	{
 		CbInstance *inst = &c->instances[i];
@@ -440,7 +440,8 @@ step_healthy(CbCluster *c)
 		char	   *lag = NULL;
 		PGresult   *res;
 
-		conn = cb_connect_instance(c, inst, "postgres");
+		if (i > 0)
+			conn = cb_connect_instance(c, inst, "postgres");
 		tli = cb_query_value(conn, "SELECT timeline_id FROM pg_catalog.pg_control_checkpoint()", &err);
 		if (i == 0)
 			lsn = primary_lsn;
