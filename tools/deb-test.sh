@@ -108,6 +108,10 @@ shared_preload_libraries = 'cnpg_bootstrap'
 cnpg_bootstrap.data_root = '$W/clusters'
 cnpg_bootstrap.port_range = '$((PORT + 1))-$((PORT + 49))'
 log_statement = 'none'
+# the spare pool makes and renames its own directories in data_root by itself:
+# off, so that the check below (nothing of the clusters' tree disappears on
+# removal) sees only what the package's removal does
+cnpg_bootstrap.spare_pool_size = 0
 CONF
 as_pg pg_ctl -D "$W/control" -l "$W/control.log" -w start >/dev/null || { cat "$W/control.log"; fail "control instance"; }
 ctl -qc "CREATE EXTENSION cnpg_bootstrap"
