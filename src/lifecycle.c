@@ -283,10 +283,94 @@ restart_for_config(CbCluster *c, CbInstance *inst, const char *params)
 }
 
 /*
+ * Does the primary's new configuration lower a setting a hot standby needs
+ * at least as high as its primary's?  Then the primary restarts first, as
+ * CloudNativePG does: a standby restarted first with the lower value would
+ * find its primary's higher one in the WAL and pause its replay.
+ */
+static bool
+lowers_standby_limits(CbCluster *c)
+{
+	PGconn	   *conn = cb_connect_instance(c, &c->instances[0], "postgres");
+	char	   *err = NULL;
+	char	   *lower = cb_query_value(conn,
+									   "SELECT coalesce(bool_or(f.setting::bigint < s.setting::bigint), false)"
+									   " FROM (SELECT DISTINCT ON (name) name, setting"
+									   "   FROM pg_catalog.pg_file_settings"
+									   "  WHERE name IN ('max_connections', 'max_worker_processes',"
+									   "   'max_wal_senders', 'max_prepared_transactions',"
+									   "   'max_locks_per_transaction') AND error IS DISTINCT FROM 'syntax error'"
+									   "  ORDER BY name, seqno DESC) f"
+									   " JOIN pg_catalog.pg_settings s USING (name)"
+									   " WHERE f.setting ~ '^[0-9]+$'", &err);
+
+	cb_disconnect(conn);
+	return lower != NULL && strcmp(lower, "t") == 0;
+}
+
+/* a pass: the standby has replayed up to the LSN the primary had */
+typedef struct ReplayWait
+{
+	CbCluster  *c;
+	CbInstance *standby;
+	char	   *lsn;
+} ReplayWait;
+
+static PGconn *
+standby_conn(void *arg, int which)
+{
+	ReplayWait *r = arg;
+
+	return cb_connect_instance(r->c, r->standby, "postgres");
+}
+
+static bool
+replayed(CbWait *w, void *arg)
+{
+	ReplayWait *r = arg;
+	const char *params[] = {r->lsn};
+	char	   *err = NULL;
+	PGresult   *res = cb_exec_params(cb_wait_conn(w, 0),
+									 "SELECT coalesce(pg_catalog.pg_last_wal_replay_lsn() >= $1::pg_lsn, false)",
+									 1, params, &err);
+	bool		done = res != NULL && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+
+	if (res)
+		PQclear(res);
+	return done;
+}
+
+/*
+ * After the primary restarted with a lowered limit: a standby restarts only
+ * once it has replayed the primary's record of the new values (written at
+ * its start), which also lowers what the standby's control file demands;
+ * restarted before, it would refuse to start ("insufficient parameter
+ * settings").
+ */
+static void
+wait_standby_caught_up(CbCluster *c, CbInstance *standby)
+{
+	PGconn	   *conn = cb_connect_instance(c, &c->instances[0], "postgres");
+	char	   *err = NULL;
+	ReplayWait	r = {c, standby, NULL};
+	CbWaitSpec	spec = {"a standby's replay of the primary's new settings", CB_STREAM_AGAIN_MS * 2, standby_conn};
+
+	r.lsn = cb_query_value(conn, "SELECT pg_catalog.pg_current_wal_lsn()::text", &err);
+	cb_disconnect(conn);
+	if (r.lsn == NULL || !cb_wait_until(replayed, &r, &spec))
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("%s did not replay the primary's new settings within %d s",
+						standby->name, CB_STREAM_AGAIN_MS * 2 / 1000),
+				 errhint("It is restarted to apply them once it has.")));
+}
+
+/*
  * Reload every running instance (when the files changed); those left with
  * a parameter that needs a restart are restarted in turn, standbys first
  * and the primary last, as CloudNativePG's unsupervised primary update
- * does (in place: no switchover here).  Nothing stays pending_restart:
+ * does (in place: no switchover here), or the primary first when it lowers
+ * a limit its standbys must match.  Nothing stays pending_restart:
  * also looked at when nothing was written now, for a run cut short between
  * writing the files and the last restart.
  */
@@ -294,6 +378,7 @@ void
 cb_lifecycle_apply_config(CbCluster *c, bool reload)
 {
 	bool	   *restart = palloc0(sizeof(bool) * c->ninstances);
+	bool		primary_first;
 
 	for (int i = 0; i < c->ninstances; i++)
 	{
@@ -303,14 +388,18 @@ cb_lifecycle_apply_config(CbCluster *c, bool reload)
 			continue;
 		restart[i] = reload ? reload_instance(c, inst) : restart_pending(c, inst) != NULL;
 	}
+	primary_first = c->ninstances > 1 && restart[0] && lowers_standby_limits(c);
+
 	for (int k = 1; k <= c->ninstances; k++)
 	{
-		/* 1 .. n-1 are the standbys, then 0, the primary */
-		int			i = k % c->ninstances;
+		/* 1 .. n-1 are the standbys, then 0, the primary; or 0 first */
+		int			i = primary_first ? k - 1 : k % c->ninstances;
 		char	   *params;
 
 		if (!restart[i] || (params = restart_pending(c, &c->instances[i])) == NULL)
 			continue;
+		if (primary_first && i > 0)
+			wait_standby_caught_up(c, &c->instances[i]);
 		restart_for_config(c, &c->instances[i], params);
 		if ((params = restart_pending(c, &c->instances[i])) != NULL)
 			ereport(ERROR,

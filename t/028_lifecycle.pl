@@ -267,4 +267,32 @@ close $fh;
 is(wait_healthy('life', 360), 'Cluster in healthy state', 'healthy once the cause is fixed, without a re-apply');
 is(tq('life', 'postgres', 'SELECT count(*) FROM kept', 'life-2'), '550', 'data intact on the standby');
 
+# ---- a limit hot standbys must match: raised standbys first, lowered primary first ----
+my $logpos = -s $node->logfile;
+apply(manifest(2, $params . "      max_connections: '120'\n"));
+is(wait_healthy('life'), 'Cluster in healthy state', 'healthy after max_connections raised');
+like(substr(slurp_file($node->logfile), $logpos),
+	qr/restarting instance "life-2" of cluster "life" to apply max_connections.*restarting instance "life-1" of cluster "life" to apply max_connections/s,
+	'raised: the standby restarts first');
+$logpos = -s $node->logfile;
+apply(manifest(2, $params . "      max_connections: '90'\n"));
+is(wait_healthy('life'), 'Cluster in healthy state', 'healthy after max_connections lowered');
+like(substr(slurp_file($node->logfile), $logpos),
+	qr/restarting instance "life-1" of cluster "life" to apply max_connections.*restarting instance "life-2" of cluster "life" to apply max_connections/s,
+	'lowered: the primary restarts first');
+for my $i ('life-1', 'life-2')
+{
+	is(tq('life', 'postgres', 'SHOW max_connections', $i), '90', "max_connections 90 on $i");
+}
+is(tq('life', 'postgres', 'SELECT pg_is_wal_replay_paused()', 'life-2'), 'f', 'the standby replays, not paused');
+tq('life', 'postgres', 'INSERT INTO kept VALUES (7)');
+my $caught = 0;
+for (1 .. 300)
+{
+	my $n = tq('life', 'postgres', 'SELECT count(*) FROM kept', 'life-2');
+	if (defined $n && $n eq '551') { $caught = 1; last; }
+	usleep(100_000);
+}
+ok($caught, 'a new row reaches the standby');
+
 done_testing();
