@@ -7,8 +7,10 @@
  *	  of a failed start (restore.c) and of an instance found stopped
  *	  (supervise.c).  Only the log's tail is read: it grows without bound.
  *
- *	  What is returned is server text: a server message never holds a
- *	  Secret's value (parameters that could are refused at apply).
+ *	  What is returned is server text, and goes to status and the log: a
+ *	  value a message quotes (a parameter's, a configuration file's token)
+ *	  is cut off, since any setting of the instance, ALTER SYSTEM's too,
+ *	  may be one that holds a password or a conninfo.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,6 +40,31 @@ log_tail(const char *logdir)
 }
 
 /*
+ * A server message without the values it quotes: PostgreSQL puts a value
+ * after the name it belongs to (`parameter "x": "value"`, `... near token
+ * "value"`), so the message ends before it.
+ */
+static char *
+without_values(char *msg)
+{
+	static const char *const value_starts[] = {"\": ", " near token ", " near end of line"};
+	bool		cut = false;
+
+	for (int i = 0; i < (int) lengthof(value_starts); i++)
+	{
+		char	   *at = strstr(msg, value_starts[i]);
+
+		if (at != NULL)
+		{
+			/* keep the closing quote of the name */
+			at[i == 0 ? 1 : 0] = '\0';
+			cut = true;
+		}
+	}
+	return cut ? psprintf("%s (value not shown)", msg) : msg;
+}
+
+/*
  * The message field of a csvlog line, given where its severity field ends
  * (",FATAL," found: p points past it): skip the SQLSTATE, unquote.
  */
@@ -63,7 +90,7 @@ message_after_severity(const char *p)
 	else
 		while (*p && *p != ',' && *p != '\n' && msg.len < CB_MESSAGE_MAX)
 			appendStringInfoChar(&msg, *p++);
-	return msg.data;
+	return without_values(msg.data);
 }
 
 /* the last line of log (from "from" on) holding needle; NULL if none */
@@ -177,7 +204,7 @@ cb_serverlog_start_failure(const char *logdir)
 
 	if (fatal == NULL)
 		return cb_serverlog_last_fatal(logdir);
-	msg = pnstrdup(fatal + 8, Min(strcspn(fatal + 8, "\n"), CB_MESSAGE_MAX));
+	msg = without_values(pnstrdup(fatal + 8, Min(strcspn(fatal + 8, "\n"), CB_MESSAGE_MAX)));
 	/* the line before: from the previous newline, past its prefix */
 	for (line = fatal; line > log && line[-1] != '\n'; line--)
 		;
@@ -194,7 +221,7 @@ cb_serverlog_start_failure(const char *logdir)
 
 			if ((nl = strchr(before, '\n')) != NULL)
 				*nl = '\0';
-			msg = psprintf("%s: %s", msg, before);
+			msg = psprintf("%s: %s", msg, without_values(before));
 		}
 	}
 	return msg;

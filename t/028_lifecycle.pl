@@ -250,12 +250,17 @@ is(tq('life', 'postgres', "SELECT count(*) FROM pg_replication_slots WHERE slot_
 # ---- an instance that dies in a loop backs off and says why ----
 my $auto = pgdata('life-2') . '/postgresql.auto.conf';
 my $saved = slurp_file($auto);
-append_to_file($auto, "max_connections = 'not a number'\n");
+# the value stands for any, a password in a conninfo too: status and log never show it
+append_to_file($auto, "max_connections = 'not a number s3cr3t-value'\n");
 kill 'KILL', postmaster_pid('life-2');
 like(poll_until("SELECT phase_reason ~ 'keeps stopping.*max_connections' FROM cnpg_bootstrap.clusters WHERE name = 'life'", 't', 60) && 
 	q1("SELECT phase_reason FROM cnpg_bootstrap.clusters WHERE name = 'life'"),
 	qr/instance life-2 keeps stopping \(\d+ times within a minute of its restart\); next restart in \d+ s\.\nLast exit: pg_ctl start life-2 failed \(exit code 1\): configuration file ".*postgresql.auto.conf" contains errors: .*max_connections/s,
 	'the reason says it keeps stopping, when it is tried next, and why');
+unlike(q1("SELECT phase_reason FROM cnpg_bootstrap.clusters WHERE name = 'life'"), qr/s3cr3t/,
+	'the parameter value is not in the reason');
+like(q1("SELECT phase_reason FROM cnpg_bootstrap.clusters WHERE name = 'life'"),
+	qr/invalid value for parameter "max_connections" \(value not shown\)/, 'the parameter is named, its value cut off');
 my $r1 = q1("SELECT restarts FROM cnpg_bootstrap_instances('life') WHERE instance = 'life-2'");
 sleep 8;
 my $r2 = q1("SELECT restarts FROM cnpg_bootstrap_instances('life') WHERE instance = 'life-2'");
@@ -265,6 +270,7 @@ open(my $fh, '>', $auto) or die;
 print $fh $saved;
 close $fh;
 is(wait_healthy('life', 360), 'Cluster in healthy state', 'healthy once the cause is fixed, without a re-apply');
+unlike(slurp_file($node->logfile), qr/s3cr3t/, 'the parameter value is not in the control log');
 is(tq('life', 'postgres', 'SELECT count(*) FROM kept', 'life-2'), '550', 'data intact on the standby');
 
 # ---- a limit hot standbys must match: raised standbys first, lowered primary first ----
